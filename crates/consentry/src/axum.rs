@@ -1,0 +1,66 @@
+//! Extractors and error responses for axum (feature `axum`).
+
+use axum_core::extract::FromRequestParts;
+use axum_core::response::{IntoResponse, Response};
+use http::request::Parts;
+use http::{StatusCode, header};
+
+use crate::error::SessionError;
+use crate::session::Session;
+
+/// The rejection when a handler asks for a [`Session`] but no [`ConsentryLayer`] with
+/// sessions enabled is installed: a 500 that says so.
+///
+/// [`ConsentryLayer`]: crate::ConsentryLayer
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("consentry layer with sessions is not installed in front of this handler")]
+pub struct MissingLayer;
+
+impl IntoResponse for MissingLayer {
+    fn into_response(self) -> Response {
+        (StatusCode::INTERNAL_SERVER_ERROR, self.to_string()).into_response()
+    }
+}
+
+/// ```
+/// use axum::{Router, routing::get};
+/// use consentry::{Session, SessionError};
+///
+/// async fn visits(session: Session) -> Result<String, SessionError> {
+///     let n: u64 = session.get("visits").await?.unwrap_or(0) + 1;
+///     session.insert("visits", &n).await?;
+///     Ok(format!("visit {n}"))
+/// }
+/// let app: Router = Router::new().route("/", get(visits));
+/// # let _ = app;
+/// ```
+impl<S: Send + Sync> FromRequestParts<S> for Session {
+    type Rejection = MissingLayer;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Session>()
+            .cloned()
+            .ok_or(MissingLayer)
+    }
+}
+
+/// Store failures become 503 with `Retry-After` (the layer would answer so anyway);
+/// value errors become 500.
+impl IntoResponse for SessionError {
+    fn into_response(self) -> Response {
+        match self {
+            SessionError::Store(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "5")],
+                "session store unavailable",
+            )
+                .into_response(),
+            other => {
+                tracing::error!(error = %other, "session value error");
+                (StatusCode::INTERNAL_SERVER_ERROR, "session data error").into_response()
+            }
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! [`Consentry::builder`]: every part optional, every mistake a [`ConfigError`].
+
+use std::sync::Arc;
+
+use crate::clock::{Clock, SystemClock};
+use crate::cookies::CookieSettings;
+use crate::error::ConfigError;
+use crate::keys::Keyring;
+use crate::layer::{ConsentryLayer, Shared};
+use crate::session::{SessionConfig, SessionRuntime};
+
+/// The entry point: `Consentry::builder(keyring)…build()` gives a [`ConsentryLayer`].
+///
+/// ```
+/// use consentry::{Consentry, Key, Keyring, SessionConfig};
+/// use consentry::store::MemoryStore;
+///
+/// let layer = Consentry::builder(Keyring::new(1, Key::generate()))
+///     .session(SessionConfig::new(MemoryStore::new()))
+///     .build()?;
+/// # let _ = layer;
+/// # Ok::<(), consentry::ConfigError>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Consentry {
+    _private: (),
+}
+
+impl Consentry {
+    /// Starts configuring a layer that signs with `keyring`.
+    pub fn builder(keyring: Keyring) -> ConsentryBuilder {
+        ConsentryBuilder {
+            keyring,
+            session: None,
+            clock: Arc::new(SystemClock),
+            dev_cookies: false,
+        }
+    }
+}
+
+/// Configures a [`ConsentryLayer`]; see [`Consentry::builder`].
+#[must_use]
+pub struct ConsentryBuilder {
+    keyring: Keyring,
+    session: Option<SessionConfig>,
+    clock: Arc<dyn Clock>,
+    dev_cookies: bool,
+}
+
+impl std::fmt::Debug for ConsentryBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsentryBuilder")
+            .field("keyring", &self.keyring)
+            .field("session", &self.session)
+            .field("dev_cookies", &self.dev_cookies)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConsentryBuilder {
+    /// Enables sessions.
+    pub fn session(mut self, config: SessionConfig) -> Self {
+        self.session = Some(config);
+        self
+    }
+
+    /// Reads time from `clock` instead of the system clock (for tests of expiry).
+    pub fn clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// For development over plain `http://` on a host other than `localhost`: cookies lose
+    /// the `Secure` attribute and the `__Host-` prefix (`sid` instead of `__Host-sid`).
+    /// Browsers treat `http://localhost` as secure, so local development does not need it.
+    /// Never enable it in production.
+    pub fn dev_cookies(mut self, enabled: bool) -> Self {
+        self.dev_cookies = enabled;
+        self
+    }
+
+    /// Checks the configuration and builds the layer.
+    ///
+    /// # Errors
+    /// A [`ConfigError`] naming the first setting that is wrong.
+    pub fn build(self) -> Result<ConsentryLayer, ConfigError> {
+        self.keyring.validate()?;
+        if self.dev_cookies {
+            tracing::warn!(
+                "dev cookies: no Secure attribute and no __Host- prefix; not for production"
+            );
+        }
+        let cookies = CookieSettings {
+            dev: self.dev_cookies,
+        };
+        let session = match self.session {
+            Some(config) => {
+                config.validate()?;
+                Some(Arc::new(SessionRuntime::new(
+                    config,
+                    &self.keyring,
+                    cookies,
+                    Arc::clone(&self.clock),
+                )))
+            }
+            None => None,
+        };
+        Ok(ConsentryLayer {
+            shared: Arc::new(Shared { session }),
+        })
+    }
+}

@@ -1,0 +1,69 @@
+//! Time as the layer sees it, in whole unix seconds, so tests can move it.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A source of the current time in unix seconds.
+///
+/// ```
+/// use consentry::{Clock, SystemClock};
+///
+/// assert!(SystemClock.now() > 1_700_000_000);
+/// ```
+pub trait Clock: Send + Sync + 'static {
+    /// Seconds since the unix epoch.
+    fn now(&self) -> u64;
+}
+
+/// The system's wall clock (the default).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |elapsed| elapsed.as_secs())
+    }
+}
+
+/// A clock that only moves when told to; clones share one time. For tests of expiry.
+///
+/// ```
+/// use consentry::{Clock, ManualClock};
+///
+/// let clock = ManualClock::new(1_000);
+/// let seen_by_layer = clock.clone();
+/// clock.advance(std::time::Duration::from_secs(30));
+/// assert_eq!(seen_by_layer.now(), 1_030);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct ManualClock {
+    now: Arc<AtomicU64>,
+}
+
+impl ManualClock {
+    /// A clock standing at `now` unix seconds.
+    pub fn new(now: u64) -> Self {
+        Self {
+            now: Arc::new(AtomicU64::new(now)),
+        }
+    }
+
+    /// Moves the clock forward.
+    pub fn advance(&self, by: std::time::Duration) {
+        self.now.fetch_add(by.as_secs(), Ordering::SeqCst);
+    }
+
+    /// Sets the clock to `now` unix seconds.
+    pub fn set(&self, now: u64) {
+        self.now.store(now, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> u64 {
+        self.now.load(Ordering::SeqCst)
+    }
+}

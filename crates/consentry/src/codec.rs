@@ -1,0 +1,284 @@
+//! The signed cookie envelope.
+//!
+//! ```text
+//! base64url( version:u8 | key id:u8 | expires-at:u64 BE (unix seconds) | body | tag:16 )
+//! tag = HMAC-SHA256(purpose subkey, len(name):u64 BE | name | version..body)[..16]
+//! ```
+//!
+//! The cookie name is inside the MAC, so a value cannot be replayed under another name;
+//! the expiry is inside the signed bytes, so the browser's `Max-Age` is only a hint.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac as _};
+use sha2::Sha256;
+
+use crate::keys::{Keyring, Purpose};
+
+/// Envelope format version written into every cookie.
+pub(crate) const VERSION: u8 = 1;
+/// Bytes of the HMAC-SHA256 output kept as the tag (128 bits).
+pub(crate) const TAG_LEN: usize = 16;
+const HEADER_LEN: usize = 1 + 1 + 8;
+/// Longest cookie value considered at all; anything longer is rejected before decoding.
+pub(crate) const MAX_VALUE_LEN: usize = 1024;
+
+/// Why a cookie value was not accepted. Callers treat every case as "no cookie".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OpenError {
+    TooLong,
+    Encoding,
+    Truncated,
+    Version,
+    UnknownKey,
+    Tag,
+    Expired,
+}
+
+/// A verified cookie payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Opened {
+    pub(crate) key_id: u8,
+    pub(crate) expires_at: u64,
+    pub(crate) body: Vec<u8>,
+}
+
+/// Seals and opens cookie values for one purpose, with precomputed MAC states.
+#[derive(Clone)]
+pub(crate) struct Codec {
+    primary: usize,
+    macs: Vec<(u8, Hmac<Sha256>)>,
+}
+
+impl Codec {
+    pub(crate) fn new(keyring: &Keyring, purpose: Purpose) -> Self {
+        let macs = keyring.macs(purpose);
+        let primary = macs
+            .iter()
+            .position(|(id, _)| *id == keyring.primary_id())
+            .expect("the primary key is always in the keyring");
+        Self { primary, macs }
+    }
+
+    /// Signs `body` for the cookie `name`, valid until `expires_at` (unix seconds).
+    pub(crate) fn seal(&self, name: &str, expires_at: u64, body: &[u8]) -> String {
+        let (key_id, mac) = &self.macs[self.primary];
+        let mut payload = Vec::with_capacity(HEADER_LEN + body.len() + TAG_LEN);
+        payload.push(VERSION);
+        payload.push(*key_id);
+        payload.extend_from_slice(&expires_at.to_be_bytes());
+        payload.extend_from_slice(body);
+        let tag = keyed(mac, name, &payload).finalize().into_bytes();
+        payload.extend_from_slice(&tag[..TAG_LEN]);
+        URL_SAFE_NO_PAD.encode(payload)
+    }
+
+    /// Verifies a value read from the cookie `name` at time `now` (unix seconds).
+    pub(crate) fn open(&self, name: &str, value: &str, now: u64) -> Result<Opened, OpenError> {
+        if value.len() > MAX_VALUE_LEN {
+            return Err(OpenError::TooLong);
+        }
+        let raw = URL_SAFE_NO_PAD
+            .decode(value)
+            .map_err(|_| OpenError::Encoding)?;
+        if raw.len() < HEADER_LEN + TAG_LEN {
+            return Err(OpenError::Truncated);
+        }
+        let (payload, tag) = raw.split_at(raw.len() - TAG_LEN);
+        if payload[0] != VERSION {
+            return Err(OpenError::Version);
+        }
+        let key_id = payload[1];
+        let (_, mac) = self
+            .macs
+            .iter()
+            .find(|(id, _)| *id == key_id)
+            .ok_or(OpenError::UnknownKey)?;
+        keyed(mac, name, payload)
+            .verify_truncated_left(tag)
+            .map_err(|_| OpenError::Tag)?;
+        let expires_at = u64::from_be_bytes(payload[2..HEADER_LEN].try_into().expect("8 bytes"));
+        if now >= expires_at {
+            return Err(OpenError::Expired);
+        }
+        Ok(Opened {
+            key_id,
+            expires_at,
+            body: payload[HEADER_LEN..].to_vec(),
+        })
+    }
+}
+
+fn keyed(mac: &Hmac<Sha256>, name: &str, payload: &[u8]) -> Hmac<Sha256> {
+    let mut mac = mac.clone();
+    mac.update(&(name.len() as u64).to_be_bytes());
+    mac.update(name.as_bytes());
+    mac.update(payload);
+    mac
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::keys::Key;
+
+    const NOW: u64 = 1_800_000_000;
+
+    fn key(byte: u8) -> Key {
+        Key::from_bytes(&[byte; 32]).unwrap()
+    }
+
+    fn codec(ring: &Keyring) -> Codec {
+        Codec::new(ring, Purpose::Session)
+    }
+
+    #[test]
+    fn round_trip() {
+        let codec = codec(&Keyring::new(7, key(1)));
+        let value = codec.seal("__Host-sid", NOW + 60, b"hello");
+        let opened = codec.open("__Host-sid", &value, NOW).unwrap();
+        assert_eq!(
+            opened,
+            Opened {
+                key_id: 7,
+                expires_at: NOW + 60,
+                body: b"hello".to_vec()
+            }
+        );
+    }
+
+    #[test]
+    fn every_single_bit_flip_is_rejected() {
+        let codec = codec(&Keyring::new(1, key(1)));
+        let value = codec.seal("__Host-sid", NOW + 60, &[0x5A; 32]);
+        let mut raw = URL_SAFE_NO_PAD.decode(&value).unwrap();
+        for byte in 0..raw.len() {
+            for bit in 0..8 {
+                raw[byte] ^= 1 << bit;
+                let forged = URL_SAFE_NO_PAD.encode(&raw);
+                assert!(
+                    codec.open("__Host-sid", &forged, NOW).is_err(),
+                    "flip of bit {bit} in byte {byte} was accepted"
+                );
+                raw[byte] ^= 1 << bit;
+            }
+        }
+        // And of the text itself: any flipped bit of any character.
+        let mut text = value.clone().into_bytes();
+        for index in 0..text.len() {
+            for bit in 0..8 {
+                text[index] ^= 1 << bit;
+                if let Ok(forged) = std::str::from_utf8(&text) {
+                    assert!(codec.open("__Host-sid", forged, NOW).is_err());
+                }
+                text[index] ^= 1 << bit;
+            }
+        }
+        assert!(codec.open("__Host-sid", &value, NOW).is_ok());
+    }
+
+    #[test]
+    fn a_value_moved_to_another_cookie_name_is_rejected() {
+        let codec = codec(&Keyring::new(1, key(1)));
+        let value = codec.seal("__Host-sid", NOW + 60, b"body");
+        assert_eq!(
+            codec.open("__Host-consent", &value, NOW),
+            Err(OpenError::Tag)
+        );
+        assert_eq!(codec.open("__Host-si", &value, NOW), Err(OpenError::Tag));
+    }
+
+    #[test]
+    fn a_value_of_another_purpose_is_rejected() {
+        let ring = Keyring::new(1, key(1));
+        let session = Codec::new(&ring, Purpose::Session);
+        let consent = Codec::new(&ring, Purpose::Consent);
+        let value = consent.seal("__Host-sid", NOW + 60, b"body");
+        assert_eq!(session.open("__Host-sid", &value, NOW), Err(OpenError::Tag));
+    }
+
+    #[test]
+    fn rotated_out_key_verifies_while_in_the_ring_only() {
+        let old = codec(&Keyring::new(1, key(1)));
+        let value = old.seal("__Host-sid", NOW + 60, b"body");
+
+        let rotated = codec(&Keyring::new(2, key(2)).with_verify_only(1, key(1)));
+        assert_eq!(rotated.open("__Host-sid", &value, NOW).unwrap().key_id, 1);
+        // New cookies are signed by the new primary.
+        let fresh = rotated.seal("__Host-sid", NOW + 60, b"body");
+        assert_eq!(rotated.open("__Host-sid", &fresh, NOW).unwrap().key_id, 2);
+
+        let removed = codec(&Keyring::new(2, key(2)));
+        assert_eq!(
+            removed.open("__Host-sid", &value, NOW),
+            Err(OpenError::UnknownKey)
+        );
+        // An attacker relabelling the old cookie with the new id gets nowhere either.
+        let mut raw = URL_SAFE_NO_PAD.decode(&value).unwrap();
+        raw[1] = 2;
+        assert_eq!(
+            removed.open("__Host-sid", &URL_SAFE_NO_PAD.encode(raw), NOW),
+            Err(OpenError::Tag)
+        );
+    }
+
+    #[test]
+    fn expired_payload_is_rejected_whatever_the_browser_kept() {
+        let codec = codec(&Keyring::new(1, key(1)));
+        let value = codec.seal("__Host-sid", NOW + 60, b"body");
+        assert!(codec.open("__Host-sid", &value, NOW + 59).is_ok());
+        assert_eq!(
+            codec.open("__Host-sid", &value, NOW + 60),
+            Err(OpenError::Expired)
+        );
+    }
+
+    #[test]
+    fn malformed_values_are_rejected_without_panicking() {
+        let codec = codec(&Keyring::new(1, key(1)));
+        for value in [
+            "",
+            "=",
+            "!!!",
+            "AAAA",
+            "AQE",
+            &"A".repeat(MAX_VALUE_LEN + 1),
+        ] {
+            assert!(codec.open("__Host-sid", value, NOW).is_err(), "{value:?}");
+        }
+        let mut raw = URL_SAFE_NO_PAD
+            .decode(codec.seal("__Host-sid", NOW + 60, b""))
+            .unwrap();
+        raw[0] = 2;
+        assert_eq!(
+            codec.open("__Host-sid", &URL_SAFE_NO_PAD.encode(raw), NOW),
+            Err(OpenError::Version)
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn any_body_round_trips(body in proptest::collection::vec(any::<u8>(), 0..200),
+                                ttl in 1u64..1_000_000) {
+            let codec = codec(&Keyring::new(3, key(3)));
+            let value = codec.seal("c", NOW + ttl, &body);
+            prop_assert!(value.len() <= MAX_VALUE_LEN);
+            let opened = codec.open("c", &value, NOW).unwrap();
+            prop_assert_eq!(opened.body, body);
+        }
+
+        #[test]
+        fn arbitrary_text_never_verifies(value in ".{0,300}") {
+            let codec = codec(&Keyring::new(3, key(3)));
+            prop_assert!(codec.open("c", &value, NOW).is_err());
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_verify(raw in proptest::collection::vec(any::<u8>(), 0..120)) {
+            let codec = codec(&Keyring::new(3, key(3)));
+            prop_assert!(codec.open("c", &URL_SAFE_NO_PAD.encode(raw), NOW).is_err());
+        }
+    }
+}

@@ -1,0 +1,473 @@
+//! Sessions: a signed `__Host-sid` cookie holding a random id and two timestamps, and a
+//! server-side record reached through the [`Session`] handle.
+//!
+//! Sessions are lazy: a visitor gets no cookie until a handler stores something.
+
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use http::HeaderValue;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::clock::Clock;
+use crate::codec::Codec;
+use crate::cookies::{CookieSettings, RequestCookies};
+use crate::error::{SessionError, StoreError};
+use crate::keys::{Keyring, Purpose};
+use crate::store::{Changes, Record, SessionKey, SessionStore, StoreFuture};
+
+mod config;
+pub use config::SessionConfig;
+
+const ID_LEN: usize = 16;
+const BODY_LEN: usize = ID_LEN + 8 + 8;
+
+/// What the session cookie says, once verified: nothing but an id and two times.
+#[derive(Clone, Copy)]
+struct Ticket {
+    id: [u8; ID_LEN],
+    key: SessionKey,
+    created: u64,
+    last_seen: u64,
+}
+
+impl Ticket {
+    fn new(id: [u8; ID_LEN], created: u64, last_seen: u64) -> Self {
+        Self {
+            id,
+            key: SessionKey::for_id(&id),
+            created,
+            last_seen,
+        }
+    }
+
+    fn random(now: u64) -> Self {
+        let mut id = [0u8; ID_LEN];
+        getrandom::fill(&mut id).expect("the operating system random generator failed");
+        Self::new(id, now, now)
+    }
+
+    fn encode(&self) -> [u8; BODY_LEN] {
+        let mut body = [0u8; BODY_LEN];
+        body[..ID_LEN].copy_from_slice(&self.id);
+        body[ID_LEN..ID_LEN + 8].copy_from_slice(&self.created.to_be_bytes());
+        body[ID_LEN + 8..].copy_from_slice(&self.last_seen.to_be_bytes());
+        body
+    }
+
+    fn decode(body: &[u8]) -> Option<Self> {
+        if body.len() != BODY_LEN {
+            return None;
+        }
+        let id: [u8; ID_LEN] = body[..ID_LEN].try_into().ok()?;
+        let created = u64::from_be_bytes(body[ID_LEN..ID_LEN + 8].try_into().ok()?);
+        let last_seen = u64::from_be_bytes(body[ID_LEN + 8..].try_into().ok()?);
+        Some(Self::new(id, created, last_seen))
+    }
+}
+
+/// The per-layer session machinery: config, codec and cookie name.
+pub(crate) struct SessionRuntime {
+    config: SessionConfig,
+    codec: Codec,
+    cookie_name: String,
+    cookies: CookieSettings,
+    clock: Arc<dyn Clock>,
+}
+
+impl SessionRuntime {
+    pub(crate) fn new(
+        config: SessionConfig,
+        keyring: &Keyring,
+        cookies: CookieSettings,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            config,
+            codec: Codec::new(keyring, Purpose::Session),
+            cookie_name: cookies.name("sid"),
+            cookies,
+            clock,
+        }
+    }
+
+    pub(crate) fn retry_after(&self) -> Duration {
+        self.config.retry_after
+    }
+
+    /// The deadline of a session: idle and absolute limits, whichever comes first.
+    fn deadline(&self, ticket: &Ticket) -> u64 {
+        let idle = ticket
+            .last_seen
+            .saturating_add(self.config.idle_timeout.as_secs());
+        let absolute = ticket
+            .created
+            .saturating_add(self.config.absolute_lifetime.as_secs());
+        idle.min(absolute)
+    }
+
+    /// The first cookie value that verifies and is within both limits.
+    fn verify(&self, cookies: &RequestCookies<'_>, now: u64) -> (Option<Ticket>, bool) {
+        let mut seen = false;
+        for value in cookies.values(&self.cookie_name) {
+            seen = true;
+            let Ok(opened) = self.codec.open(&self.cookie_name, value, now) else {
+                continue;
+            };
+            let Some(ticket) = Ticket::decode(&opened.body) else {
+                continue;
+            };
+            if ticket.created <= ticket.last_seen
+                && ticket.last_seen <= now
+                && now < self.deadline(&ticket)
+            {
+                return (Some(ticket), true);
+            }
+        }
+        (None, seen)
+    }
+
+    /// A session handle for a request carrying `cookies`.
+    pub(crate) fn start(self: &Arc<Self>, cookies: &RequestCookies<'_>) -> Session {
+        let now = self.clock.now();
+        let (ticket, seen) = self.verify(cookies, now);
+        Session {
+            inner: Arc::new(Inner {
+                runtime: Arc::clone(self),
+                state: Mutex::new(State {
+                    ticket,
+                    stale_cookie: seen && ticket.is_none(),
+                    ..State::default()
+                }),
+            }),
+        }
+    }
+
+    fn set_cookie(&self, ticket: &Ticket, now: u64) -> HeaderValue {
+        let deadline = self.deadline(ticket);
+        let value = self
+            .codec
+            .seal(&self.cookie_name, deadline, &ticket.encode());
+        self.cookies.set(
+            &self.cookie_name,
+            value,
+            Duration::from_secs(deadline.saturating_sub(now)),
+        )
+    }
+
+    fn expire_cookie(&self) -> HeaderValue {
+        self.cookies.expire(&self.cookie_name)
+    }
+}
+
+/// A session begun in this request (lazily, or by [`Session::cycle_id`]).
+struct Fresh {
+    ticket: Ticket,
+    base: Record,
+}
+
+#[derive(Default)]
+struct State {
+    /// The live session the request's cookie names, if any.
+    ticket: Option<Ticket>,
+    /// Its record, once loaded.
+    record: Option<Record>,
+    /// A session created during this request.
+    fresh: Option<Fresh>,
+    changes: Changes,
+    /// Records to delete (after `destroy` or `cycle_id`).
+    doomed: Vec<SessionKey>,
+    /// The request carried a session cookie that is no longer good.
+    stale_cookie: bool,
+    /// A store operation failed during the request.
+    failed: bool,
+    /// `finish` ran; later changes cannot be saved.
+    finished: bool,
+}
+
+struct Inner {
+    runtime: Arc<SessionRuntime>,
+    state: Mutex<State>,
+}
+
+/// The visitor's session, found in the request extensions (or extracted with the `axum`
+/// feature).
+///
+/// Values are stored server-side as JSON; the cookie holds only a random id and
+/// timestamps. Nothing is written until a handler inserts a value. Changes are saved when
+/// the response passes back through the layer; if the store fails at any point, the
+/// response becomes `503 Service Unavailable` with `Retry-After`.
+///
+/// ```
+/// use consentry::{Session, SessionError};
+///
+/// async fn add_to_cart(session: Session, sku: String) -> Result<usize, SessionError> {
+///     let mut cart: Vec<String> = session.get("cart").await?.unwrap_or_default();
+///     cart.push(sku);
+///     session.insert("cart", &cart).await?;
+///     Ok(cart.len())
+/// }
+/// ```
+#[derive(Clone)]
+pub struct Session {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.state();
+        f.debug_struct("Session")
+            .field("active", &(state.ticket.is_some() || state.fresh.is_some()))
+            .field("changed", &!state.changes.is_empty())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn store(&self) -> &dyn SessionStore {
+        &*self.inner.runtime.config.store
+    }
+
+    /// Loads the record the cookie names, once per request. A record that is gone (logged
+    /// out, expired) turns the request into one without a session.
+    async fn load(&self) -> Result<(), SessionError> {
+        let key = {
+            let state = self.state();
+            match (&state.ticket, &state.record) {
+                (Some(ticket), None) => ticket.key,
+                _ => return Ok(()),
+            }
+        };
+        let loaded = self.store().load(&key).await;
+        let mut state = self.state();
+        match loaded {
+            Err(error) => {
+                state.failed = true;
+                tracing::warn!(%error, "session store failed to load a session");
+                return Err(error.into());
+            }
+            Ok(record) => {
+                if state.ticket.is_some_and(|ticket| ticket.key == key) && state.record.is_none() {
+                    if let Some(record) = record {
+                        state.record = Some(record);
+                    } else {
+                        state.ticket = None;
+                        state.stale_cookie = true;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the visitor has a session: a valid cookie with a live record, or one begun
+    /// in this request.
+    pub async fn exists(&self) -> Result<bool, SessionError> {
+        self.load().await?;
+        let state = self.state();
+        Ok(state.ticket.is_some() || state.fresh.is_some())
+    }
+
+    /// The value under `key`, or `None` when absent.
+    ///
+    /// # Errors
+    /// [`SessionError::Store`] when the store fails; [`SessionError::Deserialize`] when the
+    /// stored value is not a `T`.
+    pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, SessionError> {
+        self.load().await?;
+        let state = self.state();
+        let base = state
+            .record
+            .as_ref()
+            .or(state.fresh.as_ref().map(|fresh| &fresh.base));
+        let json = state.changes.resolve(key, base);
+        json.map(|json| {
+            serde_json::from_str(json).map_err(|source| SessionError::Deserialize {
+                key: key.to_owned(),
+                source,
+            })
+        })
+        .transpose()
+    }
+
+    /// Stores `value` under `key`, beginning a session if the visitor has none.
+    ///
+    /// # Errors
+    /// [`SessionError::Serialize`] when `value` does not serialize (nothing changes);
+    /// [`SessionError::Store`] when the store fails.
+    pub async fn insert<T: Serialize + ?Sized>(
+        &self,
+        key: &str,
+        value: &T,
+    ) -> Result<(), SessionError> {
+        let json = serde_json::to_string(value).map_err(|source| SessionError::Serialize {
+            key: key.to_owned(),
+            source,
+        })?;
+        self.load().await?;
+        let mut state = self.state();
+        if state.ticket.is_none() && state.fresh.is_none() {
+            let now = self.inner.runtime.clock.now();
+            state.fresh = Some(Fresh {
+                ticket: Ticket::random(now),
+                base: Record::new(),
+            });
+        }
+        warn_if_finished(&state);
+        state.changes.insert(key, json);
+        Ok(())
+    }
+
+    /// Removes `key`. Does nothing when the visitor has no session.
+    ///
+    /// # Errors
+    /// [`SessionError::Store`] when the store fails.
+    pub async fn remove(&self, key: &str) -> Result<(), SessionError> {
+        self.load().await?;
+        let mut state = self.state();
+        warn_if_finished(&state);
+        if state.ticket.is_some() || state.fresh.is_some() {
+            state.changes.remove(key);
+        }
+        Ok(())
+    }
+
+    /// Gives the session a new id, keeping its data, and retires the old id. Call it when
+    /// privileges change (login), so an id planted before login is worthless after it.
+    ///
+    /// # Errors
+    /// [`SessionError::Store`] when the store fails.
+    pub async fn cycle_id(&self) -> Result<(), SessionError> {
+        self.load().await?;
+        let now = self.inner.runtime.clock.now();
+        let mut state = self.state();
+        if let Some(fresh) = state.fresh.as_mut() {
+            fresh.ticket = Ticket::random(now);
+        } else if let Some(ticket) = state.ticket.take() {
+            let base = state.record.take().unwrap_or_default();
+            state.doomed.push(ticket.key);
+            state.fresh = Some(Fresh {
+                ticket: Ticket::random(now),
+                base,
+            });
+        }
+        Ok(())
+    }
+
+    /// Ends the session: its record is deleted and the cookie expired, so a replay of the
+    /// old cookie finds nothing. Values inserted afterwards begin a new session.
+    pub fn destroy(&self) {
+        let mut state = self.state();
+        if let Some(ticket) = state.ticket.take() {
+            state.doomed.push(ticket.key);
+        }
+        state.record = None;
+        state.fresh = None;
+        state.changes = Changes::default();
+        state.stale_cookie = true;
+    }
+
+    /// Whether a store operation of this request failed.
+    pub(crate) fn failed(&self) -> bool {
+        self.state().failed
+    }
+
+    /// Turns the request's session activity into the store work and cookie to send.
+    pub(crate) fn finish(&self) -> Plan {
+        let runtime = &self.inner.runtime;
+        let now = runtime.clock.now();
+        let mut state = self.state();
+        state.finished = true;
+        let doomed = std::mem::take(&mut state.doomed);
+        let changes = std::mem::take(&mut state.changes);
+
+        if let Some(Fresh { ticket, mut base }) = state.fresh.take() {
+            changes.apply_to(&mut base);
+            let deadline = runtime.deadline(&ticket);
+            let store = Arc::clone(&runtime.config.store);
+            return Plan {
+                work: Some(Box::pin(async move {
+                    store.create(&ticket.key, &base, deadline).await?;
+                    delete_all(&*store, &doomed).await?;
+                    Ok(true)
+                })),
+                best_effort: false,
+                on_success: Some(runtime.set_cookie(&ticket, now)),
+                on_gone: None,
+            };
+        }
+
+        if let Some(ticket) = state.ticket {
+            let due = now.saturating_sub(ticket.last_seen) >= runtime.config.refresh_interval();
+            if changes.is_empty() && !due {
+                return Plan::default();
+            }
+            let renewed = Ticket {
+                last_seen: now,
+                ..ticket
+            };
+            let deadline = runtime.deadline(&renewed);
+            let store = Arc::clone(&runtime.config.store);
+            let best_effort = changes.is_empty();
+            return Plan {
+                work: Some(Box::pin(async move {
+                    store.update(&renewed.key, &changes, deadline).await
+                })),
+                best_effort,
+                on_success: Some(runtime.set_cookie(&renewed, now)),
+                on_gone: Some(runtime.expire_cookie()),
+            };
+        }
+
+        let expire = state.stale_cookie.then(|| runtime.expire_cookie());
+        if doomed.is_empty() {
+            return Plan {
+                on_success: expire,
+                ..Plan::default()
+            };
+        }
+        let store = Arc::clone(&runtime.config.store);
+        Plan {
+            work: Some(Box::pin(async move {
+                delete_all(&*store, &doomed).await?;
+                Ok(true)
+            })),
+            best_effort: false,
+            on_success: expire,
+            on_gone: None,
+        }
+    }
+}
+
+fn warn_if_finished(state: &State) {
+    if state.finished {
+        tracing::warn!("session changed after its response was sent; the change is not saved");
+    }
+}
+
+async fn delete_all(store: &dyn SessionStore, keys: &[SessionKey]) -> Result<(), StoreError> {
+    for key in keys {
+        store.delete(key).await?;
+    }
+    Ok(())
+}
+
+/// The store work a request left, and the `Set-Cookie` to send for each outcome.
+#[derive(Default)]
+pub(crate) struct Plan {
+    /// Resolves to whether the session still exists.
+    pub(crate) work: Option<StoreFuture<'static, bool>>,
+    /// A failure of `work` is logged, not answered with 503 (a renewal nobody asked for).
+    pub(crate) best_effort: bool,
+    pub(crate) on_success: Option<HeaderValue>,
+    pub(crate) on_gone: Option<HeaderValue>,
+}

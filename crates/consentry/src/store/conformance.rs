@@ -1,0 +1,212 @@
+//! A behaviour suite every [`SessionStore`] must pass. Feature `testing`.
+//!
+//! ```
+//! use consentry::{Clock, SystemClock};
+//! use consentry::store::{conformance, MemoryStore};
+//!
+//! let store = MemoryStore::new();
+//! tokio::runtime::Builder::new_current_thread()
+//!     .build()
+//!     .unwrap()
+//!     .block_on(conformance::run(&store, SystemClock.now()));
+//! ```
+
+use super::{Changes, Record, SessionKey, SessionStore};
+
+/// Runs every check against `store`, whose clock reads `now` (unix seconds).
+///
+/// # Panics
+/// On the first behaviour that breaks the [`SessionStore`] contract, with a message
+/// saying which. Store errors also panic: the suite needs a working backend.
+pub async fn run<S: SessionStore + ?Sized>(store: &S, now: u64) {
+    let suite = Suite { store, now };
+    suite.absent_keys().await;
+    suite.create_and_load().await;
+    suite.updates_merge().await;
+    suite.delete_is_final().await;
+    suite.deadlines().await;
+}
+
+struct Suite<'a, S: ?Sized> {
+    store: &'a S,
+    now: u64,
+}
+
+fn record(pairs: &[(&str, &str)]) -> Record {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+fn changes(set: &[(&str, &str)], removed: &[&str]) -> Changes {
+    let mut changes = Changes::default();
+    for (k, v) in set {
+        changes.insert(*k, *v);
+    }
+    for k in removed {
+        changes.remove(*k);
+    }
+    changes
+}
+
+impl<S: SessionStore + ?Sized> Suite<'_, S> {
+    /// A key unique to this run and check, so runs against a shared backend don't collide.
+    fn key(&self, n: u8) -> SessionKey {
+        let mut digest = [n; 32];
+        digest[..8].copy_from_slice(&self.now.to_be_bytes());
+        SessionKey::from_digest(digest)
+    }
+
+    fn later(&self) -> u64 {
+        self.now + 3_600
+    }
+
+    async fn load(&self, n: u8) -> Option<Record> {
+        self.store.load(&self.key(n)).await.expect("load failed")
+    }
+
+    async fn update(&self, n: u8, changes: &Changes, deadline: u64) -> bool {
+        let key = self.key(n);
+        self.store
+            .update(&key, changes, deadline)
+            .await
+            .expect("update failed")
+    }
+
+    async fn create(&self, n: u8, record: &Record, deadline: u64) {
+        let key = self.key(n);
+        self.store
+            .create(&key, record, deadline)
+            .await
+            .expect("create failed");
+    }
+
+    async fn delete(&self, n: u8) {
+        self.store
+            .delete(&self.key(n))
+            .await
+            .expect("delete failed");
+    }
+
+    async fn absent_keys(&self) {
+        assert_eq!(
+            self.load(1).await,
+            None,
+            "a key never written must load as None"
+        );
+        assert!(
+            !self
+                .update(1, &changes(&[("a", "1")], &[]), self.later())
+                .await,
+            "update of an absent record must return false"
+        );
+        assert_eq!(
+            self.load(1).await,
+            None,
+            "update must never create a record"
+        );
+    }
+
+    async fn create_and_load(&self) {
+        let big = "x".repeat(64 * 1024);
+        let original = record(&[
+            ("cart", "[1,2,3]"),
+            ("name", "\"Zoë ☃\""),
+            ("empty", ""),
+            ("big", &big),
+        ]);
+        self.create(2, &original, self.later()).await;
+        assert_eq!(
+            self.load(2).await,
+            Some(original),
+            "create then load must round-trip"
+        );
+        assert_eq!(
+            self.load(3).await,
+            None,
+            "records must not leak between keys"
+        );
+        self.create(2, &record(&[("fresh", "true")]), self.later())
+            .await;
+        assert_eq!(
+            self.load(2).await,
+            Some(record(&[("fresh", "true")])),
+            "create must replace an existing record"
+        );
+        self.delete(2).await;
+    }
+
+    async fn updates_merge(&self) {
+        let original = record(&[("cart", "[1]"), ("keep", "1")]);
+        self.create(4, &original, self.later()).await;
+        // Two writers that loaded the same record change different keys.
+        let first = changes(&[("a", "1")], &["cart"]);
+        let second = changes(&[("b", "2")], &[]);
+        assert!(self.update(4, &first, self.later()).await);
+        assert!(self.update(4, &second, self.later()).await);
+        let mut expected = original;
+        first.apply_to(&mut expected);
+        second.apply_to(&mut expected);
+        assert_eq!(
+            self.load(4).await,
+            Some(expected.clone()),
+            "updates must merge, not overwrite"
+        );
+        assert!(
+            self.update(4, &Changes::default(), self.later() + 60).await,
+            "empty changes must succeed on a live record"
+        );
+        assert_eq!(
+            self.load(4).await,
+            Some(expected),
+            "empty changes must change no data"
+        );
+        self.delete(4).await;
+    }
+
+    async fn delete_is_final(&self) {
+        self.create(5, &record(&[("user", "1")]), self.later())
+            .await;
+        self.delete(5).await;
+        assert_eq!(self.load(5).await, None, "a deleted record must be gone");
+        assert!(
+            !self
+                .update(5, &changes(&[("a", "1")], &[]), self.later())
+                .await,
+            "update after delete must return false"
+        );
+        assert_eq!(
+            self.load(5).await,
+            None,
+            "update after delete must not resurrect the record"
+        );
+        self.delete(5).await;
+    }
+
+    async fn deadlines(&self) {
+        self.create(6, &record(&[("a", "1")]), self.now.saturating_sub(1))
+            .await;
+        assert_eq!(
+            self.load(6).await,
+            None,
+            "a record past its deadline must load as None"
+        );
+        assert!(
+            !self.update(6, &Changes::default(), self.later()).await,
+            "a record past its deadline must not be updated"
+        );
+        self.create(7, &record(&[("a", "1")]), self.later()).await;
+        assert!(
+            self.update(7, &Changes::default(), self.now.saturating_sub(1))
+                .await
+        );
+        assert_eq!(
+            self.load(7).await,
+            None,
+            "update must move the deadline, also backwards"
+        );
+        self.delete(6).await;
+        self.delete(7).await;
+    }
+}

@@ -1,0 +1,454 @@
+//! The session layer end to end, through `tower::ServiceExt::oneshot`.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use consentry::store::{Changes, MemoryStore, Record, SessionKey, SessionStore, StoreFuture};
+use consentry::{
+    Consentry, ConsentryLayer, Key, Keyring, ManualClock, Session, SessionConfig, StoreError,
+};
+use http::{Request, Response, StatusCode, header};
+use http_body_util::BodyExt as _;
+use tower::{Layer, ServiceExt, service_fn};
+
+const T0: u64 = 1_800_000_000;
+
+/// A tiny app: `/set/K/V`, `/get/K`, `/login/USER`, `/logout`, `/static`.
+async fn app(request: Request<String>) -> Result<Response<String>, Infallible> {
+    let session = request
+        .extensions()
+        .get::<Session>()
+        .cloned()
+        .expect("layer installed");
+    let path = request.uri().path().to_owned();
+    let parts: Vec<&str> = path.split('/').skip(1).collect();
+    let result: Result<String, consentry::SessionError> = async {
+        Ok(match parts.as_slice() {
+            ["set", key, value] => {
+                session.insert(key, value).await?;
+                "ok".to_owned()
+            }
+            ["get", key] => session
+                .get::<String>(key)
+                .await?
+                .unwrap_or_else(|| "-".into()),
+            ["login", user] => {
+                session.cycle_id().await?;
+                session.insert("user", user).await?;
+                "logged in".to_owned()
+            }
+            ["logout"] => {
+                session.destroy();
+                "bye".to_owned()
+            }
+            _ => "static".to_owned(),
+        })
+    }
+    .await;
+    Ok(Response::new(
+        result.unwrap_or_else(|e| format!("error: {e}")),
+    ))
+}
+
+fn keyring() -> Keyring {
+    Keyring::new(1, Key::from_bytes(&[42; 32]).unwrap())
+}
+
+fn layer_with(
+    store: Arc<dyn SessionStore>,
+    clock: &ManualClock,
+    config: impl FnOnce(SessionConfig) -> SessionConfig,
+) -> ConsentryLayer {
+    Consentry::builder(keyring())
+        .session(config(SessionConfig::with_shared_store(store)))
+        .clock(clock.clone())
+        .build()
+        .unwrap()
+}
+
+struct Client {
+    layer: ConsentryLayer,
+}
+
+struct Answer {
+    status: StatusCode,
+    body: String,
+    set_cookie: Vec<String>,
+    retry_after: Option<String>,
+}
+
+impl Answer {
+    /// The new `__Host-sid` value, if the response set one.
+    fn sid(&self) -> Option<String> {
+        self.set_cookie.iter().find_map(|c| {
+            let value = c.strip_prefix("__Host-sid=")?.split(';').next()?;
+            (!value.is_empty() && !c.contains("Max-Age=0")).then(|| value.to_owned())
+        })
+    }
+
+    fn expires_sid(&self) -> bool {
+        self.set_cookie
+            .iter()
+            .any(|c| c.starts_with("__Host-sid=;") && c.contains("Max-Age=0"))
+    }
+}
+
+impl Client {
+    async fn get(&self, path: &str, sid: Option<&str>) -> Answer {
+        let mut request = Request::get(path);
+        if let Some(sid) = sid {
+            request = request.header(header::COOKIE, format!("theme=dark; __Host-sid={sid}"));
+        }
+        let response = self
+            .layer
+            .layer(service_fn(app))
+            .oneshot(request.body(String::new()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let set_cookie = response
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect();
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body = String::from_utf8(
+            response
+                .into_body()
+                .collect()
+                .await
+                .unwrap()
+                .to_bytes()
+                .to_vec(),
+        )
+        .unwrap();
+        Answer {
+            status,
+            body,
+            set_cookie,
+            retry_after,
+        }
+    }
+}
+
+fn client(clock: &ManualClock) -> (Client, Arc<MemoryStore>) {
+    let store = Arc::new(MemoryStore::new().with_clock(clock.clone()));
+    let layer = layer_with(store.clone(), clock, |c| c);
+    (Client { layer }, store)
+}
+
+#[tokio::test]
+async fn first_visit_gets_no_cookie_and_storing_creates_one() {
+    let clock = ManualClock::new(T0);
+    let (client, store) = client(&clock);
+    let first = client.get("/get/cart", None).await;
+    assert_eq!(first.body, "-");
+    assert!(
+        first.set_cookie.is_empty(),
+        "a first visit must set no cookie"
+    );
+    assert!(store.is_empty());
+
+    let stored = client.get("/set/cart/3", None).await;
+    let sid = stored.sid().expect("storing a value begins a session");
+    let cookie = &stored.set_cookie[0];
+    for attribute in [
+        "Path=/",
+        "Secure",
+        "HttpOnly",
+        "SameSite=Lax",
+        "Max-Age=1800",
+    ] {
+        assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
+    }
+    assert_eq!(client.get("/get/cart", Some(&sid)).await.body, "3");
+    assert_eq!(store.len(), 1);
+}
+
+#[tokio::test]
+async fn forged_cookie_is_ignored_and_replaced() {
+    let clock = ManualClock::new(T0);
+    let (client, _) = client(&clock);
+    let sid = client.get("/set/user/alice", None).await.sid().unwrap();
+    let mut forged = sid.clone().into_bytes();
+    let last = forged.len() - 5;
+    forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).unwrap();
+
+    let answer = client.get("/get/user", Some(&forged)).await;
+    assert_eq!(
+        answer.body, "-",
+        "a forged cookie must not reach the session"
+    );
+    assert!(answer.expires_sid(), "a bad cookie is expired, not trusted");
+    let answer = client.get("/set/user/mallory", Some(&forged)).await;
+    assert_ne!(answer.sid().as_deref(), Some(forged.as_str()));
+    assert_eq!(client.get("/get/user", Some(&sid)).await.body, "alice");
+}
+
+#[tokio::test]
+async fn login_cycles_the_id_so_a_planted_id_is_worthless() {
+    let clock = ManualClock::new(T0);
+    let (client, store) = client(&clock);
+    let planted = client.get("/set/cart/2", None).await.sid().unwrap();
+    let after_login = client
+        .get("/login/alice", Some(&planted))
+        .await
+        .sid()
+        .unwrap();
+    assert_ne!(planted, after_login, "login must issue a new session id");
+    assert_ne!(planted[..30], after_login[..30]);
+    assert_eq!(
+        client.get("/get/user", Some(&after_login)).await.body,
+        "alice"
+    );
+    assert_eq!(
+        client.get("/get/cart", Some(&after_login)).await.body,
+        "2",
+        "data survives cycling"
+    );
+    let replay = client.get("/get/user", Some(&planted)).await;
+    assert_eq!(replay.body, "-", "the pre-login id must be dead");
+    assert!(replay.expires_sid());
+    assert_eq!(store.len(), 1, "the old record is deleted");
+}
+
+#[tokio::test]
+async fn logout_destroys_the_record_so_a_replayed_cookie_is_dead() {
+    let clock = ManualClock::new(T0);
+    let (client, store) = client(&clock);
+    let sid = client.get("/login/alice", None).await.sid().unwrap();
+    let bye = client.get("/logout", Some(&sid)).await;
+    assert!(bye.expires_sid(), "logout expires the cookie");
+    assert!(store.is_empty(), "logout deletes the record");
+    let replay = client.get("/get/user", Some(&sid)).await;
+    assert_eq!(replay.body, "-");
+    // Writing with the replayed cookie begins a different session, never the old one.
+    let fresh = client.get("/set/user/eve", Some(&sid)).await.sid().unwrap();
+    assert_ne!(fresh, sid);
+    assert_eq!(client.get("/get/user", Some(&sid)).await.body, "-");
+}
+
+#[tokio::test]
+async fn idle_timeout_ends_a_quiet_session() {
+    let clock = ManualClock::new(T0);
+    let store = Arc::new(MemoryStore::new().with_clock(clock.clone()));
+    let layer = layer_with(store, &clock, |c| {
+        c.idle_timeout(Duration::from_secs(60))
+            .absolute_lifetime(Duration::from_secs(300))
+            .refresh_after(Duration::from_secs(10))
+    });
+    let client = Client { layer };
+    let sid = client.get("/set/user/alice", None).await.sid().unwrap();
+    clock.advance(Duration::from_secs(59));
+    assert_eq!(client.get("/get/user", Some(&sid)).await.body, "alice");
+    // That visit renewed the cookie; the old value keeps its old deadline.
+    clock.advance(Duration::from_secs(2));
+    assert_eq!(
+        client.get("/get/user", Some(&sid)).await.body,
+        "-",
+        "61 s idle on the old cookie"
+    );
+
+    let sid = client.get("/set/user/bob", None).await.sid().unwrap();
+    clock.advance(Duration::from_secs(61));
+    let late = client.get("/get/user", Some(&sid)).await;
+    assert_eq!(late.body, "-", "a session idle past the timeout is over");
+    assert!(late.expires_sid());
+}
+
+#[tokio::test]
+async fn absolute_lifetime_ends_even_an_active_session() {
+    let clock = ManualClock::new(T0);
+    let store = Arc::new(MemoryStore::new().with_clock(clock.clone()));
+    let layer = layer_with(store, &clock, |c| {
+        c.idle_timeout(Duration::from_secs(60))
+            .absolute_lifetime(Duration::from_secs(300))
+            .refresh_after(Duration::from_secs(10))
+    });
+    let client = Client { layer };
+    let mut sid = client.get("/set/user/alice", None).await.sid().unwrap();
+    let mut elapsed = 0;
+    while elapsed + 50 < 300 {
+        clock.advance(Duration::from_secs(50));
+        elapsed += 50;
+        let answer = client.get("/get/user", Some(&sid)).await;
+        assert_eq!(answer.body, "alice", "active at {elapsed} s");
+        sid = answer.sid().expect("an active session is renewed");
+    }
+    clock.advance(Duration::from_secs(300 - elapsed));
+    assert_eq!(
+        client.get("/get/user", Some(&sid)).await.body,
+        "-",
+        "absolute lifetime reached"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_requests_changing_different_keys_all_persist() {
+    let clock = ManualClock::new(T0);
+    let (client, _) = client(&clock);
+    let sid = client.get("/set/start/1", None).await.sid().unwrap();
+    let client = Arc::new(client);
+    let tasks: Vec<_> = (0..100)
+        .map(|n| {
+            let client = Arc::clone(&client);
+            let sid = sid.clone();
+            tokio::spawn(async move {
+                assert_eq!(
+                    client
+                        .get(&format!("/set/k{n}/v{n}"), Some(&sid))
+                        .await
+                        .status,
+                    StatusCode::OK
+                );
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    for n in 0..100 {
+        assert_eq!(
+            client.get(&format!("/get/k{n}"), Some(&sid)).await.body,
+            format!("v{n}"),
+            "key k{n} lost"
+        );
+    }
+}
+
+#[tokio::test]
+async fn rotated_out_key_works_while_in_the_ring_only() {
+    let clock = ManualClock::new(T0);
+    let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new().with_clock(clock.clone()));
+    let old_key = || Key::from_bytes(&[1; 32]).unwrap();
+    let new_key = || Key::from_bytes(&[2; 32]).unwrap();
+    let build = |ring: Keyring| Client {
+        layer: Consentry::builder(ring)
+            .session(SessionConfig::with_shared_store(store.clone()))
+            .clock(clock.clone())
+            .build()
+            .unwrap(),
+    };
+    let before = build(Keyring::new(1, old_key()));
+    let sid = before.get("/set/user/alice", None).await.sid().unwrap();
+
+    let rotating = build(Keyring::new(2, new_key()).with_verify_only(1, old_key()));
+    assert_eq!(rotating.get("/get/user", Some(&sid)).await.body, "alice");
+
+    let after = build(Keyring::new(2, new_key()));
+    assert_eq!(after.get("/get/user", Some(&sid)).await.body, "-");
+}
+
+/// A store that can be switched off, like a database going down.
+struct Flaky {
+    inner: MemoryStore,
+    down: AtomicBool,
+}
+
+impl Flaky {
+    fn check(&self) -> Result<(), StoreError> {
+        if self.down.load(Ordering::SeqCst) {
+            Err(StoreError::unavailable(std::io::Error::other(
+                "connection refused",
+            )))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl SessionStore for Flaky {
+    fn load<'a>(&'a self, key: &'a SessionKey) -> StoreFuture<'a, Option<Record>> {
+        match self.check() {
+            Ok(()) => self.inner.load(key),
+            Err(e) => Box::pin(async { Err(e) }),
+        }
+    }
+    fn create<'a>(
+        &'a self,
+        key: &'a SessionKey,
+        record: &'a Record,
+        deadline: u64,
+    ) -> StoreFuture<'a, ()> {
+        match self.check() {
+            Ok(()) => self.inner.create(key, record, deadline),
+            Err(e) => Box::pin(async { Err(e) }),
+        }
+    }
+    fn update<'a>(
+        &'a self,
+        key: &'a SessionKey,
+        changes: &'a Changes,
+        deadline: u64,
+    ) -> StoreFuture<'a, bool> {
+        match self.check() {
+            Ok(()) => self.inner.update(key, changes, deadline),
+            Err(e) => Box::pin(async { Err(e) }),
+        }
+    }
+    fn delete<'a>(&'a self, key: &'a SessionKey) -> StoreFuture<'a, ()> {
+        match self.check() {
+            Ok(()) => self.inner.delete(key),
+            Err(e) => Box::pin(async { Err(e) }),
+        }
+    }
+}
+
+#[tokio::test]
+async fn store_outage_is_a_503_with_retry_after_and_never_a_new_session() {
+    let clock = ManualClock::new(T0);
+    let flaky = Arc::new(Flaky {
+        inner: MemoryStore::new().with_clock(clock.clone()),
+        down: AtomicBool::new(false),
+    });
+    let layer = layer_with(flaky.clone(), &clock, |c| {
+        c.retry_after(Duration::from_secs(7))
+    });
+    let client = Client { layer };
+    let sid = client.get("/set/user/alice", None).await.sid().unwrap();
+
+    flaky.down.store(true, Ordering::SeqCst);
+    for path in ["/get/user", "/set/cart/1", "/login/alice"] {
+        let answer = client.get(path, Some(&sid)).await;
+        assert_eq!(answer.status, StatusCode::SERVICE_UNAVAILABLE, "{path}");
+        assert_eq!(answer.retry_after.as_deref(), Some("7"));
+        assert!(
+            answer.set_cookie.is_empty(),
+            "{path}: no new session during an outage"
+        );
+        assert!(answer.body.contains("session_store_unavailable"));
+    }
+    let new_visitor = client.get("/set/cart/1", None).await;
+    assert_eq!(
+        new_visitor.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "a failed create is a 503"
+    );
+    assert!(new_visitor.set_cookie.is_empty());
+    let logout = client.get("/logout", Some(&sid)).await;
+    assert_eq!(
+        logout.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "an unsaved logout is not a success"
+    );
+    let untouched = client.get("/static", Some(&sid)).await;
+    assert_eq!(
+        untouched.status,
+        StatusCode::OK,
+        "requests that do not use the session keep working"
+    );
+
+    flaky.down.store(false, Ordering::SeqCst);
+    assert_eq!(
+        client.get("/get/user", Some(&sid)).await.body,
+        "alice",
+        "the session survived the outage"
+    );
+}
