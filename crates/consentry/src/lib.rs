@@ -61,3 +61,8 @@ pub use crate::error::{BoxError, ConfigError, SessionError, StoreError};
 pub use crate::keys::{Key, Keyring};
 pub use crate::layer::{ConsentryLayer, ConsentryService, ResponseFuture};
 pub use crate::session::{Session, SessionConfig};
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
