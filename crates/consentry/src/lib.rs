@@ -63,6 +63,6 @@ pub use crate::layer::{ConsentryLayer, ConsentryService, ResponseFuture};
 pub use crate::session::{Session, SessionConfig};
 
 /// The README's examples, compiled and run as doc tests.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "axum"))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
