@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use crate::clock::{Clock, SystemClock};
+use crate::consent::{ConsentConfig, ConsentRuntime};
 use crate::cookies::CookieSettings;
 use crate::error::ConfigError;
 use crate::keys::Keyring;
@@ -32,6 +33,7 @@ impl Consentry {
         ConsentryBuilder {
             keyring,
             session: None,
+            consent: None,
             clock: Arc::new(SystemClock),
             dev_cookies: false,
         }
@@ -43,6 +45,7 @@ impl Consentry {
 pub struct ConsentryBuilder {
     keyring: Keyring,
     session: Option<SessionConfig>,
+    consent: Option<ConsentConfig>,
     clock: Arc<dyn Clock>,
     dev_cookies: bool,
 }
@@ -52,6 +55,7 @@ impl std::fmt::Debug for ConsentryBuilder {
         f.debug_struct("ConsentryBuilder")
             .field("keyring", &self.keyring)
             .field("session", &self.session)
+            .field("consent", &self.consent)
             .field("dev_cookies", &self.dev_cookies)
             .finish_non_exhaustive()
     }
@@ -61,6 +65,12 @@ impl ConsentryBuilder {
     /// Enables sessions.
     pub fn session(mut self, config: SessionConfig) -> Self {
         self.session = Some(config);
+        self
+    }
+
+    /// Enables consent: the policy, the ledger, the cookie gate and the endpoint.
+    pub fn consent(mut self, config: ConsentConfig) -> Self {
+        self.consent = Some(config);
         self
     }
 
@@ -105,8 +115,46 @@ impl ConsentryBuilder {
             }
             None => None,
         };
+        let consent = match self.consent {
+            Some(mut config) => {
+                config.validate()?;
+                declare_own_cookies(&mut config, cookies, session.is_some());
+                Some(Arc::new(ConsentRuntime::new(
+                    config,
+                    &self.keyring,
+                    cookies,
+                    Arc::clone(&self.clock),
+                )))
+            }
+            None => None,
+        };
         Ok(ConsentryLayer {
-            shared: Arc::new(Shared { session }),
+            shared: Arc::new(Shared { session, consent }),
         })
     }
+}
+
+/// The layer's own cookies appear in the declaration like every other.
+fn declare_own_cookies(config: &mut ConsentConfig, cookies: CookieSettings, sessions: bool) {
+    use crate::consent::Category;
+    use crate::gate::DeclaredCookie;
+
+    if sessions {
+        config.registry.declare(
+            DeclaredCookie::exact(cookies.name("sid"), Category::NECESSARY)
+                .purpose("Keeps your session (cart, login) on this site; holds only a random id and timestamps")
+                .duration("until the session ends (idle or absolute timeout)"),
+        );
+    }
+    let days = config.policy.max_age.as_secs() / 86_400;
+    config.registry.declare(
+        DeclaredCookie::exact(cookies.name("consent"), Category::NECESSARY)
+            .purpose("Remembers your cookie choices, signed so nobody else can change them")
+            .duration(format!("{days} days")),
+    );
+    config.registry.declare(
+        DeclaredCookie::exact(crate::consent::CHOICE_COOKIE, Category::NECESSARY)
+            .purpose("Remembers your cookie choices where the banner runs without the server")
+            .duration(format!("{days} days")),
+    );
 }

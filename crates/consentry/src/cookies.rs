@@ -28,6 +28,11 @@ impl<'h> RequestCookies<'h> {
         Self { pairs }
     }
 
+    /// Every cookie name, in header order, repeats included.
+    pub(crate) fn names(&self) -> impl Iterator<Item = &'h str> + '_ {
+        self.pairs.iter().map(|(n, _)| *n)
+    }
+
     /// Every value sent under `name`, in header order (a browser may send several).
     pub(crate) fn values<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'h str> + 's {
         self.pairs
@@ -62,6 +67,17 @@ impl CookieSettings {
     /// A `Set-Cookie` value that makes the browser delete `name`.
     pub(crate) fn expire(self, name: &str) -> HeaderValue {
         self.render(Cookie::build((name.to_owned(), "")).max_age(cookie::time::Duration::ZERO))
+    }
+
+    /// A `Set-Cookie` value deleting a cookie that page scripts set (not `HttpOnly`).
+    pub(crate) fn expire_script_cookie(self, name: &str) -> HeaderValue {
+        let cookie = Cookie::build((name.to_owned(), ""))
+            .path("/")
+            .max_age(cookie::time::Duration::ZERO)
+            .secure(!self.dev)
+            .same_site(SameSite::Lax)
+            .build();
+        HeaderValue::try_from(cookie.to_string()).expect("cookie names are valid header text")
     }
 
     fn render(self, builder: cookie::CookieBuilder<'static>) -> HeaderValue {

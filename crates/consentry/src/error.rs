@@ -32,6 +32,12 @@ pub enum ConfigError {
     /// A session setting is out of range.
     #[error("invalid session setting: {0}")]
     Session(&'static str),
+    /// The consent policy, cookie registry or endpoint settings are inconsistent.
+    #[error("invalid consent setting: {0}")]
+    Consent(String),
+    /// The consent ledger could not be opened.
+    #[error("consent ledger: {0}")]
+    Ledger(#[source] std::io::Error),
 }
 
 /// A session store could not do what was asked.
@@ -64,6 +70,23 @@ impl StoreError {
     pub fn unavailable(source: impl Into<BoxError>) -> Self {
         Self::Unavailable(source.into())
     }
+}
+
+/// The consent ledger could not record a decision.
+///
+/// Grants are then not applied (the endpoint answers 503); denials still are.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum LedgerError {
+    /// Writing or syncing the record failed.
+    #[error("consent ledger write failed: {0}")]
+    Io(#[from] std::io::Error),
+    /// The ledger is shut down or its writer stopped.
+    #[error("consent ledger is closed")]
+    Closed,
+    /// Another backend failure.
+    #[error("consent ledger unavailable: {0}")]
+    Unavailable(#[source] BoxError),
 }
 
 /// An error from a [`Session`](crate::Session) operation.

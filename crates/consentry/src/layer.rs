@@ -6,25 +6,33 @@ use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, SET_COOKIE};
+use http::header::{ACCEPT_LANGUAGE, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, SET_COOKIE};
 use http::{HeaderValue, Request, Response, StatusCode};
+use http_body::Body;
 use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
 use crate::body::ConsentryBody;
+use crate::consent::{CHOICE_COOKIE, Consent, ConsentRuntime};
 use crate::cookies::RequestCookies;
+use crate::endpoint::{self, EndpointFuture, Update};
+use crate::error::BoxError;
+use crate::gate::Gate;
 use crate::session::{Plan, Session, SessionRuntime};
 use crate::store::StoreFuture;
 
 /// What every request of one layer shares.
 pub(crate) struct Shared {
     pub(crate) session: Option<Arc<SessionRuntime>>,
+    pub(crate) consent: Option<Arc<ConsentRuntime>>,
 }
 
 /// The consentry middleware, built by [`Consentry::builder`](crate::Consentry::builder).
 ///
-/// Cheap to clone; clones share configuration and stores.
+/// Cheap to clone; clones share configuration, stores and the ledger.
 #[derive(Clone)]
 pub struct ConsentryLayer {
     pub(crate) shared: Arc<Shared>,
@@ -34,6 +42,7 @@ impl std::fmt::Debug for ConsentryLayer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ConsentryLayer")
             .field("sessions", &self.shared.session.is_some())
+            .field("consent", &self.shared.consent.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -64,9 +73,26 @@ impl<S: std::fmt::Debug> std::fmt::Debug for ConsentryService<S> {
     }
 }
 
+/// Consent facts of one request that the response needs.
+struct ConsentContext {
+    consent: Consent,
+    /// Declared non-necessary cookies the request carried.
+    present: Vec<(String, usize)>,
+    choice_cookie: bool,
+}
+
+fn random_nonce() -> Arc<str> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the operating system random generator failed");
+    URL_SAFE_NO_PAD.encode(bytes).into()
+}
+
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for ConsentryService<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ReqBody: Body + Send + 'static,
+    ReqBody::Data: Send,
+    ReqBody::Error: Into<BoxError>,
 {
     type Response = Response<ConsentryBody<ResBody>>;
     type Error = S::Error;
@@ -77,33 +103,72 @@ where
     }
 
     fn call(&mut self, mut request: Request<ReqBody>) -> Self::Future {
-        let session = {
-            let cookies = RequestCookies::parse(request.headers());
-            self.shared
+        let (session, consent) = {
+            let headers = request.headers();
+            let cookies = RequestCookies::parse(headers);
+            let session = self
+                .shared
                 .session
                 .as_ref()
-                .map(|runtime| runtime.start(&cookies))
+                .map(|runtime| runtime.start(&cookies));
+            let consent = self.shared.consent.as_ref().map(|runtime| {
+                let evaluation = runtime.evaluate(&cookies, headers);
+                let language = runtime
+                    .config
+                    .negotiate(headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
+                ConsentContext {
+                    consent: Consent {
+                        runtime: Arc::clone(runtime),
+                        state: evaluation.state,
+                        nonce: runtime.config.csp.is_some().then(random_nonce),
+                        language: language.into(),
+                    },
+                    present: runtime.config.registry.present(&cookies),
+                    choice_cookie: evaluation.choice_cookie,
+                }
+            });
+            (session, consent)
         };
         if let Some(session) = &session {
             request.extensions_mut().insert(session.clone());
         }
-        ResponseFuture {
-            state: State::Inner {
+        let endpoint_path = consent.as_ref().and_then(|context| {
+            endpoint::route(
+                &context.consent.runtime.config.base_path,
+                request.uri().path(),
+            )
+            .map(str::to_owned)
+        });
+        let state = if let (Some(context), Some(rest)) = (&consent, endpoint_path) {
+            State::Endpoint {
+                future: endpoint::handle(context.consent.clone(), request, rest),
+            }
+        } else {
+            if let Some(context) = &consent {
+                request.extensions_mut().insert(context.consent.clone());
+            }
+            State::Inner {
                 future: self.inner.call(request),
-            },
+            }
+        };
+        ResponseFuture {
+            state,
             session,
+            consent,
             shared: Arc::clone(&self.shared),
         }
     }
 }
 
 pin_project! {
-    /// The response future of [`ConsentryService`]: the inner future, then (only when the
-    /// session changed) the store write. Not boxed.
+    /// The response future of [`ConsentryService`]: the inner future (or the consent
+    /// endpoint), then, only when the session changed, the store write. Not boxed on the
+    /// app's path.
     pub struct ResponseFuture<F, B> {
         #[pin]
         state: State<F, B>,
         session: Option<Session>,
+        consent: Option<ConsentContext>,
         shared: Arc<Shared>,
     }
 }
@@ -112,14 +177,50 @@ pin_project! {
     #[project = StateProj]
     enum State<F, B> {
         Inner { #[pin] future: F },
+        Endpoint { future: EndpointFuture },
         Persist {
-            work: StoreFuture<'static, bool>,
-            response: Option<Response<B>>,
+            // `None` when the session needs no store work.
+            work: Option<StoreFuture<'static, bool>>,
+            response: Option<Response<ConsentryBody<B>>>,
+            update: Option<Update>,
             best_effort: bool,
             on_success: Option<HeaderValue>,
             on_gone: Option<HeaderValue>,
         },
         Done,
+    }
+}
+
+impl<F, B> State<F, B> {
+    /// After the app (or the endpoint) answered: the session's store work, if any.
+    fn persist(
+        response: Response<ConsentryBody<B>>,
+        update: Option<Update>,
+        session: Option<&Session>,
+        shared: &Shared,
+    ) -> Self {
+        let plan = match session {
+            Some(session) if session.failed() => {
+                return Self::Persist {
+                    work: None,
+                    response: Some(unavailable(shared)),
+                    update,
+                    best_effort: false,
+                    on_success: None,
+                    on_gone: None,
+                };
+            }
+            Some(session) => session.finish(),
+            None => Plan::default(),
+        };
+        Self::Persist {
+            work: plan.work,
+            response: Some(response),
+            update,
+            best_effort: plan.best_effort,
+            on_success: plan.on_success,
+            on_gone: plan.on_gone,
+        }
     }
 }
 
@@ -132,75 +233,118 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         loop {
-            match this.state.as_mut().project() {
+            let next = match this.state.as_mut().project() {
                 StateProj::Inner { future } => {
                     let response = ready!(future.poll(cx))?;
-                    let Some(session) = this.session.as_ref() else {
-                        this.state.set(State::Done);
-                        return Poll::Ready(Ok(response.map(ConsentryBody::inner)));
-                    };
-                    if session.failed() {
-                        this.state.set(State::Done);
-                        return Poll::Ready(Ok(unavailable(this.shared)));
-                    }
-                    let Plan {
-                        work,
-                        best_effort,
-                        on_success,
-                        on_gone,
-                    } = session.finish();
-                    match work {
-                        None => {
-                            this.state.set(State::Done);
-                            return Poll::Ready(Ok(with_cookie(response, on_success)));
-                        }
-                        Some(work) => this.state.set(State::Persist {
-                            work,
-                            response: Some(response),
-                            best_effort,
-                            on_success,
-                            on_gone,
-                        }),
-                    }
+                    State::persist(
+                        response.map(ConsentryBody::inner),
+                        None,
+                        this.session.as_ref(),
+                        this.shared,
+                    )
+                }
+                StateProj::Endpoint { future } => {
+                    let reply = ready!(future.as_mut().poll(cx));
+                    State::persist(
+                        reply.response.map(ConsentryBody::full),
+                        reply.update,
+                        this.session.as_ref(),
+                        this.shared,
+                    )
                 }
                 StateProj::Persist {
                     work,
                     response,
+                    update,
                     best_effort,
                     on_success,
                     on_gone,
                 } => {
-                    let outcome = ready!(work.as_mut().poll(cx));
-                    let response = response.take().expect("polled after completion");
+                    let outcome = match work {
+                        Some(work) => Some(ready!(work.as_mut().poll(cx))),
+                        None => None,
+                    };
+                    let mut response = response.take().expect("polled after completion");
                     let cookie = match outcome {
-                        Ok(true) => on_success.take(),
-                        Ok(false) => on_gone.take(),
-                        Err(error) if *best_effort => {
+                        None | Some(Ok(true)) => on_success.take(),
+                        Some(Ok(false)) => on_gone.take(),
+                        Some(Err(error)) if *best_effort => {
                             tracing::warn!(%error, "session renewal skipped: store failed");
                             None
                         }
-                        Err(error) => {
+                        Some(Err(error)) => {
                             tracing::error!(%error, "session store failed; answering 503");
-                            this.state.set(State::Done);
-                            return Poll::Ready(Ok(unavailable(this.shared)));
+                            response = unavailable(this.shared);
+                            None
                         }
                     };
+                    let update = update.take();
                     this.state.set(State::Done);
-                    return Poll::Ready(Ok(with_cookie(response, cookie)));
+                    return Poll::Ready(Ok(finish(
+                        response,
+                        this.consent.as_ref(),
+                        update.as_ref(),
+                        cookie,
+                    )));
                 }
                 StateProj::Done => panic!("ResponseFuture polled after completion"),
-            }
+            };
+            this.state.set(next);
         }
     }
 }
 
-fn with_cookie<B>(
-    response: Response<B>,
-    cookie: Option<HeaderValue>,
+/// Applies the cookie gate, the layer's own cookies and the CSP.
+fn finish<B>(
+    mut response: Response<ConsentryBody<B>>,
+    consent: Option<&ConsentContext>,
+    update: Option<&Update>,
+    session_cookie: Option<HeaderValue>,
 ) -> Response<ConsentryBody<B>> {
-    let mut response = response.map(ConsentryBody::inner);
-    if let Some(cookie) = cookie {
-        response.headers_mut().append(SET_COOKIE, cookie);
+    let headers = response.headers_mut();
+    if let Some(context) = consent {
+        let runtime = &context.consent.runtime;
+        let policy = runtime.policy();
+        let state = update.map_or(&context.consent.state, |u| &u.state);
+        let allows = |category: &crate::Category| {
+            policy
+                .bit(category)
+                .is_some_and(|bit| state.granted & bit != 0)
+        };
+        let gate = Gate {
+            registry: &runtime.config.registry,
+            strict: runtime.config.strict,
+            secure: !runtime.cookies.dev,
+            allows: &allows,
+        };
+        gate.filter(headers);
+        gate.delete_withdrawn(headers, &context.present);
+        if let Some(update) = update {
+            headers.append(SET_COOKIE, runtime.seal(&update.state, update.gpc));
+            if context.choice_cookie {
+                headers.append(
+                    SET_COOKIE,
+                    runtime.cookies.expire_script_cookie(CHOICE_COOKIE),
+                );
+            }
+        }
+        if let (Some(csp), Some(nonce)) = (&runtime.config.csp, context.consent.nonce.as_deref()) {
+            let name = csp.header_name();
+            if !headers.contains_key(&name) {
+                let origins: Vec<&str> = policy
+                    .categories()
+                    .iter()
+                    .filter(|def| allows(def.category()))
+                    .flat_map(|def| def.origins().iter().map(String::as_str))
+                    .collect();
+                if let Ok(value) = HeaderValue::try_from(csp.render(nonce, &origins)) {
+                    headers.insert(name, value);
+                }
+            }
+        }
+    }
+    if let Some(cookie) = session_cookie {
+        headers.append(SET_COOKIE, cookie);
     }
     response
 }

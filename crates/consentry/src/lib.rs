@@ -44,10 +44,15 @@ mod body;
 mod builder;
 mod clock;
 mod codec;
+mod consent;
 mod cookies;
+mod endpoint;
 mod error;
+mod gate;
+pub mod html;
 mod keys;
 mod layer;
+pub mod ledger;
 pub mod origin;
 mod session;
 pub mod store;
@@ -57,9 +62,14 @@ pub use crate::axum::MissingLayer;
 pub use crate::body::ConsentryBody;
 pub use crate::builder::{Consentry, ConsentryBuilder};
 pub use crate::clock::{Clock, ManualClock, SystemClock};
-pub use crate::error::{BoxError, ConfigError, SessionError, StoreError};
+pub use crate::consent::{
+    BannerTexts, Category, CategoryDef, Consent, ConsentConfig, ConsentState, Policy, Text,
+};
+pub use crate::error::{BoxError, ConfigError, LedgerError, SessionError, StoreError};
+pub use crate::gate::{Csp, DeclaredCookie};
 pub use crate::keys::{Key, Keyring};
 pub use crate::layer::{ConsentryLayer, ConsentryService, ResponseFuture};
+pub use crate::ledger::{ClientIp, ConsentLedger, JsonlLedger, LedgerRecord, MemoryLedger, Source};
 pub use crate::session::{Session, SessionConfig};
 
 /// The README's examples, compiled and run as doc tests.

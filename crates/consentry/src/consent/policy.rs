@@ -1,0 +1,425 @@
+//! Categories and the consent policy.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::Duration;
+
+use sha2::{Digest as _, Sha256};
+
+use crate::error::ConfigError;
+
+/// A purpose cookies and third parties are grouped under, by its slug id.
+///
+/// ```
+/// use consentry::Category;
+///
+/// assert_eq!(Category::ANALYTICS.as_str(), "analytics");
+/// assert_eq!(Category::new("ab_testing").as_str(), "ab_testing");
+/// ```
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Category(Cow<'static, str>);
+
+impl Category {
+    /// Strictly necessary: always on, cannot be refused.
+    pub const NECESSARY: Self = Self(Cow::Borrowed("necessary"));
+    /// Preferences (language, region, remembered choices).
+    pub const PREFERENCES: Self = Self(Cow::Borrowed("preferences"));
+    /// Analytics (audience measurement).
+    pub const ANALYTICS: Self = Self(Cow::Borrowed("analytics"));
+    /// Marketing (advertising, partner referral).
+    pub const MARKETING: Self = Self(Cow::Borrowed("marketing"));
+
+    /// A category by id: 1–32 characters of `a-z`, `0-9`, `_`, `-`, checked when the layer
+    /// is built.
+    pub fn new(id: impl Into<Cow<'static, str>>) -> Self {
+        Self(id.into())
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub(crate) fn is_valid_id(id: &str) -> bool {
+        (1..=32).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+    }
+}
+
+impl fmt::Debug for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Category({})", self.0)
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A label and description in one language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text {
+    /// Short name shown beside the switch.
+    pub label: String,
+    /// One or two sentences saying what the category is for.
+    pub description: String,
+}
+
+/// One category of a [`Policy`], with its texts and the third-party origins it needs.
+///
+/// ```
+/// use consentry::{Category, CategoryDef};
+///
+/// let analytics = CategoryDef::new(Category::ANALYTICS, "Analytics", "Counts visits, in aggregate.")
+///     .translation("de", "Statistik", "Zählt Besuche, zusammengefasst.")
+///     .allow_origin("https://stats.example");
+/// assert_eq!(analytics.text_for("de-AT").label, "Statistik");
+/// assert_eq!(analytics.text_for("fr").label, "Analytics");
+/// ```
+#[derive(Debug, Clone)]
+pub struct CategoryDef {
+    pub(crate) category: Category,
+    pub(crate) text: Text,
+    pub(crate) translations: Vec<(String, Text)>,
+    pub(crate) origins: Vec<String>,
+}
+
+impl CategoryDef {
+    /// A category with English (or default-language) texts.
+    pub fn new(
+        category: Category,
+        label: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
+        Self {
+            category,
+            text: Text {
+                label: label.into(),
+                description: description.into(),
+            },
+            translations: Vec::new(),
+            origins: Vec::new(),
+        }
+    }
+
+    /// Texts for another language (a BCP 47 primary tag such as `de`).
+    #[must_use]
+    pub fn translation(
+        mut self,
+        language: impl Into<String>,
+        label: impl Into<String>,
+        description: impl Into<String>,
+    ) -> Self {
+        self.translations.push((
+            language.into().to_ascii_lowercase(),
+            Text {
+                label: label.into(),
+                description: description.into(),
+            },
+        ));
+        self
+    }
+
+    /// A third-party origin (`https://host[:port]`) this category loads scripts, images,
+    /// frames or requests from. With the CSP enabled, the origin is allowed only for
+    /// visitors who granted the category.
+    #[must_use]
+    pub fn allow_origin(mut self, origin: impl Into<String>) -> Self {
+        self.origins.push(origin.into());
+        self
+    }
+
+    /// The category.
+    pub fn category(&self) -> &Category {
+        &self.category
+    }
+
+    /// The origins this category needs.
+    pub fn origins(&self) -> &[String] {
+        &self.origins
+    }
+
+    /// The texts for a language tag (`de-AT` falls back to `de`, then to the default).
+    pub fn text_for(&self, language: &str) -> &Text {
+        let primary = language
+            .split('-')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        self.translations
+            .iter()
+            .find(|(lang, _)| *lang == primary)
+            .map_or(&self.text, |(_, text)| text)
+    }
+}
+
+/// What visitors are asked to consent to: categories, a revision and a maximum age.
+///
+/// Bump the revision whenever the policy changes materially: every visitor becomes
+/// undecided again and is asked anew. Adding, removing or reordering categories re-asks
+/// automatically.
+///
+/// ```
+/// use std::time::Duration;
+/// use consentry::{Category, CategoryDef, Policy};
+///
+/// let policy = Policy::new(3)
+///     .category(CategoryDef::new(Category::new("ab_testing"), "Experiments", "Try new designs."))
+///     .max_age(Duration::from_secs(90 * 24 * 3600));
+/// assert_eq!(policy.categories().len(), 5);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub(crate) revision: u32,
+    pub(crate) max_age: Duration,
+    pub(crate) categories: Vec<CategoryDef>,
+    pub(crate) gpc_denies: Vec<Category>,
+}
+
+impl Policy {
+    /// Default lifetime of a decision: 182 days.
+    pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(182 * 24 * 3600);
+    /// Most categories a policy can hold.
+    pub const MAX_CATEGORIES: usize = 64;
+
+    /// The standard four categories (necessary, preferences, analytics, marketing) with
+    /// English texts, at `revision`.
+    pub fn new(revision: u32) -> Self {
+        Self {
+            revision,
+            max_age: Self::DEFAULT_MAX_AGE,
+            categories: vec![
+                CategoryDef::new(
+                    Category::NECESSARY,
+                    "Strictly necessary",
+                    "Needed for the site to work: your session, security and this choice. Always on.",
+                ),
+                CategoryDef::new(
+                    Category::PREFERENCES,
+                    "Preferences",
+                    "Remember settings such as language or region.",
+                ),
+                CategoryDef::new(
+                    Category::ANALYTICS,
+                    "Analytics",
+                    "Count visits and measure how the site is used, in aggregate.",
+                ),
+                CategoryDef::new(
+                    Category::MARKETING,
+                    "Marketing",
+                    "Partner referrals and advertising measurement.",
+                ),
+            ],
+            gpc_denies: vec![Category::MARKETING],
+        }
+    }
+
+    /// Adds a category, or replaces the one with the same id (to change texts or origins).
+    #[must_use]
+    pub fn category(mut self, def: CategoryDef) -> Self {
+        match self
+            .categories
+            .iter_mut()
+            .find(|c| c.category == def.category)
+        {
+            Some(existing) => *existing = def,
+            None => self.categories.push(def),
+        }
+        self
+    }
+
+    /// How long a decision lasts before the visitor is asked again.
+    #[must_use]
+    pub fn max_age(mut self, max_age: Duration) -> Self {
+        self.max_age = max_age;
+        self
+    }
+
+    /// The categories a `Sec-GPC: 1` signal denies until explicitly granted (default:
+    /// marketing).
+    #[must_use]
+    pub fn gpc_denies(mut self, categories: impl IntoIterator<Item = Category>) -> Self {
+        self.gpc_denies = categories.into_iter().collect();
+        self
+    }
+
+    /// The revision.
+    pub fn revision(&self) -> u32 {
+        self.revision
+    }
+
+    /// The categories, necessary first.
+    pub fn categories(&self) -> &[CategoryDef] {
+        &self.categories
+    }
+
+    /// The definition of `category`.
+    pub fn get(&self, category: &Category) -> Option<&CategoryDef> {
+        self.categories.iter().find(|c| &c.category == category)
+    }
+
+    pub(crate) fn bit(&self, category: &Category) -> Option<u64> {
+        self.categories
+            .iter()
+            .position(|c| &c.category == category)
+            .map(|index| 1u64 << index)
+    }
+
+    pub(crate) fn bit_of(&self, id: &str) -> Option<u64> {
+        self.categories
+            .iter()
+            .position(|c| c.category.as_str() == id)
+            .map(|index| 1u64 << index)
+    }
+
+    pub(crate) fn necessary_mask(&self) -> u64 {
+        self.bit(&Category::NECESSARY).unwrap_or(0)
+    }
+
+    pub(crate) fn all_mask(&self) -> u64 {
+        if self.categories.len() >= 64 {
+            u64::MAX
+        } else {
+            (1u64 << self.categories.len()) - 1
+        }
+    }
+
+    pub(crate) fn gpc_mask(&self) -> u64 {
+        self.gpc_denies
+            .iter()
+            .filter_map(|c| self.bit(c))
+            .fold(0, |mask, bit| mask | bit)
+            & !self.necessary_mask()
+    }
+
+    /// Categories in a mask, in policy order.
+    pub(crate) fn names(&self, mask: u64) -> impl Iterator<Item = &Category> + '_ {
+        self.categories
+            .iter()
+            .enumerate()
+            .filter(move |(index, _)| mask & (1u64 << index) != 0)
+            .map(|(_, c)| &c.category)
+    }
+
+    /// A short hash of the category list, so changing it re-asks every visitor.
+    pub(crate) fn fingerprint(&self) -> u32 {
+        let mut hash = Sha256::new();
+        for def in &self.categories {
+            hash.update(def.category.as_str().as_bytes());
+            hash.update([0]);
+        }
+        let digest = hash.finalize();
+        u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        if self.categories.len() > Self::MAX_CATEGORIES {
+            return Err(ConfigError::Consent(
+                "a policy holds at most 64 categories".into(),
+            ));
+        }
+        if self.categories.first().map(|c| &c.category) != Some(&Category::NECESSARY) {
+            return Err(ConfigError::Consent(
+                "the first category must be `necessary`".into(),
+            ));
+        }
+        for (index, def) in self.categories.iter().enumerate() {
+            let id = def.category.as_str();
+            if !Category::is_valid_id(id) {
+                return Err(ConfigError::Consent(format!(
+                    "category id {id:?} must be 1-32 characters of a-z, 0-9, _ and -"
+                )));
+            }
+            if self.categories[..index]
+                .iter()
+                .any(|c| c.category == def.category)
+            {
+                return Err(ConfigError::Consent(format!(
+                    "category {id:?} appears twice"
+                )));
+            }
+            for origin in &def.origins {
+                if !is_origin(origin) {
+                    return Err(ConfigError::Consent(format!(
+                        "category {id:?}: {origin:?} is not an origin like https://host[:port]"
+                    )));
+                }
+            }
+        }
+        for category in &self.gpc_denies {
+            if self.get(category).is_none() {
+                return Err(ConfigError::Consent(format!(
+                    "gpc_denies names unknown category {category}"
+                )));
+            }
+        }
+        if self.max_age.as_secs() == 0 {
+            return Err(ConfigError::Consent(
+                "max_age must be at least one second".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn is_origin(origin: &str) -> bool {
+    let Some(rest) = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+    else {
+        return false;
+    };
+    !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_policy_is_valid_and_masks_line_up() {
+        let policy = Policy::new(1);
+        policy.validate().unwrap();
+        assert_eq!(policy.necessary_mask(), 1);
+        assert_eq!(policy.all_mask(), 0b1111);
+        assert_eq!(policy.gpc_mask(), 0b1000);
+        let names: Vec<_> = policy.names(0b1010).map(Category::as_str).collect();
+        assert_eq!(names, ["preferences", "marketing"]);
+    }
+
+    #[test]
+    fn bad_policies_are_config_errors() {
+        let bad = [
+            Policy::new(1).category(CategoryDef::new(Category::new("Bad Id"), "x", "y")),
+            Policy::new(1).category(
+                CategoryDef::new(Category::new("x"), "x", "y").allow_origin("javascript:alert(1)"),
+            ),
+            Policy::new(1).gpc_denies([Category::new("nope")]),
+            Policy::new(1).max_age(Duration::ZERO),
+        ];
+        for policy in bad {
+            assert!(
+                matches!(policy.validate(), Err(ConfigError::Consent(_))),
+                "{policy:?}"
+            );
+        }
+        let mut reordered = Policy::new(1);
+        reordered.categories.swap(0, 1);
+        assert!(reordered.validate().is_err(), "necessary must stay first");
+    }
+
+    #[test]
+    fn fingerprint_follows_the_category_list() {
+        let base = Policy::new(1).fingerprint();
+        assert_eq!(base, Policy::new(2).fingerprint());
+        let extra = Policy::new(1).category(CategoryDef::new(Category::new("x"), "x", "y"));
+        assert_ne!(base, extra.fingerprint());
+    }
+}

@@ -1,0 +1,126 @@
+//! An optional `Content-Security-Policy` with a per-request nonce and per-category origins.
+
+/// The CSP the layer sends when enabled with
+/// [`ConsentConfig::csp`](crate::ConsentConfig::csp).
+///
+/// The base policy allows only this origin, inline code carrying the request's nonce, and
+/// WebAssembly compilation (for the banner); each category's
+/// [`allow_origin`](crate::CategoryDef::allow_origin) origins are added to `script-src`,
+/// `connect-src`, `img-src` and `frame-src` only for visitors who granted it, so the
+/// browser itself blocks a third-party script before consent even if a template forgot
+/// to gate it. A response that already has a CSP keeps its own.
+///
+/// ```
+/// use consentry::Csp;
+///
+/// let csp = Csp::new().source("img-src", "https://images.example").report_only(false);
+/// # let _ = csp;
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Csp {
+    pub(crate) report_only: bool,
+    extra: Vec<(String, String)>,
+}
+
+const DIRECTIVES: &[(&str, &str)] = &[
+    ("default-src", "'self'"),
+    ("script-src", "'self' {nonce} 'wasm-unsafe-eval'"),
+    ("style-src", "'self' {nonce}"),
+    ("img-src", "'self' data:"),
+    ("connect-src", "'self'"),
+    ("frame-src", "'self'"),
+    ("font-src", "'self'"),
+    ("object-src", "'none'"),
+    ("base-uri", "'self'"),
+    ("form-action", "'self'"),
+    ("frame-ancestors", "'self'"),
+];
+
+/// Directives that take the granted categories' origins.
+const ORIGIN_DIRECTIVES: &[&str] = &["script-src", "connect-src", "img-src", "frame-src"];
+
+impl Csp {
+    /// The base policy, enforced.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sends `Content-Security-Policy-Report-Only` instead, to try the policy first.
+    #[must_use]
+    pub fn report_only(mut self, report_only: bool) -> Self {
+        self.report_only = report_only;
+        self
+    }
+
+    /// Adds an always-allowed source to a directive (created if absent).
+    #[must_use]
+    pub fn source(mut self, directive: impl Into<String>, source: impl Into<String>) -> Self {
+        self.extra.push((directive.into(), source.into()));
+        self
+    }
+
+    pub(crate) fn header_name(&self) -> http::HeaderName {
+        if self.report_only {
+            http::header::CONTENT_SECURITY_POLICY_REPORT_ONLY
+        } else {
+            http::header::CONTENT_SECURITY_POLICY
+        }
+    }
+
+    /// The header value for one response.
+    pub(crate) fn render(&self, nonce: &str, granted_origins: &[&str]) -> String {
+        let nonce = format!("'nonce-{nonce}'");
+        let mut out = String::with_capacity(512);
+        let mut names: Vec<&str> = DIRECTIVES.iter().map(|(name, _)| *name).collect();
+        for (name, _) in &self.extra {
+            if !names.contains(&name.as_str()) {
+                names.push(name);
+            }
+        }
+        for name in names {
+            if !out.is_empty() {
+                out.push_str("; ");
+            }
+            out.push_str(name);
+            if let Some((_, base)) = DIRECTIVES.iter().find(|(n, _)| *n == name) {
+                out.push(' ');
+                out.push_str(&base.replace("{nonce}", &nonce));
+            }
+            if ORIGIN_DIRECTIVES.contains(&name) {
+                for origin in granted_origins {
+                    out.push(' ');
+                    out.push_str(origin);
+                }
+            }
+            for (_, source) in self.extra.iter().filter(|(n, _)| n == name) {
+                out.push(' ');
+                out.push_str(source);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_appear_only_when_given() {
+        let csp = Csp::new()
+            .source("img-src", "https://img.example")
+            .source("worker-src", "'self'");
+        let closed = csp.render("abc", &[]);
+        assert!(closed.contains("script-src 'self' 'nonce-abc' 'wasm-unsafe-eval';"));
+        assert!(closed.contains("img-src 'self' data: https://img.example;"));
+        assert!(closed.ends_with("worker-src 'self'"));
+        assert!(!closed.contains("stats.example"));
+        let open = csp.render("abc", &["https://stats.example"]);
+        assert!(
+            open.contains(
+                "script-src 'self' 'nonce-abc' 'wasm-unsafe-eval' https://stats.example;"
+            )
+        );
+        assert!(open.contains("connect-src 'self' https://stats.example;"));
+    }
+}

@@ -1,0 +1,404 @@
+//! The embedded ledger: one JSON object per line, fsynced before a decision is applied.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read as _, Seek as _, SeekFrom, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::{Mutex, PoisonError};
+
+use futures_channel::oneshot;
+
+use super::{ConsentLedger, LedgerFuture, LedgerRecord};
+use crate::error::{ConfigError, LedgerError};
+
+struct Job {
+    line: Vec<u8>,
+    done: oneshot::Sender<io::Result<()>>,
+}
+
+/// A JSON-lines file ledger.
+///
+/// A writer thread appends records and calls `fsync` before acknowledging them; records
+/// that arrive while a sync is under way are committed together, so throughput does not
+/// collapse under load. When the file passes [`JsonlLedger::with_max_bytes`] it is renamed
+/// to `<name>.<unix time>.jsonl` and a new file begun. On open, a torn last line (from a
+/// crash mid-write, never acknowledged) is cut off.
+///
+/// ```
+/// use consentry::JsonlLedger;
+///
+/// let dir = std::env::temp_dir().join(format!("consentry-doc-{}", std::process::id()));
+/// let ledger = JsonlLedger::open(dir.join("consent-ledger.jsonl"))?;
+/// # drop(ledger);
+/// # std::fs::remove_dir_all(dir).ok();
+/// # Ok::<(), consentry::ConfigError>(())
+/// ```
+pub struct JsonlLedger {
+    jobs: Mutex<mpsc::Sender<Job>>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for JsonlLedger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JsonlLedger")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl JsonlLedger {
+    /// Default size at which the file is rotated: 64 MiB.
+    pub const DEFAULT_MAX_BYTES: u64 = 64 * 1024 * 1024;
+
+    /// Opens (or creates, with its directory) the ledger at `path`, rotating at
+    /// [`JsonlLedger::DEFAULT_MAX_BYTES`].
+    ///
+    /// # Errors
+    /// [`ConfigError::Ledger`] when the file cannot be created, repaired or opened.
+    pub fn open(path: impl Into<PathBuf>) -> Result<Self, ConfigError> {
+        Self::open_with_max_bytes(path, Self::DEFAULT_MAX_BYTES)
+    }
+
+    /// Like [`JsonlLedger::open`], rotating once the file reaches `max_bytes`.
+    ///
+    /// # Errors
+    /// [`ConfigError::Ledger`] when the file cannot be created, repaired or opened.
+    pub fn open_with_max_bytes(
+        path: impl Into<PathBuf>,
+        max_bytes: u64,
+    ) -> Result<Self, ConfigError> {
+        let path = path.into();
+        if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            fs::create_dir_all(dir).map_err(ConfigError::Ledger)?;
+        }
+        let file = open_append(&path).map_err(ConfigError::Ledger)?;
+        let cut = repair_torn_tail(&file).map_err(ConfigError::Ledger)?;
+        if cut > 0 {
+            tracing::warn!(bytes = cut, path = %path.display(), "cut a torn last line from the consent ledger");
+        }
+        let (jobs, queue) = mpsc::channel();
+        let writer = Writer {
+            file,
+            path: path.clone(),
+            max_bytes: max_bytes.max(1),
+        };
+        std::thread::Builder::new()
+            .name("consentry-ledger".into())
+            .spawn(move || writer.run(&queue))
+            .map_err(ConfigError::Ledger)?;
+        Ok(Self {
+            jobs: Mutex::new(jobs),
+            path,
+        })
+    }
+
+    /// The file being written.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Reads every complete record of a ledger file (a torn last line is skipped).
+    ///
+    /// # Errors
+    /// When the file cannot be read or a complete line is not a record.
+    pub fn read(path: impl AsRef<Path>) -> io::Result<Vec<LedgerRecord>> {
+        let text = fs::read_to_string(path)?;
+        let complete = text.rfind('\n').map_or("", |end| &text[..end]);
+        complete
+            .lines()
+            .filter(|line| !line.is_empty())
+            .map(|line| serde_json::from_str(line).map_err(io::Error::other))
+            .collect()
+    }
+}
+
+impl ConsentLedger for JsonlLedger {
+    fn append<'a>(&'a self, record: &'a LedgerRecord) -> LedgerFuture<'a> {
+        let mut line = match serde_json::to_vec(record) {
+            Ok(line) => line,
+            Err(error) => {
+                return Box::pin(std::future::ready(Err(LedgerError::Io(io::Error::other(
+                    error,
+                )))));
+            }
+        };
+        line.push(b'\n');
+        let (done, reply) = oneshot::channel();
+        let sent = self
+            .jobs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .send(Job { line, done });
+        Box::pin(async move {
+            sent.map_err(|_| LedgerError::Closed)?;
+            match reply.await {
+                Ok(result) => result.map_err(LedgerError::Io),
+                Err(_) => Err(LedgerError::Closed),
+            }
+        })
+    }
+}
+
+struct Writer {
+    file: File,
+    path: PathBuf,
+    max_bytes: u64,
+}
+
+impl Writer {
+    fn run(mut self, queue: &mpsc::Receiver<Job>) {
+        while let Ok(first) = queue.recv() {
+            let mut batch = vec![first];
+            batch.extend(queue.try_iter().take(1023));
+            let result = self.commit(&batch);
+            for job in batch {
+                let reply = match &result {
+                    Ok(()) => Ok(()),
+                    Err(error) => Err(io::Error::new(error.kind(), error.to_string())),
+                };
+                let _ = job.done.send(reply);
+            }
+            if let Err(error) = result.and_then(|()| self.rotate_if_full()) {
+                tracing::error!(%error, "consent ledger commit or rotation failed");
+            }
+        }
+    }
+
+    /// Writes the batch and syncs it; on failure, cuts the file back so no partial line stays.
+    fn commit(&mut self, batch: &[Job]) -> io::Result<()> {
+        let start = self.file.metadata()?.len();
+        let written = batch
+            .iter()
+            .try_for_each(|job| self.file.write_all(&job.line))
+            .and_then(|()| self.file.sync_data());
+        if written.is_err() {
+            let _ = self.file.set_len(start);
+        }
+        written
+    }
+
+    fn rotate_if_full(&mut self) -> io::Result<()> {
+        if self.file.metadata()?.len() < self.max_bytes {
+            return Ok(());
+        }
+        let stem = self
+            .path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("ledger");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let mut target = self.path.with_file_name(format!("{stem}.{now}.jsonl"));
+        let mut n = 1;
+        while target.exists() {
+            target = self.path.with_file_name(format!("{stem}.{now}-{n}.jsonl"));
+            n += 1;
+        }
+        fs::rename(&self.path, &target)?;
+        self.file = open_append(&self.path)?;
+        if let Some(dir) = self.path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+            File::open(dir)?.sync_all()?;
+        }
+        tracing::info!(rotated_to = %target.display(), "consent ledger rotated");
+        Ok(())
+    }
+}
+
+fn open_append(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .read(true)
+        .append(true)
+        .open(path)
+}
+
+/// Truncates the file after its last newline; returns how many bytes were cut.
+fn repair_torn_tail(file: &File) -> io::Result<u64> {
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(0);
+    }
+    let mut reader = file;
+    let mut end = len;
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let size = usize::try_from(end - start).expect("chunk fits in memory");
+        reader.seek(SeekFrom::Start(start))?;
+        reader.read_exact(&mut chunk[..size])?;
+        if let Some(index) = chunk[..size].iter().rposition(|&b| b == b'\n') {
+            let keep = start + index as u64 + 1;
+            if keep < len {
+                file.set_len(keep)?;
+                file.sync_all()?;
+            }
+            return Ok(len - keep);
+        }
+        if start == 0 {
+            file.set_len(0)?;
+            file.sync_all()?;
+            return Ok(len);
+        }
+        end = start;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ledger::Source;
+
+    fn record(n: u64) -> LedgerRecord {
+        LedgerRecord {
+            consent_id: format!("{n:032x}"),
+            time: 1_800_000_000 + n,
+            granted: vec!["necessary".into(), "analytics".into()],
+            denied: vec!["marketing".into()],
+            revision: 1,
+            source: Source::Banner,
+            gpc: false,
+            ip: None,
+        }
+    }
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("consentry-ledger-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        dir
+    }
+
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(future)
+    }
+
+    #[test]
+    fn appends_one_line_per_record_and_reads_them_back() {
+        let dir = temp_dir("append");
+        let path = dir.join("ledger.jsonl");
+        let ledger = JsonlLedger::open(&path).unwrap();
+        block_on(async {
+            for n in 0..5 {
+                ledger.append(&record(n)).await.unwrap();
+            }
+        });
+        let records = JsonlLedger::read(&path).unwrap();
+        assert_eq!(records, (0..5).map(record).collect::<Vec<_>>());
+        let text = fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 5);
+        assert!(!text.contains("ip"), "no ip field unless enabled");
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_torn_last_line_is_cut_on_reopen_and_writing_goes_on() {
+        let dir = temp_dir("torn");
+        let path = dir.join("ledger.jsonl");
+        {
+            let ledger = JsonlLedger::open(&path).unwrap();
+            block_on(async {
+                ledger.append(&record(1)).await.unwrap();
+                ledger.append(&record(2)).await.unwrap();
+            });
+        }
+        // A crash in the middle of the third write.
+        let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+        file.write_all(br#"{"consent_id":"00","time":18000"#)
+            .unwrap();
+        drop(file);
+
+        let ledger = JsonlLedger::open(&path).unwrap();
+        block_on(ledger.append(&record(3))).unwrap();
+        assert_eq!(
+            JsonlLedger::read(&path).unwrap(),
+            vec![record(1), record(2), record(3)]
+        );
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_that_is_only_a_torn_line_is_emptied() {
+        let dir = temp_dir("only-torn");
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("ledger.jsonl");
+        fs::write(&path, b"{\"consent").unwrap();
+        let ledger = JsonlLedger::open(&path).unwrap();
+        block_on(ledger.append(&record(7))).unwrap();
+        assert_eq!(JsonlLedger::read(&path).unwrap(), vec![record(7)]);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn rotates_by_size_without_losing_records() {
+        let dir = temp_dir("rotate");
+        let path = dir.join("ledger.jsonl");
+        let ledger = JsonlLedger::open_with_max_bytes(&path, 600).unwrap();
+        block_on(async {
+            for n in 0..12 {
+                ledger.append(&record(n)).await.unwrap();
+            }
+        });
+        drop(ledger);
+        let mut all = Vec::new();
+        let mut files: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        assert!(files.len() > 1, "rotation happened: {files:?}");
+        for file in &files {
+            assert!(
+                fs::metadata(file).unwrap().len() < 600 + 300,
+                "{file:?} too big"
+            );
+            all.extend(JsonlLedger::read(file).unwrap());
+        }
+        all.sort_by_key(|r| r.time);
+        assert_eq!(all, (0..12).map(record).collect::<Vec<_>>());
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn concurrent_appends_are_all_durable() {
+        let dir = temp_dir("concurrent");
+        let path = dir.join("ledger.jsonl");
+        let ledger = std::sync::Arc::new(JsonlLedger::open(&path).unwrap());
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap()
+            .block_on(async {
+                let tasks: Vec<_> = (0..200)
+                    .map(|n| {
+                        let ledger = ledger.clone();
+                        tokio::spawn(async move { ledger.append(&record(n)).await.unwrap() })
+                    })
+                    .collect();
+                for task in tasks {
+                    task.await.unwrap();
+                }
+            });
+        let mut records = JsonlLedger::read(&path).unwrap();
+        records.sort_by_key(|r| r.time);
+        assert_eq!(records, (0..200).map(record).collect::<Vec<_>>());
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn unwritable_location_is_a_config_error() {
+        let dir = temp_dir("unwritable");
+        fs::create_dir_all(&dir).unwrap();
+        // A directory where the file should be.
+        let path = dir.join("ledger.jsonl");
+        fs::create_dir_all(&path).unwrap();
+        assert!(matches!(
+            JsonlLedger::open(&path),
+            Err(ConfigError::Ledger(_))
+        ));
+        fs::remove_dir_all(dir).unwrap();
+    }
+}
