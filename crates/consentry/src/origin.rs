@@ -30,6 +30,13 @@ use http::{HeaderMap, Uri};
 /// assert!(!is_same_origin(&headers, &uri));
 /// ```
 pub fn is_same_origin(headers: &HeaderMap, uri: &Uri) -> bool {
+    // Browsers send each header once; repeated ones are not from a browser page and are
+    // too ambiguous to trust.
+    if headers.get_all("sec-fetch-site").iter().count() > 1
+        || headers.get_all(ORIGIN).iter().count() > 1
+    {
+        return false;
+    }
     if let Some(site) = headers.get("sec-fetch-site") {
         return matches!(site.as_bytes(), b"same-origin" | b"none");
     }
@@ -107,6 +114,12 @@ mod tests {
                 "{pairs:?}"
             );
         }
+        let mut twice = headers(&[("host", "a.test"), ("origin", "http://a.test")]);
+        twice.append(ORIGIN, HeaderValue::from_static("http://evil.test"));
+        assert!(
+            !is_same_origin(&twice, &uri),
+            "repeated Origin headers are refused"
+        );
         let absolute = Uri::from_static("http://a.test/x");
         assert!(is_same_origin(
             &headers(&[("origin", "http://a.test")]),

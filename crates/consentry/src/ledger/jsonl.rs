@@ -151,15 +151,18 @@ impl Writer {
             let mut batch = vec![first];
             batch.extend(queue.try_iter().take(1023));
             let result = self.commit(&batch);
+            // Rotate before acknowledging, so no file work is left once `append` returns.
+            if result.is_ok()
+                && let Err(error) = self.rotate_if_full()
+            {
+                tracing::error!(%error, "consent ledger rotation failed; writing on");
+            }
             for job in batch {
                 let reply = match &result {
                     Ok(()) => Ok(()),
                     Err(error) => Err(io::Error::new(error.kind(), error.to_string())),
                 };
                 let _ = job.done.send(reply);
-            }
-            if let Err(error) = result.and_then(|()| self.rotate_if_full()) {
-                tracing::error!(%error, "consent ledger commit or rotation failed");
             }
         }
     }
