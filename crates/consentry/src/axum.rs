@@ -5,15 +5,16 @@ use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::{StatusCode, header};
 
+use crate::consent::Consent;
 use crate::error::SessionError;
 use crate::session::Session;
 
-/// The rejection when a handler asks for a [`Session`] but no [`ConsentryLayer`] with
-/// sessions enabled is installed: a 500 that says so.
+/// The rejection when a handler asks for a [`Session`] or [`Consent`] but no
+/// [`ConsentryLayer`] with that part enabled is installed: a 500 that says so.
 ///
 /// [`ConsentryLayer`]: crate::ConsentryLayer
 #[derive(Debug, Clone, Copy, thiserror::Error)]
-#[error("consentry layer with sessions is not installed in front of this handler")]
+#[error("no consentry layer with this part enabled is installed in front of this handler")]
 pub struct MissingLayer;
 
 impl IntoResponse for MissingLayer {
@@ -41,6 +42,25 @@ impl<S: Send + Sync> FromRequestParts<S> for Session {
         parts
             .extensions
             .get::<Session>()
+            .cloned()
+            .ok_or(MissingLayer)
+    }
+}
+
+/// ```
+/// use consentry::{Category, Consent};
+///
+/// async fn page(consent: Consent) -> String {
+///     format!("analytics allowed: {}", consent.allows(&Category::ANALYTICS))
+/// }
+/// ```
+impl<S: Send + Sync> FromRequestParts<S> for Consent {
+    type Rejection = MissingLayer;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Consent>()
             .cloned()
             .ok_or(MissingLayer)
     }

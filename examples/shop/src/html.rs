@@ -1,22 +1,11 @@
-//! Page layout and HTML escaping.
+//! Page layout. Every page carries the consent banner while the visitor is undecided, a
+//! "Cookie settings" link, and the analytics tag (inert until analytics is granted).
 
 use std::fmt::Write as _;
 
-/// Escapes text for HTML element content and quoted attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+use consentry::{Category, Consent};
+
+pub use consentry::html::escape;
 
 /// Who is looking at the page, for the header.
 #[derive(Debug, Default, Clone)]
@@ -27,8 +16,23 @@ pub struct Viewer {
     pub cart_items: u32,
 }
 
+/// Everything a page needs besides its own body.
+#[derive(Debug, Clone)]
+pub struct Chrome {
+    /// Header facts.
+    pub viewer: Viewer,
+    /// The visitor's consent for this request.
+    pub consent: Consent,
+    /// The request path, where the consent form comes back to.
+    pub path: String,
+    /// The analytics provider's origin (`http://127.0.0.1:3001`).
+    pub analytics_origin: String,
+}
+
 /// A whole page around `body` (already HTML).
-pub fn page(title: &str, viewer: &Viewer, body: &str) -> String {
+pub fn page(title: &str, chrome: &Chrome, body: &str) -> String {
+    let viewer = &chrome.viewer;
+    let consent = &chrome.consent;
     let mut nav = String::new();
     let _ = write!(
         nav,
@@ -45,6 +49,10 @@ pub fn page(title: &str, viewer: &Viewer, body: &str) -> String {
         }
         None => nav.push_str(r#"<a href="/login">Log in</a>"#),
     }
+    let analytics = consent.script_tag(
+        &Category::ANALYTICS,
+        &format!("{}/a.js", chrome.analytics_origin),
+    );
     format!(
         r#"<!doctype html>
 <html lang="en">
@@ -53,18 +61,23 @@ pub fn page(title: &str, viewer: &Viewer, body: &str) -> String {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} · Inkwell Print Shop</title>
 <link rel="stylesheet" href="/static/shop.css">
+{consent_mode}
 </head>
 <body>
-<header><a class="brand" href="/">Inkwell Print Shop</a><nav>{nav}</nav></header>
+<header><a class="brand" href="/">Inkwell Print Shop</a><nav aria-label="Main">{nav}</nav></header>
 <main>
 <h1>{title}</h1>
 {body}
 </main>
-<footer><a href="/privacy">Privacy policy</a></footer>
+<footer><a href="/privacy">Privacy policy</a> · {settings}</footer>
+{banner}{analytics}
 </body>
 </html>
 "#,
         title = escape(title),
+        consent_mode = consent.consent_mode_snippet(),
+        settings = consent.settings_link(),
+        banner = consent.banner_html(&chrome.path),
     )
 }
 
@@ -75,24 +88,12 @@ header{display:flex;justify-content:space-between;align-items:center;padding:.75
 header a{color:#fff;margin-right:1rem}
 .brand{font-weight:700;text-decoration:none}
 main{max-width:48rem;margin:0 auto;padding:1rem 1.5rem}
-footer{max-width:48rem;margin:2rem auto;padding:0 1.5rem;font-size:.9rem}
+footer{max-width:48rem;margin:2rem auto 16rem;padding:0 1.5rem;font-size:.9rem}
+footer a{color:#1d3557}
 table{border-collapse:collapse;width:100%}td,th{padding:.4rem;border-bottom:1px solid #ddd;text-align:left}
 form.inline{display:inline}
 button{font:inherit;padding:.35rem .9rem;border:1px solid #1d3557;border-radius:4px;background:#1d3557;color:#fff;cursor:pointer}
 header button{background:transparent;border-color:#fff}
-label{display:block;margin:.5rem 0}input{font:inherit;padding:.3rem}
+label{display:block;margin:.5rem 0}label.inline{display:inline}input{font:inherit;padding:.3rem}
 .error{color:#9b1c1c}
 ";
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn escapes_markup_and_quotes() {
-        assert_eq!(
-            escape(r#"<a href="x">'&'</a>"#),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
-        );
-    }
-}

@@ -1,16 +1,21 @@
 //! Inkwell Print Shop: the example server for consentry.
 //!
 //! [`app`] builds the whole site as an axum [`Router`], so tests can drive it with
-//! `tower::ServiceExt::oneshot` and `main` can serve it.
+//! `tower::ServiceExt::oneshot` and `main` can serve it; [`analytics::app`] is the
+//! stand-in third-party analytics provider.
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post};
 use consentry::store::{MemoryStore, SessionStore};
-use consentry::{Clock, ConfigError, Consentry, Key, Keyring, SessionConfig, SystemClock};
+use consentry::{
+    Category, CategoryDef, Clock, ConfigError, ConsentConfig, ConsentLedger, Consentry, Csp,
+    DeclaredCookie, Key, Keyring, MemoryLedger, Policy, SessionConfig, SystemClock,
+};
 
 pub mod accounts;
+pub mod analytics;
 pub mod catalog;
 pub mod html;
 mod routes;
@@ -21,19 +26,35 @@ pub struct ShopConfig {
     pub key: Key,
     /// Where sessions live.
     pub store: Arc<dyn SessionStore>,
+    /// Where consent decisions are proven.
+    pub ledger: Arc<dyn ConsentLedger>,
+    /// The consent policy revision; bump it to ask every visitor again.
+    pub policy_revision: u32,
+    /// The analytics provider's origin, e.g. `http://127.0.0.1:3001`.
+    pub analytics_origin: String,
     /// The time source (tests move it).
     pub clock: Arc<dyn Clock>,
 }
 
 impl ShopConfig {
-    /// Embedded defaults: memory store, system clock.
+    /// Defaults for tests and demos: memory store, memory ledger, revision 1, analytics
+    /// on `http://127.0.0.1:3001`, system clock.
     pub fn new(key: Key) -> Self {
         Self {
             key,
             store: Arc::new(MemoryStore::new()),
+            ledger: Arc::new(MemoryLedger::new()),
+            policy_revision: 1,
+            analytics_origin: "http://127.0.0.1:3001".to_owned(),
             clock: Arc::new(SystemClock),
         }
     }
+}
+
+/// Per-app state the handlers read.
+#[derive(Debug, Clone)]
+pub(crate) struct Shop {
+    pub(crate) analytics_origin: String,
 }
 
 struct SharedClock(Arc<dyn Clock>);
@@ -44,13 +65,41 @@ impl Clock for SharedClock {
     }
 }
 
+/// The shop's consent policy: the standard categories, analytics served from
+/// `analytics_origin`.
+pub fn consent_config(config: &ShopConfig) -> ConsentConfig {
+    let policy = Policy::new(config.policy_revision).category(
+        CategoryDef::new(
+            Category::ANALYTICS,
+            "Analytics",
+            "Count visits and measure how the shop is used, in aggregate, with our analytics provider.",
+        )
+        .allow_origin(config.analytics_origin.clone()),
+    );
+    ConsentConfig::new(policy)
+        .ledger(Arc::clone(&config.ledger))
+        .declare(
+            DeclaredCookie::exact("_sa", Category::ANALYTICS)
+                .provider("Inkwell Analytics")
+                .purpose("Distinguishes visits for aggregate statistics")
+                .duration("1 year"),
+        )
+        .csp(Csp::new())
+        .privacy_url("/privacy")
+}
+
 /// The shop, with the consentry layer in front of every route.
 ///
 /// # Errors
 /// A [`ConfigError`] when the consentry configuration is invalid.
 pub fn app(config: ShopConfig) -> Result<Router, ConfigError> {
+    let consent = consent_config(&config);
+    let shop = Shop {
+        analytics_origin: config.analytics_origin,
+    };
     let layer = Consentry::builder(Keyring::new(1, config.key))
         .session(SessionConfig::with_shared_store(Arc::clone(&config.store)))
+        .consent(consent)
         .clock(SharedClock(config.clock))
         .build()?;
     Ok(Router::new()
@@ -59,8 +108,10 @@ pub fn app(config: ShopConfig) -> Result<Router, ConfigError> {
         .route("/login", get(routes::login_page).post(routes::login))
         .route("/account", get(routes::account))
         .route("/logout", post(routes::logout))
+        .route("/privacy", get(routes::privacy))
         .route("/static/shop.css", get(routes::stylesheet))
         .fallback(routes::not_found)
+        .with_state(shop)
         .layer(axum::middleware::from_fn(routes::same_origin_only))
         .layer(layer))
 }

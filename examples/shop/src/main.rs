@@ -1,43 +1,124 @@
-//! `cargo run -p shop`: the print shop on 127.0.0.1:3000 with embedded defaults.
+//! `cargo run -p shop`: the print shop on 127.0.0.1:3000 and its analytics provider on
+//! 127.0.0.1:3001, with embedded defaults.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use consentry::Key;
+use consentry::{JsonlLedger, Key};
 use shop::ShopConfig;
+use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
 
 const USAGE: &str = "\
-Usage: shop [--addr HOST:PORT]
+Usage: shop [OPTIONS]
 
-Options (or environment variables):
-  --addr HOST:PORT   listen address (SHOP_ADDR), default 127.0.0.1:3000
-  -h, --help         this text
+Options (each also read from the environment variable in brackets):
+  --addr HOST:PORT             the shop (SHOP_ADDR), default 127.0.0.1:3000
+  --analytics-addr HOST:PORT   the analytics provider (SHOP_ANALYTICS_ADDR), default 127.0.0.1:3001
+  --data-dir DIR               the consent ledger's folder (SHOP_DATA_DIR), default ./data
+  --policy-revision N          the consent policy revision (SHOP_POLICY_REVISION), default 1
+  -h, --help                   this text
 
 CONSENTRY_SECRET holds the cookie-signing secret (hex or base64, at least 32 bytes).
 Without it a key is generated and every cookie dies when the shop restarts.";
 
 struct Args {
     addr: SocketAddr,
+    analytics_addr: SocketAddr,
+    data_dir: PathBuf,
+    policy_revision: u32,
 }
 
 fn parse_args() -> Result<Option<Args>, String> {
-    let mut addr = std::env::var("SHOP_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".to_owned());
+    let env =
+        |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.to_owned());
+    let mut addr = env("SHOP_ADDR", "127.0.0.1:3000");
+    let mut analytics_addr = env("SHOP_ANALYTICS_ADDR", "127.0.0.1:3001");
+    let mut data_dir = env("SHOP_DATA_DIR", "data");
+    let mut revision = env("SHOP_POLICY_REVISION", "1");
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
-        match arg.as_str() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) => (flag.to_owned(), Some(value.to_owned())),
+            None => (arg, None),
+        };
+        let target = match flag.as_str() {
             "-h" | "--help" => return Ok(None),
-            "--addr" => addr = args.next().ok_or("--addr needs a value")?,
-            other => match other.strip_prefix("--addr=") {
-                Some(value) => value.clone_into(&mut addr),
-                None => return Err(format!("unknown argument {other:?}")),
-            },
-        }
+            "--addr" => &mut addr,
+            "--analytics-addr" => &mut analytics_addr,
+            "--data-dir" => &mut data_dir,
+            "--policy-revision" => &mut revision,
+            other => return Err(format!("unknown argument {other:?}")),
+        };
+        *target = match inline {
+            Some(value) => value,
+            None => args.next().ok_or_else(|| format!("{flag} needs a value"))?,
+        };
     }
-    let addr = addr
-        .parse()
-        .map_err(|e| format!("invalid address {addr:?}: {e}"))?;
-    Ok(Some(Args { addr }))
+    let parse_addr = |text: &str| -> Result<SocketAddr, String> {
+        text.parse()
+            .map_err(|e| format!("invalid address {text:?}: {e}"))
+    };
+    Ok(Some(Args {
+        addr: parse_addr(&addr)?,
+        analytics_addr: parse_addr(&analytics_addr)?,
+        data_dir: PathBuf::from(data_dir),
+        policy_revision: revision
+            .parse()
+            .map_err(|e| format!("invalid policy revision {revision:?}: {e}"))?,
+    }))
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|error| format!("cannot listen on {addr}: {error}"))
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let key = Key::from_env("CONSENTRY_SECRET")
+        .map_err(|error| format!("CONSENTRY_SECRET: {error}"))?
+        .unwrap_or_else(Key::generate);
+    let ledger_path = args.data_dir.join("consent-ledger.jsonl");
+    let ledger =
+        JsonlLedger::open(&ledger_path).map_err(|e| format!("{}: {e}", ledger_path.display()))?;
+    let shop_listener = bind(args.addr).await?;
+    let analytics_listener = bind(args.analytics_addr).await?;
+    let mut config = ShopConfig::new(key);
+    config.ledger = Arc::new(ledger);
+    config.policy_revision = args.policy_revision;
+    config.analytics_origin = format!(
+        "http://{}",
+        analytics_listener.local_addr().map_err(|e| e.to_string())?
+    );
+    let app = shop::app(config).map_err(|error| error.to_string())?;
+    let (analytics, _) = shop::analytics::app();
+
+    tracing::info!(
+        "Inkwell Print Shop on http://{}",
+        shop_listener.local_addr().map_err(|e| e.to_string())?
+    );
+    tracing::info!(
+        "analytics provider on http://{} (hit counts at /stats)",
+        args.analytics_addr
+    );
+    tracing::info!("consent ledger at {}", ledger_path.display());
+    let shutdown = || async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let shop_server = axum::serve(
+        shop_listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown());
+    let analytics_server =
+        axum::serve(analytics_listener, analytics).with_graceful_shutdown(shutdown());
+    let (shop_result, analytics_result) = tokio::join!(shop_server, analytics_server);
+    shop_result
+        .and(analytics_result)
+        .map_err(|error| error.to_string())
 }
 
 #[tokio::main]
@@ -45,49 +126,21 @@ async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
         .init();
-    let args = match parse_args() {
-        Ok(Some(args)) => args,
+    match parse_args() {
+        Ok(Some(args)) => match run(args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(message) => {
+                eprintln!("shop: {message}");
+                ExitCode::FAILURE
+            }
+        },
         Ok(None) => {
             println!("{USAGE}");
-            return ExitCode::SUCCESS;
+            ExitCode::SUCCESS
         }
         Err(message) => {
             eprintln!("shop: {message}\n\n{USAGE}");
-            return ExitCode::from(2);
+            ExitCode::from(2)
         }
-    };
-    let key = match Key::from_env("CONSENTRY_SECRET") {
-        Ok(Some(key)) => key,
-        Ok(None) => Key::generate(),
-        Err(error) => {
-            eprintln!("shop: CONSENTRY_SECRET: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    let app = match shop::app(ShopConfig::new(key)) {
-        Ok(app) => app,
-        Err(error) => {
-            eprintln!("shop: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let listener = match tokio::net::TcpListener::bind(args.addr).await {
-        Ok(listener) => listener,
-        Err(error) => {
-            eprintln!("shop: cannot listen on {}: {error}", args.addr);
-            return ExitCode::FAILURE;
-        }
-    };
-    tracing::info!("Inkwell Print Shop on http://{}", args.addr);
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    if let Err(error) = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-    {
-        eprintln!("shop: {error}");
-        return ExitCode::FAILURE;
     }
-    ExitCode::SUCCESS
 }

@@ -5,15 +5,17 @@ use std::fmt::Write as _;
 
 use axum::Form;
 use axum::extract::Request;
+use axum::extract::State;
 use axum::http::{Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use consentry::{Session, SessionError};
+use consentry::{Consent, Session, SessionError};
 use serde::Deserialize;
 
+use crate::Shop;
 use crate::accounts;
 use crate::catalog::{self, PRODUCTS};
-use crate::html::{self, Viewer, escape, page};
+use crate::html::{self, Chrome, Viewer, escape, page};
 
 /// Session key of the logged-in account id.
 pub(crate) const USER: &str = "user";
@@ -24,6 +26,18 @@ const MAX_QTY: u32 = 1_000;
 
 type Cart = BTreeMap<String, u32>;
 type PageResult = Result<Response, SessionError>;
+
+/// What every page handler extracts.
+type Ctx = (State<Shop>, Session, Consent, Uri);
+
+async fn chrome((State(shop), session, consent, uri): &Ctx) -> Result<Chrome, SessionError> {
+    Ok(Chrome {
+        viewer: viewer(session).await?,
+        consent: consent.clone(),
+        path: uri.path().to_owned(),
+        analytics_origin: shop.analytics_origin.clone(),
+    })
+}
 
 async fn viewer(session: &Session) -> Result<Viewer, SessionError> {
     let email = session
@@ -64,8 +78,13 @@ pub(crate) async fn stylesheet() -> impl IntoResponse {
     )
 }
 
-pub(crate) async fn catalogue(session: Session) -> PageResult {
-    let viewer = viewer(&session).await?;
+pub(crate) async fn catalogue(
+    shop: State<Shop>,
+    session: Session,
+    consent: Consent,
+    uri: Uri,
+) -> PageResult {
+    let chrome = chrome(&(shop, session, consent, uri)).await?;
     let mut body = String::from("<table><tr><th>Product</th><th>Price</th><th></th></tr>");
     for product in PRODUCTS {
         let _ = write!(
@@ -77,7 +96,7 @@ pub(crate) async fn catalogue(session: Session) -> PageResult {
         );
     }
     body.push_str("</table>");
-    Ok(Html(page("Catalogue", &viewer, &body)).into_response())
+    Ok(Html(page("Catalogue", &chrome, &body)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -86,15 +105,21 @@ pub(crate) struct AddToCart {
     qty: u32,
 }
 
-pub(crate) async fn add_to_cart(session: Session, Form(form): Form<AddToCart>) -> PageResult {
+pub(crate) async fn add_to_cart(
+    shop: State<Shop>,
+    session: Session,
+    consent: Consent,
+    uri: Uri,
+    Form(form): Form<AddToCart>,
+) -> PageResult {
     if catalog::product(&form.sku).is_none() || !(1..=MAX_QTY).contains(&form.qty) {
-        let viewer = viewer(&session).await?;
+        let chrome = chrome(&(shop, session, consent, uri)).await?;
         let body = format!(
             r#"<p class="error">Unknown product or quantity out of range (1–{MAX_QTY}).</p><p><a href="/">Back to the catalogue</a></p>"#
         );
         return Ok((
             StatusCode::BAD_REQUEST,
-            Html(page("Not added", &viewer, &body)),
+            Html(page("Not added", &chrome, &body)),
         )
             .into_response());
     }
@@ -105,9 +130,14 @@ pub(crate) async fn add_to_cart(session: Session, Form(form): Form<AddToCart>) -
     Ok(Redirect::to("/cart").into_response())
 }
 
-pub(crate) async fn cart(session: Session) -> PageResult {
-    let viewer = viewer(&session).await?;
+pub(crate) async fn cart(
+    shop: State<Shop>,
+    session: Session,
+    consent: Consent,
+    uri: Uri,
+) -> PageResult {
     let cart: Cart = session.get(CART).await?.unwrap_or_default();
+    let chrome = chrome(&(shop, session, consent, uri)).await?;
     let lines: Vec<_> = cart
         .iter()
         .filter_map(|(sku, qty)| catalog::product(sku).map(|product| (product, *qty)))
@@ -135,7 +165,7 @@ pub(crate) async fn cart(session: Session) -> PageResult {
         );
         body
     };
-    Ok(Html(page("Cart", &viewer, &body)).into_response())
+    Ok(Html(page("Cart", &chrome, &body)).into_response())
 }
 
 fn login_form(error: Option<&str>) -> String {
@@ -151,9 +181,14 @@ fn login_form(error: Option<&str>) -> String {
     )
 }
 
-pub(crate) async fn login_page(session: Session) -> PageResult {
-    let viewer = viewer(&session).await?;
-    Ok(Html(page("Log in", &viewer, &login_form(None))).into_response())
+pub(crate) async fn login_page(
+    shop: State<Shop>,
+    session: Session,
+    consent: Consent,
+    uri: Uri,
+) -> PageResult {
+    let chrome = chrome(&(shop, session, consent, uri)).await?;
+    Ok(Html(page("Log in", &chrome, &login_form(None))).into_response())
 }
 
 #[derive(Deserialize)]
@@ -162,13 +197,19 @@ pub(crate) struct Credentials {
     password: String,
 }
 
-pub(crate) async fn login(session: Session, Form(credentials): Form<Credentials>) -> PageResult {
+pub(crate) async fn login(
+    shop: State<Shop>,
+    session: Session,
+    consent: Consent,
+    uri: Uri,
+    Form(credentials): Form<Credentials>,
+) -> PageResult {
     let Some(account) = accounts::authenticate(&credentials.email, &credentials.password) else {
-        let viewer = viewer(&session).await?;
+        let chrome = chrome(&(shop, session, consent, uri)).await?;
         let body = login_form(Some("Email or password is wrong."));
         return Ok((
             StatusCode::UNAUTHORIZED,
-            Html(page("Log in", &viewer, &body)),
+            Html(page("Log in", &chrome, &body)),
         )
             .into_response());
     };
@@ -178,16 +219,21 @@ pub(crate) async fn login(session: Session, Form(credentials): Form<Credentials>
     Ok(Redirect::to("/account").into_response())
 }
 
-pub(crate) async fn account(session: Session) -> PageResult {
-    let viewer = viewer(&session).await?;
-    let Some(email) = viewer.email.clone() else {
+pub(crate) async fn account(
+    shop: State<Shop>,
+    session: Session,
+    consent: Consent,
+    uri: Uri,
+) -> PageResult {
+    let chrome = chrome(&(shop, session, consent, uri)).await?;
+    let Some(email) = chrome.viewer.email.clone() else {
         return Ok(Redirect::to("/login").into_response());
     };
     let body = format!(
         "<p>Logged in as <strong>{}</strong>.</p><p>Your orders and invoices appear here.</p>",
         escape(&email)
     );
-    Ok(Html(page("Your account", &viewer, &body)).into_response())
+    Ok(Html(page("Your account", &chrome, &body)).into_response())
 }
 
 pub(crate) async fn logout(session: Session) -> Response {
@@ -195,12 +241,44 @@ pub(crate) async fn logout(session: Session) -> Response {
     Redirect::to("/").into_response()
 }
 
-pub(crate) async fn not_found(session: Session, uri: Uri) -> PageResult {
-    let viewer = viewer(&session).await?;
+pub(crate) async fn not_found(
+    shop: State<Shop>,
+    session: Session,
+    consent: Consent,
+    uri: Uri,
+) -> PageResult {
     let body = format!("<p>Nothing at <code>{}</code>.</p>", escape(uri.path()));
+    let chrome = chrome(&(shop, session, consent, uri)).await?;
     Ok((
         StatusCode::NOT_FOUND,
-        Html(page("Not found", &viewer, &body)),
+        Html(page("Not found", &chrome, &body)),
     )
         .into_response())
+}
+
+pub(crate) async fn privacy(
+    shop: State<Shop>,
+    session: Session,
+    consent: Consent,
+    uri: Uri,
+) -> PageResult {
+    let declaration = consent.declaration_html();
+    let settings = consent.settings_link();
+    let chrome = chrome(&(shop, session, consent, uri)).await?;
+    let body = format!(
+        r"<p>Inkwell Print Shop keeps what it needs to run your orders on its own servers.
+Cookies hold no personal information: the session cookie holds a random id and two
+timestamps, and your cart and login live on our side.</p>
+<h2>Consent</h2>
+<p>Strictly necessary cookies run the site. Everything else (preferences, analytics and
+marketing, which includes partner referrals) is set only after you agree, and you can change
+or withdraw your choice at any time: {settings}. Your browser's Global Privacy Control
+signal is honoured. When this policy changes we ask you again.</p>
+<h2>Analytics</h2>
+<p>With your consent, a first-party analytics cookie counts visits in aggregate; the data is
+passed to our analytics provider. Without consent, the analytics script is not even loaded.</p>
+<h2>Cookies we use</h2>
+{declaration}"
+    );
+    Ok(Html(page("Privacy policy", &chrome, &body)).into_response())
 }
