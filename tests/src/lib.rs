@@ -1,1 +1,355 @@
-//! Cross-crate integration tests live in `tests/`.
+//! Test harness for the cross-crate and real-browser tests: a shop on free loopback ports
+//! and a headless Chromium driven through chromedriver.
+
+#![allow(
+    clippy::missing_panics_doc,
+    reason = "a test harness: every failure is a panic by design"
+)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use consentry::store::MemoryStore;
+use consentry::{Key, MemoryLedger};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+use shop::ShopConfig;
+use shop::analytics::Counter;
+use tokio::net::TcpListener;
+
+/// A running shop and its analytics provider, on free loopback ports.
+pub struct TestShop {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The analytics provider's counters.
+    pub analytics: Counter,
+    /// Consent decisions recorded.
+    pub ledger: MemoryLedger,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+/// Options for [`TestShop::start_with`].
+#[derive(Debug, Clone)]
+pub struct ShopOptions {
+    /// The consent policy revision.
+    pub policy_revision: u32,
+    /// The signing secret (keep it across restarts so cookies stay valid).
+    pub secret: [u8; 32],
+}
+
+impl Default for ShopOptions {
+    fn default() -> Self {
+        Self {
+            policy_revision: 1,
+            secret: [7; 32],
+        }
+    }
+}
+
+impl TestShop {
+    /// A shop with default options.
+    pub async fn start() -> Self {
+        Self::start_with(ShopOptions::default()).await
+    }
+
+    /// A shop on 127.0.0.1 with its analytics provider.
+    ///
+    /// # Panics
+    /// When no loopback port can be bound.
+    pub async fn start_with(options: ShopOptions) -> Self {
+        let analytics_listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind analytics");
+        let shop_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind shop");
+        let analytics_addr = analytics_listener.local_addr().expect("analytics address");
+        let shop_addr = shop_listener.local_addr().expect("shop address");
+        let ledger = MemoryLedger::new();
+        let mut config = ShopConfig::new(Key::from_bytes(&options.secret).expect("32-byte secret"));
+        config.store = Arc::new(MemoryStore::new());
+        config.ledger = Arc::new(ledger.clone());
+        config.policy_revision = options.policy_revision;
+        config.analytics_origin = format!("http://{analytics_addr}");
+        let app = shop::app(config).expect("shop config");
+        let (analytics_app, analytics) = shop::analytics::app();
+        let tasks = vec![
+            tokio::spawn(async move {
+                let _ = axum::serve(
+                    shop_listener,
+                    app.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .await;
+            }),
+            tokio::spawn(async move {
+                let _ = axum::serve(analytics_listener, analytics_app).await;
+            }),
+        ];
+        Self {
+            url: format!("http://{shop_addr}"),
+            analytics,
+            ledger,
+            tasks,
+        }
+    }
+}
+
+impl Drop for TestShop {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// How to start the browser.
+#[derive(Debug, Clone, Copy)]
+pub struct BrowserOptions {
+    /// Whether pages may run JavaScript.
+    pub javascript: bool,
+    /// Send `Sec-GPC: 1` and expose `navigator.globalPrivacyControl = true`.
+    pub gpc: bool,
+}
+
+impl Default for BrowserOptions {
+    fn default() -> Self {
+        Self {
+            javascript: true,
+            gpc: false,
+        }
+    }
+}
+
+/// A headless Chromium session; chromedriver and the browser end when it is dropped.
+pub struct Browser {
+    /// The `WebDriver` client.
+    pub client: Client,
+    driver: Child,
+    profile: PathBuf,
+    name: String,
+}
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map(|addr| addr.port())
+        .expect("a free loopback port")
+}
+
+impl Browser {
+    /// Starts chromedriver and a fresh headless Chromium profile. `name` labels the
+    /// screenshots written on failure.
+    ///
+    /// # Panics
+    /// When Chromium or chromedriver is missing (`scripts/test` installs both) or does not
+    /// start.
+    pub async fn start(name: &str, options: BrowserOptions) -> Self {
+        for tool in [CHROMIUM, CHROMEDRIVER] {
+            assert!(
+                std::path::Path::new(tool).exists(),
+                "{tool} is missing: run scripts/test, which installs the chromium and chromium-driver packages"
+            );
+        }
+        let port = free_port();
+        let driver = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let profile =
+            std::env::temp_dir().join(format!("consentry-chromium-{}-{port}", std::process::id()));
+        let mut args = vec![
+            "--headless".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-quic".to_owned(),
+            "--no-first-run".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--disable-sync".to_owned(),
+            "--disable-dev-shm-usage".to_owned(),
+            "--window-size=1280,800".to_owned(),
+            format!("--user-data-dir={}", profile.display()),
+        ];
+        if !options.javascript {
+            args.push("--blink-settings=scriptEnabled=false".to_owned());
+        }
+        let capabilities = json!({
+            "browserName": "chrome",
+            "goog:chromeOptions": { "binary": CHROMIUM, "args": args },
+        });
+        let Value::Object(capabilities) = capabilities else {
+            unreachable!()
+        };
+        let url = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let client = loop {
+            let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+            match ClientBuilder::new(connector)
+                .capabilities(capabilities.clone())
+                .connect(&url)
+                .await
+            {
+                Ok(client) => break client,
+                Err(error) if Instant::now() > deadline => panic!("no WebDriver session: {error}"),
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        };
+        let browser = Self {
+            client,
+            driver,
+            profile,
+            name: name.to_owned(),
+        };
+        if options.gpc {
+            browser.cdp("Network.enable", json!({})).await;
+            browser
+                .cdp(
+                    "Network.setExtraHTTPHeaders",
+                    json!({ "headers": { "Sec-GPC": "1" } }),
+                )
+                .await;
+            browser
+                .cdp(
+                    "Page.addScriptToEvaluateOnNewDocument",
+                    json!({ "source": "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true });" }),
+                )
+                .await;
+        }
+        browser
+    }
+
+    /// Runs a Chrome `DevTools` Protocol command through `chromedriver`.
+    ///
+    /// # Panics
+    /// When the command fails.
+    pub async fn cdp(&self, command: &str, params: Value) -> Value {
+        self.client
+            .issue_cmd(Cdp {
+                command: command.to_owned(),
+                params,
+            })
+            .await
+            .unwrap_or_else(|error| panic!("CDP {command}: {error}"))
+    }
+
+    /// Opens `url`.
+    pub async fn goto(&self, url: &str) {
+        self.client
+            .goto(url)
+            .await
+            .unwrap_or_else(|e| panic!("goto {url}: {e}"));
+    }
+
+    /// Clicks the element matching `css`.
+    pub async fn click(&self, css: &str) {
+        let element = self.find(css).await;
+        element
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    /// The element matching `css`, or a failure with a screenshot.
+    pub async fn find(&self, css: &str) -> fantoccini::elements::Element {
+        match self.client.find(Locator::Css(css)).await {
+            Ok(element) => element,
+            Err(error) => self.fail(&format!("no element {css}: {error}")).await,
+        }
+    }
+
+    /// Whether an element matches `css`.
+    pub async fn exists(&self, css: &str) -> bool {
+        !self
+            .client
+            .find_all(Locator::Css(css))
+            .await
+            .unwrap_or_default()
+            .is_empty()
+    }
+
+    /// Every cookie the browser holds for the current page, `HttpOnly` ones included:
+    /// `(name, value)`.
+    pub async fn cookies(&self) -> Vec<(String, String)> {
+        self.client
+            .get_all_cookies()
+            .await
+            .expect("cookies readable")
+            .into_iter()
+            .map(|c| (c.name().to_owned(), c.value().to_owned()))
+            .collect()
+    }
+
+    /// The current page's HTML.
+    pub async fn source(&self) -> String {
+        self.client.source().await.expect("page source")
+    }
+
+    /// Saves a screenshot to `test-output/<test>-<label>.png` and returns its path.
+    pub async fn screenshot(&self, label: &str) -> Option<PathBuf> {
+        let png = self.client.screenshot().await.ok()?;
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../test-output");
+        std::fs::create_dir_all(&dir).ok()?;
+        let path = dir.join(format!("{}-{label}.png", self.name));
+        std::fs::write(&path, png).ok()?;
+        Some(path)
+    }
+
+    /// Fails the test with `message`, after a screenshot of the page.
+    pub async fn fail(&self, message: &str) -> ! {
+        let shot = self.screenshot("failure").await;
+        panic!("{message}\n(screenshot: {shot:?})");
+    }
+
+    /// Asserts `condition`, failing with a screenshot.
+    pub async fn ensure(&self, condition: bool, message: &str) {
+        if !condition {
+            self.fail(message).await;
+        }
+    }
+
+    /// Ends the session.
+    pub async fn close(self) {
+        let _ = self.client.clone().close().await;
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+/// `POST /session/{id}/goog/cdp/execute`.
+#[derive(Debug)]
+struct Cdp {
+    command: String,
+    params: Value,
+}
+
+impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(json!({ "cmd": self.command, "params": self.params }).to_string()),
+        )
+    }
+}

@@ -20,7 +20,7 @@ struct Job {
 ///
 /// A writer thread appends records and calls `fsync` before acknowledging them; records
 /// that arrive while a sync is under way are committed together, so throughput does not
-/// collapse under load. When the file passes [`JsonlLedger::with_max_bytes`] it is renamed
+/// collapse under load. When the file passes [`JsonlLedger::open_with_max_bytes`] it is renamed
 /// to `<name>.<unix time>.jsonl` and a new file begun. On open, a torn last line (from a
 /// crash mid-write, never acknowledged) is cut off.
 ///

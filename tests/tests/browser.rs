@@ -1,0 +1,110 @@
+//! Real-browser checks in headless Chromium against the shop.
+
+use std::time::Duration;
+
+use consentry_tests::{Browser, BrowserOptions, TestShop};
+
+const NO_JS: BrowserOptions = BrowserOptions {
+    javascript: false,
+    gpc: false,
+};
+
+fn has(cookies: &[(String, String)], name: &str) -> bool {
+    cookies.iter().any(|(n, _)| n == name)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_javascript_reject_and_accept_work_through_the_form() {
+    let shop = TestShop::start().await;
+    let browser = Browser::start("no-js", NO_JS).await;
+    browser.goto(&format!("{}/cart", shop.url)).await;
+    browser
+        .ensure(
+            browser.exists("#consentry button[value=reject_all]").await,
+            "banner shown",
+        )
+        .await;
+    browser
+        .ensure(
+            browser.cookies().await.is_empty(),
+            "no cookie before a choice",
+        )
+        .await;
+
+    browser.click("#consentry button[value=reject_all]").await;
+    let url = browser.client.current_url().await.unwrap();
+    browser
+        .ensure(
+            url.path() == "/cart",
+            &format!("back where the visitor was, got {url}"),
+        )
+        .await;
+    browser
+        .ensure(
+            !browser.exists("#consentry").await,
+            "banner gone after rejecting",
+        )
+        .await;
+    let cookies = browser.cookies().await;
+    browser
+        .ensure(
+            has(&cookies, "__Host-consent"),
+            &format!("choice stored: {cookies:?}"),
+        )
+        .await;
+    browser
+        .ensure(!has(&cookies, "_sa"), "no analytics cookie")
+        .await;
+
+    browser.client.refresh().await.unwrap();
+    browser
+        .ensure(
+            !browser.exists("#consentry").await,
+            "the rejection sticks across reloads",
+        )
+        .await;
+
+    // "Cookie settings" opens the settings page; accept from there.
+    browser.click("footer a[data-consent-open]").await;
+    browser
+        .ensure(
+            browser.exists("details.consentry-customize[open]").await,
+            "settings page with switches",
+        )
+        .await;
+    let analytics = browser.find("#consentry-analytics").await;
+    browser
+        .ensure(
+            analytics.prop("checked").await.unwrap().as_deref() == Some("false"),
+            "analytics unticked after rejecting",
+        )
+        .await;
+    browser.click("#consentry button[value=accept_all]").await;
+    browser
+        .ensure(
+            !browser.exists("#consentry").await,
+            "banner gone after accepting",
+        )
+        .await;
+    let source = browser.source().await;
+    browser
+        .ensure(
+            source.contains(r#"<script src="http://127.0.0.1:"#),
+            "analytics tag now live in the page",
+        )
+        .await;
+    browser
+        .ensure(
+            shop.ledger.records().len() == 2,
+            "both decisions in the ledger",
+        )
+        .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    browser
+        .ensure(
+            shop.analytics.stats().hits == 0,
+            "scripts are off: nothing ran",
+        )
+        .await;
+    browser.close().await;
+}
