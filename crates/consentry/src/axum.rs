@@ -1,12 +1,13 @@
 //! Extractors and error responses for axum (feature `axum`).
 
-use axum_core::extract::FromRequestParts;
+use axum_core::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum_core::response::{IntoResponse, Response};
 use http::request::Parts;
 use http::{StatusCode, header};
 
 use crate::consent::Consent;
 use crate::error::SessionError;
+use crate::referral::Referral;
 use crate::session::Session;
 
 /// The rejection when a handler asks for a [`Session`] or [`Consent`] but no
@@ -63,6 +64,26 @@ impl<S: Send + Sync> FromRequestParts<S> for Consent {
             .get::<Consent>()
             .cloned()
             .ok_or(MissingLayer)
+    }
+}
+
+/// `Option<Referral>`: the partner the visitor came through, if any.
+///
+/// ```
+/// use consentry::Referral;
+///
+/// async fn checkout(referral: Option<Referral>) -> String {
+///     referral.map_or_else(|| "direct".to_owned(), |r| r.partner_name().to_owned())
+/// }
+/// ```
+impl<S: Send + Sync> OptionalFromRequestParts<S> for Referral {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _state: &S,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        Ok(parts.extensions.get::<Referral>().cloned())
     }
 }
 

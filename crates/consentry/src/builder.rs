@@ -8,6 +8,7 @@ use crate::cookies::CookieSettings;
 use crate::error::ConfigError;
 use crate::keys::Keyring;
 use crate::layer::{ConsentryLayer, Shared};
+use crate::referral::{ReferralConfig, ReferralRuntime};
 use crate::session::{SessionConfig, SessionRuntime};
 
 /// The entry point: `Consentry::builder(keyring)…build()` gives a [`ConsentryLayer`].
@@ -34,6 +35,7 @@ impl Consentry {
             keyring,
             session: None,
             consent: None,
+            referral: None,
             clock: Arc::new(SystemClock),
             dev_cookies: false,
         }
@@ -46,6 +48,7 @@ pub struct ConsentryBuilder {
     keyring: Keyring,
     session: Option<SessionConfig>,
     consent: Option<ConsentConfig>,
+    referral: Option<ReferralConfig>,
     clock: Arc<dyn Clock>,
     dev_cookies: bool,
 }
@@ -56,6 +59,7 @@ impl std::fmt::Debug for ConsentryBuilder {
             .field("keyring", &self.keyring)
             .field("session", &self.session)
             .field("consent", &self.consent)
+            .field("referral", &self.referral)
             .field("dev_cookies", &self.dev_cookies)
             .finish_non_exhaustive()
     }
@@ -71,6 +75,13 @@ impl ConsentryBuilder {
     /// Enables consent: the policy, the ledger, the cookie gate and the endpoint.
     pub fn consent(mut self, config: ConsentConfig) -> Self {
         self.consent = Some(config);
+        self
+    }
+
+    /// Enables partner referral. Needs consent: the referral cookie is written only when
+    /// the partner's category is granted.
+    pub fn referral(mut self, config: ReferralConfig) -> Self {
+        self.referral = Some(config);
         self
     }
 
@@ -118,13 +129,31 @@ impl ConsentryBuilder {
         let consent = match self.consent {
             Some(mut config) => {
                 config.validate()?;
-                declare_own_cookies(&mut config, cookies, session.is_some());
+                let referral = match self.referral {
+                    Some(referral) => {
+                        referral.validate(&config.policy)?;
+                        Some(Arc::new(ReferralRuntime::new(
+                            referral,
+                            &self.keyring,
+                            cookies,
+                            Arc::clone(&self.clock),
+                        )))
+                    }
+                    None => None,
+                };
+                declare_own_cookies(&mut config, cookies, session.is_some(), referral.as_deref());
                 Some(Arc::new(ConsentRuntime::new(
                     config,
                     &self.keyring,
                     cookies,
                     Arc::clone(&self.clock),
+                    referral,
                 )))
+            }
+            None if self.referral.is_some() => {
+                return Err(ConfigError::Referral(
+                    "referral needs consent: the cookie is written only when the partner's category is granted".into(),
+                ));
             }
             None => None,
         };
@@ -135,7 +164,12 @@ impl ConsentryBuilder {
 }
 
 /// The layer's own cookies appear in the declaration like every other.
-fn declare_own_cookies(config: &mut ConsentConfig, cookies: CookieSettings, sessions: bool) {
+fn declare_own_cookies(
+    config: &mut ConsentConfig,
+    cookies: CookieSettings,
+    sessions: bool,
+    referral: Option<&ReferralRuntime>,
+) {
     use crate::consent::Category;
     use crate::gate::DeclaredCookie;
 
@@ -157,4 +191,29 @@ fn declare_own_cookies(config: &mut ConsentConfig, cookies: CookieSettings, sess
             .purpose("Remembers your cookie choices where the banner runs without the server")
             .duration(format!("{days} days")),
     );
+    if let Some(referral) = referral {
+        let window = referral.config.window.as_secs() / 86_400;
+        let partners = &referral.config.partners;
+        for (index, partner) in partners.iter().enumerate() {
+            if partners[..index]
+                .iter()
+                .any(|p| p.category == partner.category)
+            {
+                continue;
+            }
+            let names: Vec<&str> = partners
+                .iter()
+                .filter(|p| p.category == partner.category)
+                .map(|p| p.name.as_str())
+                .collect();
+            let mut cookie = DeclaredCookie::exact(referral.cookie_name.clone(), partner.category.clone())
+                .purpose(format!(
+                    "Recognises a visitor referred by a partner ({}) so orders can be attributed; holds only the partner id and two dates",
+                    names.join(", ")
+                ))
+                .duration(format!("{window} days"));
+            cookie.managed = true;
+            config.registry.declare(cookie);
+        }
+    }
 }

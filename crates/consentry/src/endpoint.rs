@@ -30,6 +30,7 @@ use crate::consent::{Consent, ConsentRuntime, ConsentState, banner};
 use crate::error::BoxError;
 use crate::html::escape;
 use crate::ledger::{ClientIp, LedgerRecord, Source, truncate_ip};
+use crate::referral::Touchpoint;
 
 /// Largest accepted request body.
 pub(crate) const MAX_BODY: usize = 4 * 1024;
@@ -38,6 +39,8 @@ pub(crate) const MAX_BODY: usize = 4 * 1024;
 pub(crate) struct Update {
     pub(crate) state: ConsentState,
     pub(crate) gpc: bool,
+    /// A referral the consent form carried, stored now if its category is granted.
+    pub(crate) referral: Option<Touchpoint>,
 }
 
 pub(crate) struct Reply {
@@ -209,6 +212,7 @@ struct JsonDecision {
     action: Option<String>,
     revision: Option<u32>,
     source: Option<Source>,
+    referral: Option<String>,
 }
 
 struct Parsed {
@@ -217,6 +221,8 @@ struct Parsed {
     source: Source,
     /// Form posts come back here with 303.
     return_to: Option<String>,
+    /// A pending referral token from the banner.
+    referral: Option<String>,
 }
 
 /// A request the endpoint refuses, with its status and JSON error code.
@@ -269,6 +275,7 @@ fn parse_json(body: &[u8]) -> Result<Parsed, Rejection> {
             _ => Source::Api,
         },
         return_to: None,
+        referral: decision.referral,
     })
 }
 
@@ -277,11 +284,13 @@ fn parse_form(body: &[u8]) -> Result<Parsed, Rejection> {
     let mut granted = Vec::new();
     let mut return_to = None;
     let mut revision = None;
+    let mut referral = None;
     for (key, value) in form_urlencoded::parse(body) {
         match &*key {
             "action" => action = Some(value.into_owned()),
             "granted" => granted.push(value.into_owned()),
             "return_to" => return_to = Some(value.into_owned()),
+            "referral" => referral = Some(value.into_owned()),
             "revision" => {
                 revision = Some(
                     value
@@ -301,6 +310,7 @@ fn parse_form(body: &[u8]) -> Result<Parsed, Rejection> {
         revision,
         source: Source::Form,
         return_to: Some(safe_return_to(return_to.as_deref())),
+        referral,
     })
 }
 
@@ -395,7 +405,31 @@ where
             return plain(bad_request(&format!("unknown category {unknown:?}")).into_response());
         }
     };
-    decide(consent, mask, parsed.source, parsed.return_to, ip).await
+    // A pending referral that does not verify is ignored, like an unknown `ref`.
+    let referral = parsed.referral.as_deref().and_then(|token| {
+        consent
+            .runtime
+            .referral
+            .as_ref()
+            .and_then(|runtime| runtime.open_pending(token))
+    });
+    let decision = Decision {
+        mask,
+        source: parsed.source,
+        return_to: parsed.return_to,
+        ip,
+        referral,
+    };
+    decide(consent, decision).await
+}
+
+/// A decision to record and apply.
+struct Decision {
+    mask: u64,
+    source: Source,
+    return_to: Option<String>,
+    ip: Option<String>,
+    referral: Option<Touchpoint>,
 }
 
 async fn withdraw<B>(consent: Consent, request: Request<B>) -> Reply {
@@ -409,7 +443,14 @@ async fn withdraw<B>(consent: Consent, request: Request<B>) -> Reply {
     let mask = consent.policy().necessary_mask();
     let ip = client_ip(&consent, &request);
     drop(request);
-    decide(consent, mask, source, None, ip).await
+    let decision = Decision {
+        mask,
+        source,
+        return_to: None,
+        ip,
+        referral: None,
+    };
+    decide(consent, decision).await
 }
 
 fn client_ip<B>(consent: &Consent, request: &Request<B>) -> Option<String> {
@@ -445,7 +486,7 @@ fn requested_mask(consent: &Consent, choice: &Choice) -> Result<u64, String> {
     })
 }
 
-fn see_other(location: &str) -> Response<Bytes> {
+pub(crate) fn see_other(location: &str) -> Response<Bytes> {
     let mut response = respond(
         StatusCode::SEE_OTHER,
         "text/plain; charset=utf-8",
@@ -459,13 +500,14 @@ fn see_other(location: &str) -> Response<Bytes> {
 
 /// Records a decision in the ledger, then applies it. If the ledger fails, grants are not
 /// applied (503) but denials are.
-async fn decide(
-    consent: Consent,
-    mask: u64,
-    source: Source,
-    return_to: Option<String>,
-    ip: Option<String>,
-) -> Reply {
+async fn decide(consent: Consent, decision: Decision) -> Reply {
+    let Decision {
+        mask,
+        source,
+        return_to,
+        ip,
+        referral,
+    } = decision;
     let runtime: &Arc<ConsentRuntime> = &consent.runtime;
     let policy = runtime.policy();
     let now = runtime.clock.now();
@@ -517,16 +559,38 @@ async fn decide(
             }
         }
     };
-    let shown = applied.as_ref().unwrap_or(current);
-    let response = match (ok, return_to) {
+    let newly_granted = mask & !current.granted;
+    let response = decision_response(&consent, applied.as_ref(), ok, return_to, newly_granted);
+    Reply {
+        response,
+        update: applied.map(|state| Update {
+            state,
+            gpc: consent.state.gpc,
+            referral,
+        }),
+    }
+}
+
+/// The answer to a decision: 303 back for forms, the state as JSON otherwise; 503 when a
+/// grant could not be recorded.
+fn decision_response(
+    consent: &Consent,
+    applied: Option<&ConsentState>,
+    ok: bool,
+    return_to: Option<String>,
+    newly_granted: u64,
+) -> Response<Bytes> {
+    let runtime = &consent.runtime;
+    let policy = runtime.policy();
+    let shown = applied.unwrap_or(&consent.state);
+    match (ok, return_to) {
         (true, Some(back)) => see_other(&back),
         (true, None) => {
-            let newly = mask & !current.granted;
             let reload = runtime.config.csp.is_some()
                 && policy
-                    .names(newly)
+                    .names(newly_granted)
                     .any(|c| policy.get(c).is_some_and(|def| !def.origins().is_empty()));
-            let mut body = state_json(&consent, shown);
+            let mut body = state_json(consent, shown);
             body["reload"] = reload.into();
             json(StatusCode::OK, &body)
         }
@@ -543,7 +607,7 @@ async fn decide(
             response
         }
         (false, None) => {
-            let mut body = state_json(&consent, shown);
+            let mut body = state_json(consent, shown);
             body["error"] = "ledger_unavailable".into();
             body["message"] = "the decision could not be recorded; grants were not applied".into();
             let mut response = json(StatusCode::SERVICE_UNAVAILABLE, &body);
@@ -552,12 +616,5 @@ async fn decide(
                 .insert(RETRY_AFTER, HeaderValue::from_static("5"));
             response
         }
-    };
-    Reply {
-        response,
-        update: applied.map(|state| Update {
-            state,
-            gpc: consent.state.gpc,
-        }),
     }
 }

@@ -35,6 +35,9 @@ pub enum ConfigError {
     /// The consent policy, cookie registry or endpoint settings are inconsistent.
     #[error("invalid consent setting: {0}")]
     Consent(String),
+    /// The partner registry or referral settings are inconsistent.
+    #[error("invalid referral setting: {0}")]
+    Referral(String),
     /// The consent ledger could not be opened.
     #[error("consent ledger: {0}")]
     Ledger(#[source] std::io::Error),

@@ -21,6 +21,7 @@ use crate::cookies::RequestCookies;
 use crate::endpoint::{self, EndpointFuture, Update};
 use crate::error::BoxError;
 use crate::gate::Gate;
+use crate::referral::ReferralContext;
 use crate::session::{Plan, Session, SessionRuntime};
 use crate::store::StoreFuture;
 
@@ -79,6 +80,7 @@ struct ConsentContext {
     /// Declared non-necessary cookies the request carried.
     present: Vec<(String, usize)>,
     choice_cookie: bool,
+    referral: Option<ReferralContext>,
 }
 
 fn random_nonce() -> Arc<str> {
@@ -116,8 +118,24 @@ where
                 let language = runtime
                     .config
                     .negotiate(headers.get(ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()));
+                let referral = runtime.referral.as_ref().map(|referral| {
+                    referral.evaluate(request.method(), request.uri(), headers, &cookies)
+                });
+                let pending_referral = match (&runtime.referral, &referral) {
+                    (Some(referrals), Some(context)) => {
+                        let allows = |category: &crate::Category| {
+                            evaluation.state.allows_in(runtime.policy(), category)
+                        };
+                        referrals
+                            .waiting(context, &allows)
+                            .map(|touch| Arc::from(referrals.pending_token(&touch)))
+                    }
+                    _ => None,
+                };
                 ConsentContext {
+                    referral,
                     consent: Consent {
+                        pending_referral,
                         runtime: Arc::clone(runtime),
                         state: evaluation.state,
                         nonce: runtime.config.csp.is_some().then(random_nonce),
@@ -132,6 +150,13 @@ where
         if let Some(session) = &session {
             request.extensions_mut().insert(session.clone());
         }
+        if let Some(referral) = consent
+            .as_ref()
+            .and_then(|context| context.referral.as_ref())
+            .and_then(|referral| referral.current.clone())
+        {
+            request.extensions_mut().insert(referral);
+        }
         let endpoint_path = consent.as_ref().and_then(|context| {
             endpoint::route(
                 &context.consent.runtime.config.base_path,
@@ -142,6 +167,16 @@ where
         let state = if let (Some(context), Some(rest)) = (&consent, endpoint_path) {
             State::Endpoint {
                 future: endpoint::handle(context.consent.clone(), request, rest),
+            }
+        } else if let Some(location) = consent
+            .as_ref()
+            .and_then(|context| clean_url(context, &request))
+        {
+            State::Endpoint {
+                future: Box::pin(std::future::ready(endpoint::Reply {
+                    response: endpoint::see_other(&location),
+                    update: None,
+                })),
             }
         } else {
             if let Some(context) = &consent {
@@ -328,6 +363,12 @@ fn finish<B>(
                 );
             }
         }
+        if let (Some(referrals), Some(referral)) = (&runtime.referral, &context.referral) {
+            let pending = update.and_then(|u| u.referral);
+            if let Some(cookie) = referrals.response_cookie(referral, pending, &allows) {
+                headers.append(SET_COOKIE, cookie);
+            }
+        }
         if let (Some(csp), Some(nonce)) = (&runtime.config.csp, context.consent.nonce.as_deref()) {
             let name = csp.header_name();
             if !headers.contains_key(&name) {
@@ -364,4 +405,35 @@ fn unavailable<B>(shared: &Shared) -> Response<ConsentryBody<B>> {
     headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// With clean URLs on, a `GET` that tagged a partner through a link and can store the
+/// referral now is redirected to the same URL without the parameter.
+fn clean_url<B>(context: &ConsentContext, request: &Request<B>) -> Option<String> {
+    let referrals = context.consent.runtime.referral.as_ref()?;
+    let referral = context.referral.as_ref()?;
+    if !referrals.config.clean_urls || !referral.via_link || request.method() != http::Method::GET {
+        return None;
+    }
+    let touch = referral.touched?;
+    let category = &referrals.partner(touch.partner).category;
+    if !context.consent.allows(category) {
+        return None;
+    }
+    let param = referrals.config.param.as_str();
+    let query = request.uri().query().unwrap_or_default();
+    let kept: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .filter(|(key, _)| key != param)
+        .map(|(key, value)| (key.into_owned(), value.into_owned()))
+        .collect();
+    let mut location = request.uri().path().to_owned();
+    if !kept.is_empty() {
+        location.push('?');
+        location.push_str(
+            &form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(kept)
+                .finish(),
+        );
+    }
+    Some(location)
 }

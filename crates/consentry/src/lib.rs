@@ -54,6 +54,7 @@ mod keys;
 mod layer;
 pub mod ledger;
 pub mod origin;
+mod referral;
 mod session;
 pub mod store;
 
@@ -70,6 +71,7 @@ pub use crate::gate::{Csp, DeclaredCookie};
 pub use crate::keys::{Key, Keyring};
 pub use crate::layer::{ConsentryLayer, ConsentryService, ResponseFuture};
 pub use crate::ledger::{ClientIp, ConsentLedger, JsonlLedger, LedgerRecord, MemoryLedger, Source};
+pub use crate::referral::{Attribution, Partner, Referral, ReferralConfig, Via};
 pub use crate::session::{Session, SessionConfig};
 
 /// The README's examples, compiled and run as doc tests.

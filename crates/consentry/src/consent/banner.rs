@@ -72,10 +72,19 @@ pub(crate) fn render(consent: &Consent, return_to: &str, open: bool) -> String {
 <form class="consentry-form" method="post" action="{base}">
 <input type="hidden" name="return_to" value="{return_to}">
 <input type="hidden" name="revision" value="{revision}">
-<h2 id="consentry-title">{title}</h2>
+{referral}<h2 id="consentry-title">{title}</h2>
 <p>{body} <a href="{privacy}">{privacy_link}</a></p>
 "#,
         revision = consent.state.revision,
+        referral = consent
+            .pending_referral
+            .as_deref()
+            .map_or_else(String::new, |token| {
+                format!(
+                    "<input type=\"hidden\" name=\"referral\" value=\"{}\">\n",
+                    escape(token)
+                )
+            }),
         return_to = escape(return_to),
         title = escape(if open {
             &texts.settings_title

@@ -15,6 +15,7 @@ use crate::codec::Codec;
 use crate::cookies::{CookieSettings, RequestCookies};
 use crate::html::escape;
 use crate::keys::{Keyring, Purpose};
+use crate::referral::ReferralRuntime;
 
 pub(crate) mod banner;
 mod config;
@@ -38,6 +39,12 @@ pub struct ConsentState {
 }
 
 impl ConsentState {
+    pub(crate) fn allows_in(&self, policy: &Policy, category: &Category) -> bool {
+        policy
+            .bit(category)
+            .is_some_and(|bit| self.granted & bit != 0)
+    }
+
     /// Whether the visitor made a choice that is still valid (same revision, not expired).
     pub fn decided(&self) -> bool {
         self.decided
@@ -93,6 +100,7 @@ pub(crate) struct ConsentRuntime {
     pub(crate) cookies: CookieSettings,
     pub(crate) clock: Arc<dyn Clock>,
     fingerprint: u32,
+    pub(crate) referral: Option<Arc<ReferralRuntime>>,
 }
 
 /// What the request said about consent, beyond the state itself.
@@ -108,6 +116,7 @@ impl ConsentRuntime {
         keyring: &Keyring,
         cookies: CookieSettings,
         clock: Arc<dyn Clock>,
+        referral: Option<Arc<ReferralRuntime>>,
     ) -> Self {
         let fingerprint = config.policy.fingerprint();
         Self {
@@ -117,6 +126,7 @@ impl ConsentRuntime {
             clock,
             fingerprint,
             config,
+            referral,
         }
     }
 
@@ -214,6 +224,8 @@ pub struct Consent {
     pub(crate) state: ConsentState,
     pub(crate) nonce: Option<Arc<str>>,
     pub(crate) language: Arc<str>,
+    /// A signed referral waiting for consent, carried by the banner's form.
+    pub(crate) pending_referral: Option<Arc<str>>,
 }
 
 impl std::fmt::Debug for Consent {
@@ -227,10 +239,7 @@ impl std::fmt::Debug for Consent {
 impl Consent {
     /// Whether `category` may be used for this visitor. `necessary` always may.
     pub fn allows(&self, category: &Category) -> bool {
-        self.runtime
-            .policy()
-            .bit(category)
-            .is_some_and(|bit| self.state.granted & bit != 0)
+        self.state.allows_in(self.runtime.policy(), category)
     }
 
     /// Whether the visitor decided (if not, render the banner).

@@ -36,6 +36,8 @@ pub struct DeclaredCookie {
     pub(crate) duration: String,
     pub(crate) domain: Option<String>,
     pub(crate) path: String,
+    /// Set and deleted by the layer itself, not by the gate.
+    pub(crate) managed: bool,
 }
 
 impl DeclaredCookie {
@@ -60,6 +62,7 @@ impl DeclaredCookie {
             duration: String::new(),
             domain: None,
             path: "/".into(),
+            managed: false,
         }
     }
 
@@ -120,8 +123,9 @@ pub(crate) struct CookieRegistry {
 
 impl CookieRegistry {
     pub(crate) fn declare(&mut self, cookie: DeclaredCookie) {
-        self.entries
-            .retain(|e| !(e.name == cookie.name && e.prefix == cookie.prefix));
+        self.entries.retain(|e| {
+            !(e.name == cookie.name && e.prefix == cookie.prefix && e.category == cookie.category)
+        });
         self.entries.push(cookie);
     }
 
@@ -180,7 +184,7 @@ impl CookieRegistry {
             }
             if let Some(index) = self
                 .lookup(name)
-                .filter(|entry| entry.category != Category::NECESSARY)
+                .filter(|entry| entry.category != Category::NECESSARY && !entry.managed)
                 .and_then(|entry| self.entries.iter().position(|e| e == entry))
             {
                 present.push((name.to_owned(), index));
