@@ -273,6 +273,57 @@ impl Browser {
             .is_empty()
     }
 
+    /// Waits (up to 10 s) until an element matches `css`; false if none did.
+    pub async fn wait_present(&self, css: &str) -> bool {
+        self.wait_until(css, true).await
+    }
+
+    /// Waits (up to 10 s) until no element matches `css`; false if one still does.
+    pub async fn wait_absent(&self, css: &str) -> bool {
+        self.wait_until(css, false).await
+    }
+
+    async fn wait_until(&self, css: &str, present: bool) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let found = self.client.find_all(Locator::Css(css)).await.map(|all| !all.is_empty());
+            // An error means the page is between documents: look again.
+            if found.is_ok_and(|found| found == present) {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits (up to 10 s) for the page at `path` to be loaded.
+    pub async fn wait_for_path(&self, path: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let at = self
+                .client
+                .current_url()
+                .await
+                .map(|url| url.path() == path)
+                .unwrap_or(false);
+            let ready = self
+                .client
+                .execute("return document.readyState", vec![])
+                .await
+                .map(|state| state == "complete")
+                .unwrap_or(false);
+            if at && ready {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Every cookie the browser holds for the current page, `HttpOnly` ones included:
     /// `(name, value)`.
     pub async fn cookies(&self) -> Vec<(String, String)> {

@@ -32,17 +32,17 @@ async fn without_javascript_reject_and_accept_work_through_the_form() {
         .await;
 
     browser.click("#consentry button[value=reject_all]").await;
+    browser
+        .ensure(
+            browser.wait_absent("#consentry").await,
+            "banner gone after rejecting",
+        )
+        .await;
     let url = browser.client.current_url().await.unwrap();
     browser
         .ensure(
             url.path() == "/cart",
             &format!("back where the visitor was, got {url}"),
-        )
-        .await;
-    browser
-        .ensure(
-            !browser.exists("#consentry").await,
-            "banner gone after rejecting",
         )
         .await;
     let cookies = browser.cookies().await;
@@ -58,6 +58,9 @@ async fn without_javascript_reject_and_accept_work_through_the_form() {
 
     browser.client.refresh().await.unwrap();
     browser
+        .ensure(browser.wait_for_path("/cart").await, "reloaded")
+        .await;
+    browser
         .ensure(
             !browser.exists("#consentry").await,
             "the rejection sticks across reloads",
@@ -68,7 +71,9 @@ async fn without_javascript_reject_and_accept_work_through_the_form() {
     browser.click("footer a[data-consent-open]").await;
     browser
         .ensure(
-            browser.exists("details.consentry-customize[open]").await,
+            browser
+                .wait_present("details.consentry-customize[open]")
+                .await,
             "settings page with switches",
         )
         .await;
@@ -82,7 +87,7 @@ async fn without_javascript_reject_and_accept_work_through_the_form() {
     browser.click("#consentry button[value=accept_all]").await;
     browser
         .ensure(
-            !browser.exists("#consentry").await,
+            browser.wait_absent("#consentry").await,
             "banner gone after accepting",
         )
         .await;

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use consentry::{Category, Consent};
+use consentry::{Category, Consent, Referral, Via};
 
 pub use consentry::html::escape;
 
@@ -27,6 +27,17 @@ pub struct Chrome {
     pub path: String,
     /// The analytics provider's origin (`http://127.0.0.1:3001`).
     pub analytics_origin: String,
+    /// The partner that referred the visitor, if any.
+    pub referral: Option<Referral>,
+}
+
+impl Chrome {
+    /// Whether portal pricing applies (the request came through a partner portal).
+    pub fn portal(&self) -> bool {
+        self.referral
+            .as_ref()
+            .is_some_and(|r| r.via() == Via::Portal)
+    }
 }
 
 /// A whole page around `body` (already HTML).
@@ -66,7 +77,7 @@ pub fn page(title: &str, chrome: &Chrome, body: &str) -> String {
 <body>
 <header><a class="brand" href="/">Inkwell Print Shop</a><nav aria-label="Main">{nav}</nav></header>
 <main>
-<h1>{title}</h1>
+{partner}<h1>{title}</h1>
 {body}
 </main>
 <footer><a href="/privacy">Privacy policy</a> · {settings}</footer>
@@ -78,6 +89,13 @@ pub fn page(title: &str, chrome: &Chrome, body: &str) -> String {
         consent_mode = consent.consent_mode_snippet(),
         settings = consent.settings_link(),
         banner = consent.banner_html(&chrome.path),
+        partner = chrome.referral.as_ref().map_or_else(String::new, |referral| {
+            let pricing = if chrome.portal() { " Portal pricing applies: 10% off every product." } else { "" };
+            format!(
+                "<p class=\"partner\" role=\"status\">You came from <strong>{}</strong>.{pricing}</p>\n",
+                escape(referral.partner_name())
+            )
+        }),
     )
 }
 
@@ -96,4 +114,5 @@ button{font:inherit;padding:.35rem .9rem;border:1px solid #1d3557;border-radius:
 header button{background:transparent;border-color:#fff}
 label{display:block;margin:.5rem 0}label.inline{display:inline}input{font:inherit;padding:.3rem}
 .error{color:#9b1c1c}
+.partner{background:#e8f0fa;border-left:4px solid #1d3557;padding:.5rem .75rem}
 ";

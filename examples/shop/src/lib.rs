@@ -11,13 +11,15 @@ use axum::routing::{get, post};
 use consentry::store::{MemoryStore, SessionStore};
 use consentry::{
     Category, CategoryDef, Clock, ConfigError, ConsentConfig, ConsentLedger, Consentry, Csp,
-    DeclaredCookie, Key, Keyring, MemoryLedger, Policy, SessionConfig, SystemClock,
+    DeclaredCookie, Key, Keyring, MemoryLedger, Partner, Policy, ReferralConfig, SessionConfig,
+    SystemClock,
 };
 
 pub mod accounts;
 pub mod analytics;
 pub mod catalog;
 pub mod html;
+pub mod orders;
 mod routes;
 
 /// Everything the shop is built from.
@@ -55,6 +57,16 @@ impl ShopConfig {
 #[derive(Debug, Clone)]
 pub(crate) struct Shop {
     pub(crate) analytics_origin: String,
+    pub(crate) orders: orders::Orders,
+    /// `(id, name)` of every partner, for the report.
+    pub(crate) partners: Vec<(String, String)>,
+}
+
+/// The shop's partners: Acme (links and the `acme.localhost` portal) and Globex (links).
+pub fn referral_config() -> ReferralConfig {
+    ReferralConfig::new()
+        .partner(Partner::new("acme", "Acme Print Partners").portal_host("acme.localhost"))
+        .partner(Partner::new("globex", "Globex Resellers"))
 }
 
 struct SharedClock(Arc<dyn Clock>);
@@ -94,12 +106,20 @@ pub fn consent_config(config: &ShopConfig) -> ConsentConfig {
 /// A [`ConfigError`] when the consentry configuration is invalid.
 pub fn app(config: ShopConfig) -> Result<Router, ConfigError> {
     let consent = consent_config(&config);
+    let referral = referral_config();
     let shop = Shop {
         analytics_origin: config.analytics_origin,
+        orders: orders::Orders::default(),
+        partners: referral
+            .partners()
+            .iter()
+            .map(|p| (p.id().to_owned(), p.name().to_owned()))
+            .collect(),
     };
     let layer = Consentry::builder(Keyring::new(1, config.key))
         .session(SessionConfig::with_shared_store(Arc::clone(&config.store)))
         .consent(consent)
+        .referral(referral)
         .clock(SharedClock(config.clock))
         .build()?;
     Ok(Router::new()
@@ -109,6 +129,9 @@ pub fn app(config: ShopConfig) -> Result<Router, ConfigError> {
         .route("/account", get(routes::account))
         .route("/logout", post(routes::logout))
         .route("/privacy", get(routes::privacy))
+        .route("/checkout", post(routes::checkout))
+        .route("/orders/{id}", get(routes::order))
+        .route("/admin/partners", get(routes::partner_report))
         .route("/static/shop.css", get(routes::stylesheet))
         .fallback(routes::not_found)
         .with_state(shop)

@@ -4,18 +4,19 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use axum::Form;
-use axum::extract::Request;
-use axum::extract::State;
-use axum::http::{Method, StatusCode, Uri, header};
+use axum::extract::{FromRequestParts, Path, Request};
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use consentry::{Consent, Session, SessionError};
+use consentry::{Consent, MissingLayer, Referral, Session, SessionError};
 use serde::Deserialize;
 
 use crate::Shop;
 use crate::accounts;
 use crate::catalog::{self, PRODUCTS};
 use crate::html::{self, Chrome, Viewer, escape, page};
+use crate::orders::{self, Line, Order};
 
 /// Session key of the logged-in account id.
 pub(crate) const USER: &str = "user";
@@ -27,29 +28,70 @@ const MAX_QTY: u32 = 1_000;
 type Cart = BTreeMap<String, u32>;
 type PageResult = Result<Response, SessionError>;
 
-/// What every page handler extracts.
-type Ctx = (State<Shop>, Session, Consent, Uri);
-
-async fn chrome((State(shop), session, consent, uri): &Ctx) -> Result<Chrome, SessionError> {
-    Ok(Chrome {
-        viewer: viewer(session).await?,
-        consent: consent.clone(),
-        path: uri.path().to_owned(),
-        analytics_origin: shop.analytics_origin.clone(),
-    })
+/// What every page handler needs: the shop, the session, consent, referral and the path.
+pub(crate) struct Ctx {
+    shop: Shop,
+    session: Session,
+    consent: Consent,
+    referral: Option<Referral>,
+    path: String,
 }
 
-async fn viewer(session: &Session) -> Result<Viewer, SessionError> {
-    let email = session
-        .get::<u64>(USER)
-        .await?
-        .and_then(accounts::by_id)
-        .map(|account| account.email.to_owned());
-    let cart: Cart = session.get(CART).await?.unwrap_or_default();
-    Ok(Viewer {
-        email,
-        cart_items: cart.values().sum(),
-    })
+impl FromRequestParts<Shop> for Ctx {
+    type Rejection = MissingLayer;
+
+    async fn from_request_parts(parts: &mut Parts, shop: &Shop) -> Result<Self, Self::Rejection> {
+        Ok(Self {
+            shop: shop.clone(),
+            session: Session::from_request_parts(parts, shop).await?,
+            consent: Consent::from_request_parts(parts, shop).await?,
+            referral: parts.extensions.get::<Referral>().cloned(),
+            path: parts.uri.path().to_owned(),
+        })
+    }
+}
+
+impl Ctx {
+    async fn chrome(&self) -> Result<Chrome, SessionError> {
+        let email = self
+            .user()
+            .await?
+            .and_then(accounts::by_id)
+            .map(|account| account.email.to_owned());
+        let cart = self.cart().await?;
+        Ok(Chrome {
+            viewer: Viewer {
+                email,
+                cart_items: cart.values().sum(),
+            },
+            consent: self.consent.clone(),
+            path: self.path.clone(),
+            analytics_origin: self.shop.analytics_origin.clone(),
+            referral: self.referral.clone(),
+        })
+    }
+
+    async fn user(&self) -> Result<Option<u64>, SessionError> {
+        self.session.get::<u64>(USER).await
+    }
+
+    async fn cart(&self) -> Result<Cart, SessionError> {
+        Ok(self.session.get(CART).await?.unwrap_or_default())
+    }
+
+    async fn page(&self, status: StatusCode, title: &str, body: &str) -> PageResult {
+        let chrome = self.chrome().await?;
+        Ok((status, Html(page(title, &chrome, body))).into_response())
+    }
+}
+
+/// The unit price for this visitor: portal pricing through a partner portal.
+fn unit_price(chrome: &Chrome, cents: u32) -> u64 {
+    if chrome.portal() {
+        orders::portal_price(u64::from(cents))
+    } else {
+        u64::from(cents)
+    }
 }
 
 /// Refuses state-changing requests sent by other sites.
@@ -78,20 +120,15 @@ pub(crate) async fn stylesheet() -> impl IntoResponse {
     )
 }
 
-pub(crate) async fn catalogue(
-    shop: State<Shop>,
-    session: Session,
-    consent: Consent,
-    uri: Uri,
-) -> PageResult {
-    let chrome = chrome(&(shop, session, consent, uri)).await?;
+pub(crate) async fn catalogue(ctx: Ctx) -> PageResult {
+    let chrome = ctx.chrome().await?;
     let mut body = String::from("<table><tr><th>Product</th><th>Price</th><th></th></tr>");
     for product in PRODUCTS {
         let _ = write!(
             body,
             r#"<tr><td>{name}</td><td>{price}</td><td><form method="post" action="/cart"><input type="hidden" name="sku" value="{sku}"><label class="inline">Qty <input name="qty" type="number" min="1" max="{MAX_QTY}" value="1" size="4"></label> <button type="submit">Add to cart</button></form></td></tr>"#,
             name = escape(product.name),
-            price = catalog::price(u64::from(product.price_cents)),
+            price = catalog::price(unit_price(&chrome, product.price_cents)),
             sku = escape(product.sku),
         );
     }
@@ -105,65 +142,71 @@ pub(crate) struct AddToCart {
     qty: u32,
 }
 
-pub(crate) async fn add_to_cart(
-    shop: State<Shop>,
-    session: Session,
-    consent: Consent,
-    uri: Uri,
-    Form(form): Form<AddToCart>,
-) -> PageResult {
+pub(crate) async fn add_to_cart(ctx: Ctx, Form(form): Form<AddToCart>) -> PageResult {
     if catalog::product(&form.sku).is_none() || !(1..=MAX_QTY).contains(&form.qty) {
-        let chrome = chrome(&(shop, session, consent, uri)).await?;
         let body = format!(
             r#"<p class="error">Unknown product or quantity out of range (1–{MAX_QTY}).</p><p><a href="/">Back to the catalogue</a></p>"#
         );
-        return Ok((
-            StatusCode::BAD_REQUEST,
-            Html(page("Not added", &chrome, &body)),
-        )
-            .into_response());
+        return ctx.page(StatusCode::BAD_REQUEST, "Not added", &body).await;
     }
-    let mut cart: Cart = session.get(CART).await?.unwrap_or_default();
+    let mut cart = ctx.cart().await?;
     let line = cart.entry(form.sku).or_default();
     *line = (*line + form.qty).min(MAX_QTY);
-    session.insert(CART, &cart).await?;
+    ctx.session.insert(CART, &cart).await?;
     Ok(Redirect::to("/cart").into_response())
 }
 
-pub(crate) async fn cart(
-    shop: State<Shop>,
-    session: Session,
-    consent: Consent,
-    uri: Uri,
-) -> PageResult {
-    let cart: Cart = session.get(CART).await?.unwrap_or_default();
-    let chrome = chrome(&(shop, session, consent, uri)).await?;
-    let lines: Vec<_> = cart
-        .iter()
-        .filter_map(|(sku, qty)| catalog::product(sku).map(|product| (product, *qty)))
-        .collect();
-    let body = if lines.is_empty() {
-        r#"<p>Your cart is empty. <a href="/">Browse the catalogue</a>.</p>"#.to_owned()
-    } else {
-        let mut body =
-            String::from("<table><tr><th>Product</th><th>Qty</th><th>Subtotal</th></tr>");
-        let mut total = 0u64;
-        for (product, qty) in lines {
-            let subtotal = u64::from(product.price_cents) * u64::from(qty);
-            total += subtotal;
-            let _ = write!(
-                body,
-                "<tr><td>{}</td><td>{qty}</td><td>{}</td></tr>",
-                escape(product.name),
-                catalog::price(subtotal)
-            );
-        }
+/// The cart as order lines, priced for this visitor.
+fn lines(chrome: &Chrome, cart: &Cart) -> Vec<Line> {
+    cart.iter()
+        .filter_map(|(sku, qty)| {
+            catalog::product(sku).map(|product| Line {
+                sku: product.sku.to_owned(),
+                name: product.name.to_owned(),
+                qty: *qty,
+                unit_cents: unit_price(chrome, product.price_cents),
+            })
+        })
+        .collect()
+}
+
+fn lines_table(lines: &[Line]) -> String {
+    let mut body = String::from("<table><tr><th>Product</th><th>Qty</th><th>Subtotal</th></tr>");
+    let mut total = 0u64;
+    for line in lines {
+        let subtotal = line.unit_cents * u64::from(line.qty);
+        total += subtotal;
         let _ = write!(
             body,
-            "<tr><th>Total</th><td></td><th>{}</th></tr></table>",
-            catalog::price(total)
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            escape(&line.name),
+            line.qty,
+            catalog::price(subtotal)
         );
-        body
+    }
+    let _ = write!(
+        body,
+        "<tr><th>Total</th><td></td><th>{}</th></tr></table>",
+        catalog::price(total)
+    );
+    body
+}
+
+pub(crate) async fn cart(ctx: Ctx) -> PageResult {
+    let chrome = ctx.chrome().await?;
+    let lines = lines(&chrome, &ctx.cart().await?);
+    let body = if lines.is_empty() {
+        r#"<p>Your cart is empty. <a href="/">Browse the catalogue</a>.</p>"#.to_owned()
+    } else if chrome.viewer.email.is_some() {
+        format!(
+            r#"{}<form method="post" action="/checkout"><button type="submit">Place order</button></form>"#,
+            lines_table(&lines)
+        )
+    } else {
+        format!(
+            r#"{}<p><a href="/login">Log in</a> to place your order.</p>"#,
+            lines_table(&lines)
+        )
     };
     Ok(Html(page("Cart", &chrome, &body)).into_response())
 }
@@ -181,14 +224,8 @@ fn login_form(error: Option<&str>) -> String {
     )
 }
 
-pub(crate) async fn login_page(
-    shop: State<Shop>,
-    session: Session,
-    consent: Consent,
-    uri: Uri,
-) -> PageResult {
-    let chrome = chrome(&(shop, session, consent, uri)).await?;
-    Ok(Html(page("Log in", &chrome, &login_form(None))).into_response())
+pub(crate) async fn login_page(ctx: Ctx) -> PageResult {
+    ctx.page(StatusCode::OK, "Log in", &login_form(None)).await
 }
 
 #[derive(Deserialize)]
@@ -197,42 +234,44 @@ pub(crate) struct Credentials {
     password: String,
 }
 
-pub(crate) async fn login(
-    shop: State<Shop>,
-    session: Session,
-    consent: Consent,
-    uri: Uri,
-    Form(credentials): Form<Credentials>,
-) -> PageResult {
+pub(crate) async fn login(ctx: Ctx, Form(credentials): Form<Credentials>) -> PageResult {
     let Some(account) = accounts::authenticate(&credentials.email, &credentials.password) else {
-        let chrome = chrome(&(shop, session, consent, uri)).await?;
         let body = login_form(Some("Email or password is wrong."));
-        return Ok((
-            StatusCode::UNAUTHORIZED,
-            Html(page("Log in", &chrome, &body)),
-        )
-            .into_response());
+        return ctx.page(StatusCode::UNAUTHORIZED, "Log in", &body).await;
     };
     // A new id at the privilege change: an id planted before login is worthless after it.
-    session.cycle_id().await?;
-    session.insert(USER, &account.id).await?;
+    ctx.session.cycle_id().await?;
+    ctx.session.insert(USER, &account.id).await?;
     Ok(Redirect::to("/account").into_response())
 }
 
-pub(crate) async fn account(
-    shop: State<Shop>,
-    session: Session,
-    consent: Consent,
-    uri: Uri,
-) -> PageResult {
-    let chrome = chrome(&(shop, session, consent, uri)).await?;
-    let Some(email) = chrome.viewer.email.clone() else {
+pub(crate) async fn account(ctx: Ctx) -> PageResult {
+    let chrome = ctx.chrome().await?;
+    let (Some(email), Some(user)) = (chrome.viewer.email.clone(), ctx.user().await?) else {
         return Ok(Redirect::to("/login").into_response());
     };
-    let body = format!(
-        "<p>Logged in as <strong>{}</strong>.</p><p>Your orders and invoices appear here.</p>",
-        escape(&email)
-    );
+    let mut body = format!("<p>Logged in as <strong>{}</strong>.</p>", escape(&email));
+    let mine: Vec<Order> = ctx
+        .shop
+        .orders
+        .all()
+        .into_iter()
+        .filter(|o| o.user == user)
+        .collect();
+    if mine.is_empty() {
+        body.push_str("<p>No orders yet.</p>");
+    } else {
+        body.push_str("<h2>Your orders</h2><ul>");
+        for order in mine {
+            let _ = write!(
+                body,
+                r#"<li><a href="/orders/{id}">Order {id}</a>: {total}</li>"#,
+                id = order.id,
+                total = catalog::price(order.total_cents())
+            );
+        }
+        body.push_str("</ul>");
+    }
     Ok(Html(page("Your account", &chrome, &body)).into_response())
 }
 
@@ -241,30 +280,106 @@ pub(crate) async fn logout(session: Session) -> Response {
     Redirect::to("/").into_response()
 }
 
-pub(crate) async fn not_found(
-    shop: State<Shop>,
-    session: Session,
-    consent: Consent,
-    uri: Uri,
-) -> PageResult {
-    let body = format!("<p>Nothing at <code>{}</code>.</p>", escape(uri.path()));
-    let chrome = chrome(&(shop, session, consent, uri)).await?;
-    Ok((
-        StatusCode::NOT_FOUND,
-        Html(page("Not found", &chrome, &body)),
-    )
-        .into_response())
+pub(crate) async fn checkout(ctx: Ctx) -> PageResult {
+    let Some(user) = ctx.user().await? else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    let chrome = ctx.chrome().await?;
+    let lines = lines(&chrome, &ctx.cart().await?);
+    if lines.is_empty() {
+        let body = r#"<p class="error">Your cart is empty.</p><p><a href="/">Browse the catalogue</a></p>"#;
+        return ctx
+            .page(StatusCode::BAD_REQUEST, "Nothing to order", body)
+            .await;
+    }
+    let order = Order {
+        id: 0,
+        user,
+        lines,
+        partner: ctx
+            .referral
+            .as_ref()
+            .map(|r| (r.partner_id().to_owned(), r.partner_name().to_owned())),
+        via_portal: chrome.portal(),
+    };
+    let id = ctx.shop.orders.place(order);
+    ctx.session.remove(CART).await?;
+    Ok(Redirect::to(&format!("/orders/{id}")).into_response())
 }
 
-pub(crate) async fn privacy(
-    shop: State<Shop>,
-    session: Session,
-    consent: Consent,
-    uri: Uri,
-) -> PageResult {
-    let declaration = consent.declaration_html();
-    let settings = consent.settings_link();
-    let chrome = chrome(&(shop, session, consent, uri)).await?;
+pub(crate) async fn order(ctx: Ctx, Path(id): Path<String>) -> PageResult {
+    let Some(user) = ctx.user().await? else {
+        return Ok(Redirect::to("/login").into_response());
+    };
+    let order = id
+        .parse::<u64>()
+        .ok()
+        .and_then(|id| ctx.shop.orders.get(id))
+        .filter(|o| o.user == user);
+    let Some(order) = order else {
+        return ctx
+            .page(
+                StatusCode::NOT_FOUND,
+                "No such order",
+                "<p>There is no such order in your account.</p>",
+            )
+            .await;
+    };
+    let mut body = lines_table(&order.lines);
+    match &order.partner {
+        Some((_, name)) => {
+            let _ = write!(
+                body,
+                r#"<p class="attribution">Referred by {}.</p>"#,
+                escape(name)
+            );
+        }
+        None => body.push_str(r#"<p class="attribution">No partner referral.</p>"#),
+    }
+    if order.via_portal {
+        body.push_str("<p>Portal pricing applied.</p>");
+    }
+    ctx.page(StatusCode::OK, &format!("Order {}", order.id), &body)
+        .await
+}
+
+pub(crate) async fn partner_report(ctx: Ctx) -> PageResult {
+    if ctx.user().await?.is_none() {
+        return Ok(Redirect::to("/login").into_response());
+    }
+    let orders = ctx.shop.orders.all();
+    let mut body = String::from("<table><tr><th>Partner</th><th>Orders</th><th>Revenue</th></tr>");
+    for (id, name) in &ctx.shop.partners {
+        let theirs: Vec<&Order> = orders
+            .iter()
+            .filter(|o| o.partner.as_ref().is_some_and(|(p, _)| p == id))
+            .collect();
+        let revenue: u64 = theirs.iter().map(|o| o.total_cents()).sum();
+        let _ = write!(
+            body,
+            r#"<tr data-partner="{id}"><td>{name}</td><td class="orders">{count}</td><td>{revenue}</td></tr>"#,
+            id = escape(id),
+            name = escape(name),
+            count = theirs.len(),
+            revenue = catalog::price(revenue),
+        );
+    }
+    let direct = orders.iter().filter(|o| o.partner.is_none()).count();
+    let _ = write!(
+        body,
+        r#"<tr data-partner=""><td>No partner</td><td class="orders">{direct}</td><td></td></tr></table>"#
+    );
+    ctx.page(StatusCode::OK, "Orders by partner", &body).await
+}
+
+pub(crate) async fn not_found(ctx: Ctx) -> PageResult {
+    let body = format!("<p>Nothing at <code>{}</code>.</p>", escape(&ctx.path));
+    ctx.page(StatusCode::NOT_FOUND, "Not found", &body).await
+}
+
+pub(crate) async fn privacy(ctx: Ctx) -> PageResult {
+    let declaration = ctx.consent.declaration_html();
+    let settings = ctx.consent.settings_link();
     let body = format!(
         r"<p>Inkwell Print Shop keeps what it needs to run your orders on its own servers.
 Cookies hold no personal information: the session cookie holds a random id and two
@@ -274,11 +389,15 @@ timestamps, and your cart and login live on our side.</p>
 marketing, which includes partner referrals) is set only after you agree, and you can change
 or withdraw your choice at any time: {settings}. Your browser's Global Privacy Control
 signal is honoured. When this policy changes we ask you again.</p>
+<h2>Partners</h2>
+<p>If a partner referred you, or you use a partner portal, a cookie recognises the partner so
+orders can be attributed to it. It holds only the partner's id and two dates, and is set
+only with your consent to marketing.</p>
 <h2>Analytics</h2>
 <p>With your consent, a first-party analytics cookie counts visits in aggregate; the data is
 passed to our analytics provider. Without consent, the analytics script is not even loaded.</p>
 <h2>Cookies we use</h2>
 {declaration}"
     );
-    Ok(Html(page("Privacy policy", &chrome, &body)).into_response())
+    ctx.page(StatusCode::OK, "Privacy policy", &body).await
 }
