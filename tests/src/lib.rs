@@ -306,14 +306,12 @@ impl Browser {
                 .client
                 .current_url()
                 .await
-                .map(|url| url.path() == path)
-                .unwrap_or(false);
+                .is_ok_and(|url| url.path() == path);
             let ready = self
                 .client
                 .execute("return document.readyState", vec![])
                 .await
-                .map(|state| state == "complete")
-                .unwrap_or(false);
+                .is_ok_and(|state| state == "complete");
             if at && ready {
                 return true;
             }
