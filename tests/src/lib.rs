@@ -286,7 +286,11 @@ impl Browser {
     async fn wait_until(&self, css: &str, present: bool) -> bool {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let found = self.client.find_all(Locator::Css(css)).await.map(|all| !all.is_empty());
+            let found = self
+                .client
+                .find_all(Locator::Css(css))
+                .await
+                .map(|all| !all.is_empty());
             // An error means the page is between documents: look again.
             if found.is_ok_and(|found| found == present) {
                 return true;

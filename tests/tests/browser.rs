@@ -113,3 +113,90 @@ async fn without_javascript_reject_and_accept_work_through_the_form() {
         .await;
     browser.close().await;
 }
+
+/// Lands on a partner link, decides with `button`, logs in, orders business cards; returns
+/// the order page's text.
+async fn partner_flow(browser: &Browser, shop: &TestShop, button: &str) -> String {
+    browser.goto(&format!("{}/?ref=acme", shop.url)).await;
+    let partner = browser.find(".partner").await.text().await.unwrap();
+    browser
+        .ensure(
+            partner.contains("Acme Print Partners"),
+            "partner banner shown",
+        )
+        .await;
+    browser
+        .click(&format!("#consentry button[value={button}]"))
+        .await;
+    browser
+        .ensure(browser.wait_absent("#consentry").await, "banner closed")
+        .await;
+    browser.goto(&format!("{}/login", shop.url)).await;
+    browser
+        .find("input[name=email]")
+        .await
+        .send_keys("demo@example.com")
+        .await
+        .unwrap();
+    browser
+        .find("input[name=password]")
+        .await
+        .send_keys("demo")
+        .await
+        .unwrap();
+    browser.click("main form button[type=submit]").await;
+    browser
+        .ensure(browser.wait_for_path("/account").await, "logged in")
+        .await;
+    browser.goto(&shop.url).await;
+    browser.click("form[action='/cart'] button").await;
+    browser
+        .ensure(browser.wait_for_path("/cart").await, "cart shown")
+        .await;
+    browser.click("form[action='/checkout'] button").await;
+    browser
+        .ensure(
+            browser.wait_present(".attribution").await,
+            "order page shown",
+        )
+        .await;
+    browser.find("main").await.text().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_referral_survives_consent_login_and_checkout() {
+    let shop = TestShop::start().await;
+    let browser = Browser::start("referral-accept", BrowserOptions::default()).await;
+    let order = partner_flow(&browser, &shop, "accept_all").await;
+    browser
+        .ensure(
+            order.contains("Referred by Acme Print Partners."),
+            &format!("attributed: {order}"),
+        )
+        .await;
+    let cookies = browser.cookies().await;
+    browser
+        .ensure(
+            has(&cookies, "__Host-ref"),
+            &format!("referral cookie: {cookies:?}"),
+        )
+        .await;
+    browser.close().await;
+
+    let browser = Browser::start("referral-reject", BrowserOptions::default()).await;
+    let order = partner_flow(&browser, &shop, "reject_all").await;
+    browser
+        .ensure(
+            order.contains("No partner referral."),
+            &format!("not attributed: {order}"),
+        )
+        .await;
+    let cookies = browser.cookies().await;
+    browser
+        .ensure(
+            !has(&cookies, "__Host-ref"),
+            &format!("no referral cookie: {cookies:?}"),
+        )
+        .await;
+    browser.close().await;
+}
