@@ -19,6 +19,8 @@ Options (each also read from the environment variable in brackets):
   --analytics-addr HOST:PORT   the analytics provider (SHOP_ANALYTICS_ADDR), default 127.0.0.1:3001
   --data-dir DIR               the consent ledger's folder (SHOP_DATA_DIR), default ./data
   --policy-revision N          the consent policy revision (SHOP_POLICY_REVISION), default 1
+  --redis URL                  keep sessions in Redis (SHOP_REDIS_URL), e.g. redis://127.0.0.1:6379/;
+                               without it, in memory
   -h, --help                   this text
 
 CONSENTRY_SECRET holds the cookie-signing secret (hex or base64, at least 32 bytes).
@@ -29,6 +31,7 @@ struct Args {
     analytics_addr: SocketAddr,
     data_dir: PathBuf,
     policy_revision: u32,
+    redis: Option<String>,
 }
 
 fn parse_args() -> Result<Option<Args>, String> {
@@ -38,6 +41,7 @@ fn parse_args() -> Result<Option<Args>, String> {
     let mut analytics_addr = env("SHOP_ANALYTICS_ADDR", "127.0.0.1:3001");
     let mut data_dir = env("SHOP_DATA_DIR", "data");
     let mut revision = env("SHOP_POLICY_REVISION", "1");
+    let mut redis = env("SHOP_REDIS_URL", "");
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -50,6 +54,7 @@ fn parse_args() -> Result<Option<Args>, String> {
             "--analytics-addr" => &mut analytics_addr,
             "--data-dir" => &mut data_dir,
             "--policy-revision" => &mut revision,
+            "--redis" => &mut redis,
             other => return Err(format!("unknown argument {other:?}")),
         };
         *target = match inline {
@@ -68,6 +73,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         policy_revision: revision
             .parse()
             .map_err(|e| format!("invalid policy revision {revision:?}: {e}"))?,
+        redis: (!redis.is_empty()).then_some(redis),
     }))
 }
 
@@ -89,6 +95,12 @@ async fn run(args: Args) -> Result<(), String> {
     let mut config = ShopConfig::new(key);
     config.ledger = Arc::new(ledger);
     config.policy_revision = args.policy_revision;
+    if let Some(url) = &args.redis {
+        let store =
+            consentry_redis::RedisStore::new(url).map_err(|e| format!("--redis {url}: {e}"))?;
+        config.store = Arc::new(store);
+        tracing::info!("sessions in Redis at {url}");
+    }
     config.analytics_origin = format!(
         "http://{}",
         analytics_listener.local_addr().map_err(|e| e.to_string())?
