@@ -9,6 +9,9 @@ const NO_JS: BrowserOptions = BrowserOptions {
     gpc: false,
 };
 
+/// The banner while it is shown (it stays in the page, `hidden`, once the visitor decided).
+const VISIBLE_BANNER: &str = "#consentry:not([hidden])";
+
 fn has(cookies: &[(String, String)], name: &str) -> bool {
     cookies.iter().any(|(n, _)| n == name)
 }
@@ -34,7 +37,7 @@ async fn without_javascript_reject_and_accept_work_through_the_form() {
     browser.click("#consentry button[value=reject_all]").await;
     browser
         .ensure(
-            browser.wait_absent("#consentry").await,
+            browser.wait_absent(VISIBLE_BANNER).await,
             "banner gone after rejecting",
         )
         .await;
@@ -62,7 +65,7 @@ async fn without_javascript_reject_and_accept_work_through_the_form() {
         .await;
     browser
         .ensure(
-            !browser.exists("#consentry").await,
+            !browser.exists(VISIBLE_BANNER).await,
             "the rejection sticks across reloads",
         )
         .await;
@@ -87,7 +90,7 @@ async fn without_javascript_reject_and_accept_work_through_the_form() {
     browser.click("#consentry button[value=accept_all]").await;
     browser
         .ensure(
-            browser.wait_absent("#consentry").await,
+            browser.wait_absent(VISIBLE_BANNER).await,
             "banner gone after accepting",
         )
         .await;
@@ -129,7 +132,7 @@ async fn partner_flow(browser: &Browser, shop: &TestShop, button: &str) -> Strin
         .click(&format!("#consentry button[value={button}]"))
         .await;
     browser
-        .ensure(browser.wait_absent("#consentry").await, "banner closed")
+        .ensure(browser.wait_absent(VISIBLE_BANNER).await, "banner closed")
         .await;
     browser.goto(&format!("{}/login", shop.url)).await;
     browser

@@ -72,13 +72,18 @@ where
             ("/declaration", &Method::GET) => plain(declaration(&consent)),
             ("/banner.css", &Method::GET) => plain(stylesheet()),
             ("/declaration" | "/banner.css", _) => plain(not_allowed("GET")),
-            _ => plain(error(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "no such consent resource",
-            )),
+            (path, &Method::GET) => plain(asset(path).unwrap_or_else(not_found)),
+            _ => plain(not_found()),
         }
     })
+}
+
+fn not_found() -> Response<Bytes> {
+    error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "no such consent resource",
+    )
 }
 
 fn plain(response: Response<Bytes>) -> Reply {
@@ -160,10 +165,10 @@ pub(crate) fn safe_return_to(candidate: Option<&str>) -> String {
 }
 
 fn state_or_page<B>(consent: &Consent, request: &Request<B>) -> Response<Bytes> {
+    let return_to = safe_return_to(query_param(request, "return_to").as_deref());
     if !wants_html(request) {
         return json(StatusCode::OK, &state_json(consent, &consent.state));
     }
-    let return_to = safe_return_to(query_param(request, "return_to").as_deref());
     let texts = consent.runtime.config.texts_for(consent.language());
     let page = format!(
         "<!doctype html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n\
@@ -188,6 +193,23 @@ fn declaration(consent: &Consent) -> Response<Bytes> {
         HeaderValue::from_static("public, max-age=300"),
     );
     response
+}
+
+/// A banner file under its content-hashed name, cached for good.
+#[cfg(feature = "banner")]
+fn asset(path: &str) -> Option<Response<Bytes>> {
+    let (bytes, content_type) = crate::assets::get(path.strip_prefix('/')?)?;
+    let mut response = respond(StatusCode::OK, content_type, Bytes::from_static(bytes));
+    response.headers_mut().insert(
+        CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    Some(response)
+}
+
+#[cfg(not(feature = "banner"))]
+fn asset(_: &str) -> Option<Response<Bytes>> {
+    None
 }
 
 fn stylesheet() -> Response<Bytes> {

@@ -32,12 +32,15 @@
 //! ```
 //!
 //! # Features
+//! - `banner` (default): the WebAssembly consent banner, embedded and served by the layer.
 //! - `axum`: [`Session`] as an extractor and [`SessionError`] as a response.
 //! - `testing`: [`store::conformance`], the behaviour suite for store implementations.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "banner")]
+mod assets;
 #[cfg(feature = "axum")]
 mod axum;
 mod body;

@@ -342,22 +342,33 @@ impl Consent {
         )
     }
 
-    /// The first-layer banner (Accept all, Reject all, Customize) as HTML, while the
-    /// visitor is undecided; empty once decided. It is a plain form that posts to the
-    /// consent endpoint, so it works without JavaScript. `return_to` is the path to come
-    /// back to (use the current path).
+    /// The banner for this page: the first layer (Accept all, Reject all, Customize) while
+    /// the visitor is undecided, as a plain form that posts to the consent endpoint so it
+    /// works without JavaScript. With the `banner` feature (the default) it also carries the
+    /// configuration element and the WebAssembly banner's loader, and once the visitor has
+    /// decided, the settings view rendered `hidden` (so "Cookie settings" opens it in
+    /// place); without the feature it is empty once decided. `return_to` is the path to
+    /// come back to (use the current path).
     pub fn banner_html(&self, return_to: &str) -> String {
+        #[cfg(feature = "banner")]
+        {
+            // Decided visitors get the settings view hidden, for "Cookie settings" to open
+            // in place.
+            let decided = self.state.decided;
+            banner::render(self, return_to, decided, decided) + &banner::script(self)
+        }
+        #[cfg(not(feature = "banner"))]
         if self.state.decided {
             String::new()
         } else {
-            banner::render(self, return_to, false)
+            banner::render(self, return_to, false, false)
         }
     }
 
     /// The consent form with the per-category switches open, showing the current choice.
     /// The endpoint serves it at `GET /consent` to browsers, for the "Cookie settings" link.
     pub fn settings_html(&self, return_to: &str) -> String {
-        banner::render(self, return_to, true)
+        banner::render(self, return_to, true, false)
     }
 
     /// Every declared cookie as an HTML table, for the privacy page. Generated from the

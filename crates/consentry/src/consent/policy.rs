@@ -192,28 +192,12 @@ impl Policy {
         Self {
             revision,
             max_age: Self::DEFAULT_MAX_AGE,
-            categories: vec![
-                CategoryDef::new(
-                    Category::NECESSARY,
-                    "Strictly necessary",
-                    "Needed for the site to work: your session, security and this choice. Always on.",
-                ),
-                CategoryDef::new(
-                    Category::PREFERENCES,
-                    "Preferences",
-                    "Remember settings such as language or region.",
-                ),
-                CategoryDef::new(
-                    Category::ANALYTICS,
-                    "Analytics",
-                    "Count visits and measure how the site is used, in aggregate.",
-                ),
-                CategoryDef::new(
-                    Category::MARKETING,
-                    "Marketing",
-                    "Partner referrals and advertising measurement.",
-                ),
-            ],
+            categories: consentry_banner::markup::STANDARD_CATEGORIES
+                .iter()
+                .map(|(id, label, description)| {
+                    CategoryDef::new(Category::new(*id), *label, *description)
+                })
+                .collect(),
             gpc_denies: vec![Category::MARKETING],
         }
     }

@@ -1,0 +1,40 @@
+//! The consentry consent banner.
+//!
+//! Compiled to WebAssembly (feature `dom`, on by default), it enhances the banner the server
+//! rendered (or, with feature `static`, builds it itself on a site without a server),
+//! records the visitor's choice, activates `type="text/plain" data-consent="…"` scripts
+//! once granted and exposes `window.consentry`. Without `dom` this crate is the part servers share with it: the
+//! markup renderer ([`markup`]), the configuration the page carries ([`config`]) and the
+//! decision logic ([`logic`]), all plain Rust.
+//!
+//! ```
+//! use consentry_banner::logic::{granted, switches, Action};
+//! use consentry_banner::markup::Category;
+//!
+//! let categories: Vec<Category> = ["necessary", "analytics", "marketing"]
+//!     .iter()
+//!     .map(|id| Category {
+//!         id: (*id).into(),
+//!         label: (*id).into(),
+//!         description: String::new(),
+//!         locked: *id == "necessary",
+//!     })
+//!     .collect();
+//! // "Accept all" under Global Privacy Control leaves marketing off.
+//! let gpc_denies = ["marketing".to_owned()];
+//! let choice = granted(switches(&categories), &gpc_denies, &Action::AcceptAll, true);
+//! assert_eq!(choice, ["necessary", "analytics"]);
+//! ```
+
+#![forbid(unsafe_code)]
+
+/// The banner's stylesheet. Themable through the `--consentry-*` custom properties at its
+/// top.
+pub const CSS: &str = include_str!("banner.css");
+
+pub mod config;
+#[cfg(feature = "dom")]
+pub mod dom;
+pub mod logic;
+pub mod markup;
+mod text;

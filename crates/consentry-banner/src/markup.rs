@@ -1,0 +1,342 @@
+//! The banner's markup: one renderer for the server (first paint, no JavaScript needed) and
+//! the WebAssembly banner (static sites, reopening after a decision).
+
+use crate::text::{push_html, push_u32};
+
+/// The banner's texts in one language. `Default` is English.
+///
+/// ```
+/// use consentry_banner::markup::Texts;
+///
+/// let german = Texts {
+///     title: "Cookies auf dieser Website".into(),
+///     accept_all: "Alle akzeptieren".into(),
+///     reject_all: "Alle ablehnen".into(),
+///     ..Texts::default()
+/// };
+/// assert_eq!(german.save, "Save choices");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs, reason = "each field is the text its name says")]
+pub struct Texts {
+    pub title: String,
+    pub body: String,
+    pub accept_all: String,
+    pub reject_all: String,
+    pub customize: String,
+    pub save: String,
+    pub privacy_link: String,
+    pub settings_link: String,
+    pub settings_title: String,
+    pub always_on: String,
+    pub gpc_honoured: String,
+}
+
+impl Default for Texts {
+    fn default() -> Self {
+        Self {
+            title: "Cookies on this site".into(),
+            body: "We use necessary cookies to run this site and, with your consent, others for \
+                   the purposes below. Change your choice any time in \u{201c}Cookie settings\u{201d}."
+                .into(),
+            accept_all: "Accept all".into(),
+            reject_all: "Reject all".into(),
+            customize: "Customize".into(),
+            save: "Save choices".into(),
+            privacy_link: "Privacy policy".into(),
+            settings_link: "Cookie settings".into(),
+            settings_title: "Cookie settings".into(),
+            always_on: "Always on".into(),
+            gpc_honoured: "Your browser sent a Global Privacy Control signal. We honour it: \
+                           marketing stays off unless you switch it on here."
+                .into(),
+        }
+    }
+}
+
+/// The standard categories with their English texts: `(id, label, description)`, in
+/// policy order (`necessary` first).
+pub const STANDARD_CATEGORIES: [(&str, &str, &str); 4] = [
+    (
+        "necessary",
+        "Strictly necessary",
+        "Runs the site: your session, security and this choice.",
+    ),
+    (
+        "preferences",
+        "Preferences",
+        "Remembers settings such as language or region.",
+    ),
+    (
+        "analytics",
+        "Analytics",
+        "Counts visits and how the site is used, in aggregate.",
+    ),
+    (
+        "marketing",
+        "Marketing",
+        "Partner referrals and advertising measurement.",
+    ),
+];
+
+/// One category as the banner shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Category {
+    /// Slug id, sent back in `granted`.
+    pub id: String,
+    /// Label beside the switch.
+    pub label: String,
+    /// What it is for.
+    pub description: String,
+    /// Always on (`necessary`): shown ticked and disabled.
+    pub locked: bool,
+}
+
+/// Everything one rendering needs.
+#[derive(Debug, Clone)]
+pub struct Banner<'a> {
+    /// Where the form posts (the consent endpoint).
+    pub action: &'a str,
+    /// A stylesheet to link from the markup, if any.
+    pub stylesheet: Option<&'a str>,
+    /// The policy revision shown.
+    pub revision: u32,
+    /// The path to come back to after a form post.
+    pub return_to: &'a str,
+    /// A signed pending referral to carry through the form.
+    pub referral: Option<&'a str>,
+    /// The privacy policy's URL.
+    pub privacy_url: &'a str,
+    /// Whether Global Privacy Control is on (shows the note).
+    pub gpc: bool,
+    /// The categories Global Privacy Control denies unless ticked explicitly.
+    pub gpc_denies: &'a [String],
+    /// The settings view: switches expanded and reflecting `granted`. Otherwise every
+    /// optional switch is unticked.
+    pub open: bool,
+    /// Categories currently granted (used when `open`).
+    pub granted: &'a [String],
+    /// Rendered but not shown (`hidden`), for the banner to open later in place.
+    pub hidden: bool,
+    /// The categories, in policy order.
+    pub categories: &'a [Category],
+    /// The texts.
+    pub texts: &'a Texts,
+}
+
+/// Renders the banner as HTML: a `<section>` landmark holding a form that posts to
+/// `action`, so it works without JavaScript.
+///
+/// ```
+/// use consentry_banner::markup::{render, Banner, Category, Texts};
+///
+/// let categories = [Category { id: "analytics".into(), label: "Analytics".into(), description: "Counts visits".into(), locked: false }];
+/// let html = render(&Banner {
+///     action: "/consent", stylesheet: None, revision: 1, return_to: "/", referral: None,
+///     privacy_url: "/privacy", gpc: false, gpc_denies: &[], open: false, granted: &[], hidden: false,
+///     categories: &categories,
+///     texts: &Texts::default(),
+/// });
+/// assert!(html.contains(r#"value="accept_all""#) && html.contains(r#"value="reject_all""#));
+/// ```
+pub fn render(banner: &Banner<'_>) -> String {
+    let texts = banner.texts;
+    let mut out = String::with_capacity(2048);
+    out.push_str(r#"<section id="consentry" class="consentry" aria-labelledby="consentry-title" data-revision=""#);
+    push_u32(&mut out, banner.revision);
+    out.push_str(if banner.hidden {
+        "\" hidden>\n"
+    } else {
+        "\">\n"
+    });
+    if let Some(stylesheet) = banner.stylesheet {
+        out.push_str(r#"<link rel="stylesheet" href=""#);
+        push_html(&mut out, stylesheet);
+        out.push_str("\">\n");
+    }
+    out.push_str(r#"<form class="consentry-form" method="post" action=""#);
+    push_html(&mut out, banner.action);
+    out.push_str("\">\n");
+    hidden(&mut out, "return_to", banner.return_to);
+    out.push_str(r#"<input type="hidden" name="revision" value=""#);
+    push_u32(&mut out, banner.revision);
+    out.push_str("\">\n");
+    if let Some(referral) = banner.referral {
+        hidden(&mut out, "referral", referral);
+    }
+    out.push_str(r#"<h2 id="consentry-title">"#);
+    push_html(
+        &mut out,
+        if banner.open {
+            &texts.settings_title
+        } else {
+            &texts.title
+        },
+    );
+    out.push_str("</h2>\n<p>");
+    push_html(&mut out, &texts.body);
+    out.push_str(r#" <a href=""#);
+    push_html(&mut out, banner.privacy_url);
+    out.push_str("\">");
+    push_html(&mut out, &texts.privacy_link);
+    out.push_str("</a></p>\n");
+    if banner.gpc {
+        out.push_str(r#"<p class="consentry-gpc" data-gpc>"#);
+        push_html(&mut out, &texts.gpc_honoured);
+        out.push_str("</p>\n");
+    }
+    out.push_str("<div class=\"consentry-actions\">\n");
+    button(&mut out, "accept_all", &texts.accept_all);
+    button(&mut out, "reject_all", &texts.reject_all);
+    out.push_str("</div>\n<details class=\"consentry-customize\"");
+    if banner.open {
+        out.push_str(" open");
+    }
+    out.push_str(">\n<summary>");
+    push_html(&mut out, &texts.customize);
+    out.push_str("</summary>\n<fieldset>\n<legend class=\"consentry-visually-hidden\">");
+    push_html(&mut out, &texts.customize);
+    out.push_str("</legend>\n");
+    for category in banner.categories {
+        let checked = category.locked || (banner.open && banner.granted.contains(&category.id));
+        category_switch(&mut out, category, checked, &texts.always_on);
+    }
+    out.push_str("</fieldset>\n");
+    button(&mut out, "save", &texts.save);
+    out.push_str("</details>\n</form>\n</section>\n");
+    out
+}
+
+fn hidden(out: &mut String, name: &str, value: &str) {
+    out.push_str(r#"<input type="hidden" name=""#);
+    out.push_str(name);
+    out.push_str(r#"" value=""#);
+    push_html(out, value);
+    out.push_str("\">\n");
+}
+
+fn button(out: &mut String, action: &str, label: &str) {
+    out.push_str(r#"<button type="submit" class="consentry-button" name="action" value=""#);
+    out.push_str(action);
+    out.push_str("\">");
+    push_html(out, label);
+    out.push_str("</button>\n");
+}
+
+fn category_switch(out: &mut String, category: &Category, checked: bool, always_on: &str) {
+    let mut id = String::from("consentry-");
+    push_html(&mut id, &category.id);
+    out.push_str(
+        "<div class=\"consentry-category\">\n<input type=\"checkbox\" role=\"switch\" id=\"",
+    );
+    out.push_str(&id);
+    out.push_str("\" name=\"granted\" value=\"");
+    push_html(out, &category.id);
+    out.push('"');
+    if checked {
+        out.push_str(" checked");
+    }
+    if category.locked {
+        out.push_str(" disabled");
+    }
+    out.push_str(" aria-describedby=\"");
+    out.push_str(&id);
+    out.push_str("-desc\">\n<label for=\"");
+    out.push_str(&id);
+    out.push_str("\">");
+    push_html(out, &category.label);
+    if category.locked {
+        out.push_str(" <small>(");
+        push_html(out, always_on);
+        out.push_str(")</small>");
+    }
+    out.push_str("</label>\n<p id=\"");
+    out.push_str(&id);
+    out.push_str("-desc\">");
+    push_html(out, &category.description);
+    out.push_str("</p>\n</div>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn categories() -> Vec<Category> {
+        vec![
+            Category {
+                id: "necessary".into(),
+                label: "Necessary".into(),
+                description: "Runs the site".into(),
+                locked: true,
+            },
+            Category {
+                id: "analytics".into(),
+                label: "Analytics <b>".into(),
+                description: "Counts".into(),
+                locked: false,
+            },
+        ]
+    }
+
+    fn banner<'a>(
+        categories: &'a [Category],
+        granted: &'a [String],
+        texts: &'a Texts,
+        open: bool,
+    ) -> Banner<'a> {
+        Banner {
+            action: "/consent",
+            stylesheet: Some("/consent/banner.css"),
+            revision: 12,
+            return_to: "/cart?x=\"1\"",
+            referral: Some("tok\"en"),
+            privacy_url: "/privacy",
+            gpc: true,
+            gpc_denies: &[],
+            open,
+            granted,
+            hidden: false,
+            categories,
+            texts,
+        }
+    }
+
+    #[test]
+    fn first_layer_has_equal_buttons_and_unticked_switches() {
+        let categories = categories();
+        let texts = Texts::default();
+        let granted = vec!["analytics".to_owned()];
+        let html = render(&banner(&categories, &granted, &texts, false));
+        assert!(html.contains(r#"data-revision="12""#));
+        assert!(html.contains(r#"name="return_to" value="/cart?x=&quot;1&quot;""#));
+        assert!(html.contains(r#"name="referral" value="tok&quot;en""#));
+        assert!(html.contains("Analytics &lt;b&gt;"));
+        assert!(html.contains("data-gpc"));
+        assert!(html.contains(
+            r#"id="consentry-necessary" name="granted" value="necessary" checked disabled"#
+        ));
+        assert!(
+            html.contains(
+                r#"id="consentry-analytics" name="granted" value="analytics" aria-describedby"#
+            ),
+            "unticked on the first layer"
+        );
+        let accept = html.find(r#"value="accept_all""#).unwrap();
+        let reject = html.find(r#"value="reject_all""#).unwrap();
+        assert!(
+            accept < reject && reject - accept < 120,
+            "side by side with the same markup"
+        );
+    }
+
+    #[test]
+    fn settings_view_reflects_the_current_choice() {
+        let categories = categories();
+        let texts = Texts::default();
+        let granted = vec!["analytics".to_owned()];
+        let html = render(&banner(&categories, &granted, &texts, true));
+        assert!(html.contains("<details class=\"consentry-customize\" open>"));
+        assert!(html.contains(r#"value="analytics" checked aria-describedby"#));
+        assert!(html.contains(">Cookie settings</h2>"));
+    }
+}

@@ -1,0 +1,102 @@
+//! Small text helpers that avoid the formatting machinery (it would weigh kilobytes in the
+//! WebAssembly).
+
+/// Appends `text` escaped for HTML content and double- or single-quoted attributes.
+pub(crate) fn push_html(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// Appends `text` as a JSON string literal, quotes included. `<` is escaped too, so the
+/// JSON can sit inside a `<script>` element.
+pub(crate) fn push_json_string(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '<' => out.push_str("\\u003c"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
+                out.push_str("\\u");
+                push_hex4(out, c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn push_hex4(out: &mut String, n: u32) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for shift in [12, 8, 4, 0] {
+        out.push(char::from(DIGITS[((n >> shift) & 0xF) as usize]));
+    }
+}
+
+/// Appends a number in decimal.
+pub(crate) fn push_u32(out: &mut String, mut n: u32) {
+    let mut digits = [0u8; 10];
+    let mut len = 0;
+    loop {
+        digits[len] = b'0' + (n % 10) as u8;
+        len += 1;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &digit in digits[..len].iter().rev() {
+        out.push(char::from(digit));
+    }
+}
+
+/// Appends a JSON array of strings.
+pub(crate) fn push_json_strings<S: AsRef<str>>(out: &mut String, items: &[S]) {
+    out.push('[');
+    for (index, item) in items.iter().enumerate() {
+        if index > 0 {
+            out.push(',');
+        }
+        push_json_string(out, item.as_ref());
+    }
+    out.push(']');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_escaping() {
+        let mut out = String::new();
+        push_html(&mut out, r#"<a href="x">'&'</a>"#);
+        assert_eq!(out, "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
+    }
+
+    #[test]
+    fn json_strings_are_valid_and_script_safe() {
+        let mut out = String::new();
+        push_json_string(&mut out, "a\"b\\c</script>\n\u{1}\u{2028}é");
+        assert_eq!(out, r#""a\"b\\c\u003c/script>\n\u0001\u2028é""#);
+    }
+
+    #[test]
+    fn numbers() {
+        for n in [0, 7, 10, 4_294_967_295] {
+            let mut out = String::new();
+            push_u32(&mut out, n);
+            assert_eq!(out, n.to_string());
+        }
+    }
+}

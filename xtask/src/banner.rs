@@ -1,0 +1,468 @@
+//! Builds `crates/consentry-banner` to WebAssembly and writes `www/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use consentry_banner::config::Config;
+use consentry_banner::markup::{self, Banner, Category, Texts};
+
+use crate::manifest::{gzip_len, sha256, sources_hash};
+use crate::run;
+
+/// What the banner's build depends on: a change here makes `www/` stale.
+const SOURCES: &[&str] = &[
+    "crates/consentry-banner/src",
+    "crates/consentry-banner/Cargo.toml",
+    "xtask/src",
+];
+
+/// The files `www/` carries, built from the sources. `package.json`, `README.md` and the
+/// type declarations are written by hand.
+const BUILT: &[&str] = &[
+    "consentry-banner.js",
+    "consentry-banner.wasm",
+    "consentry-banner.css",
+    "server/consentry-banner.js",
+    "server/consentry-banner.wasm",
+];
+
+/// How this machine compiles to `wasm32-unknown-unknown`.
+enum Toolchain {
+    /// rustup has the target's std.
+    Rustup,
+    /// Debian's `rustc-web` + `rust-web-src`, building std from source.
+    Debian { linker: PathBuf },
+}
+
+fn detect() -> Result<Toolchain, String> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("wasm32-unknown-unknown"));
+    if installed {
+        return Ok(Toolchain::Rustup);
+    }
+    let debian_rustc = Path::new("/usr/bin/rustc");
+    let std_source = Command::new(debian_rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .map(|out| {
+            PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+                .join("lib/rustlib/src/rust/library/std")
+        });
+    let sysroot = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .map_err(|e| format!("cannot run rustc: {e}"))?;
+    let linker = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim())
+        .join("lib/rustlib/x86_64-unknown-linux-gnu/bin/rust-lld");
+    match std_source {
+        Some(source) if source.exists() && linker.exists() => Ok(Toolchain::Debian { linker }),
+        _ => Err("no wasm32-unknown-unknown toolchain: either `rustup target add wasm32-unknown-unknown`, \
+                  or on Debian `apt-get install rustc-web rust-web-src binaryen`"
+            .to_owned()),
+    }
+}
+
+fn compile(root: &Path, features: &str) -> Result<PathBuf, String> {
+    let target_dir = root.join("target/wasm");
+    let mut cargo = Command::new("cargo");
+    cargo
+        .current_dir(root)
+        .args(["build", "--profile", "wasm", "-p", "consentry-banner", "--target", "wasm32-unknown-unknown"])
+        .args(["--features", features])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .env("RUSTFLAGS", "-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none -Zfmt-debug=none -Ctarget-feature=-reference-types,-multivalue")
+        .env("RUSTC_BOOTSTRAP", "1")
+        .args(["-Zbuild-std=std,panic_abort"]);
+    match detect()? {
+        Toolchain::Rustup => {}
+        Toolchain::Debian { linker } => {
+            cargo
+                .env("RUSTC", "/usr/bin/rustc")
+                .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER", linker);
+        }
+    }
+    run(&mut cargo)?;
+    Ok(target_dir.join("wasm32-unknown-unknown/wasm/consentry_banner.wasm"))
+}
+
+/// Runs wasm-bindgen (as a library, pinned to the crate's wasm-bindgen version), then
+/// shortens the generated import and export names in both the module and the glue.
+fn bindgen(wasm: &Path) -> Result<(String, Vec<u8>), String> {
+    let mut output = wasm_bindgen_cli_support::Bindgen::new()
+        .input_path(wasm)
+        .web(true)
+        .map_err(|e| e.to_string())?
+        .typescript(false)
+        .omit_default_module_path(true)
+        .remove_name_section(std::env::var_os("XTASK_KEEP_NAMES").is_none())
+        .remove_producers_section(true)
+        .generate_output()
+        .map_err(|e| format!("wasm-bindgen: {e}"))?;
+    let mut renames: Vec<(String, String)> = Vec::new();
+    let mut next = 0usize;
+    let module = output.wasm_mut();
+    let mut import_module = None;
+    for import in module.imports.iter_mut() {
+        if is_generated(&import.name) {
+            let short = short_name(&mut next);
+            renames.push((std::mem::replace(&mut import.name, short.clone()), short));
+            import_module.get_or_insert_with(|| import.module.clone());
+            "a".clone_into(&mut import.module);
+        }
+    }
+    for export in module.exports.iter_mut() {
+        if is_generated(&export.name) {
+            let short = short_name(&mut next);
+            renames.push((std::mem::replace(&mut export.name, short.clone()), short));
+        }
+    }
+    let wasm = module.emit_wasm();
+    let mut glue = rename_tokens(output.js(), &renames);
+    if let Some(module_name) = import_module {
+        glue = glue.replace(&format!("\"{module_name}\""), "\"a\"");
+    }
+    Ok((glue, wasm))
+}
+
+/// Names wasm-bindgen generates: long, hashed, and private to the module and its glue.
+fn is_generated(name: &str) -> bool {
+    name.starts_with("__wbg")
+        || name.starts_with("__wbindgen")
+        || name.starts_with("__externref")
+        || name.starts_with("wasm_bindgen")
+}
+
+/// `_a`, `_b`, …, `_Z`, `_aa`, … (underscore first, so never a JavaScript keyword).
+fn short_name(next: &mut usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let mut n = *next;
+    *next += 1;
+    let mut name = String::from("_");
+    loop {
+        name.push(char::from(ALPHABET[n % ALPHABET.len()]));
+        n /= ALPHABET.len();
+        if n == 0 {
+            return name;
+        }
+        n -= 1;
+    }
+}
+
+/// Replaces whole JavaScript identifier tokens.
+fn rename_tokens(js: &str, renames: &[(String, String)]) -> String {
+    let map: std::collections::HashMap<&str, &str> = renames
+        .iter()
+        .map(|(a, b)| (a.as_str(), b.as_str()))
+        .collect();
+    let mut out = String::with_capacity(js.len());
+    let mut token = String::new();
+    for c in js.chars() {
+        if c.is_ascii_alphanumeric() || c == '_' || c == '$' {
+            token.push(c);
+            continue;
+        }
+        out.push_str(map.get(token.as_str()).copied().unwrap_or(&token));
+        token.clear();
+        out.push(c);
+    }
+    out.push_str(map.get(token.as_str()).copied().unwrap_or(&token));
+    out
+}
+
+/// `wasm-opt -Oz` when binaryen is installed.
+fn optimize(root: &Path, features: &str, wasm: Vec<u8>) -> Result<Vec<u8>, String> {
+    let Ok(version) = Command::new("wasm-opt").arg("--version").output() else {
+        eprintln!(
+            "xtask: wasm-opt not found; the banner is larger without it (apt-get install binaryen)"
+        );
+        return Ok(wasm);
+    };
+    let _ = version;
+    let dir = root.join("target/wasm/opt").join(features);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let input = dir.join("in.wasm");
+    let output = dir.join("out.wasm");
+    std::fs::write(&input, &wasm).map_err(|e| e.to_string())?;
+    run(Command::new("wasm-opt")
+        .args([
+            "-Oz",
+            "--all-features",
+            "--strip-debug",
+            "--strip-producers",
+            "--converge",
+        ])
+        .arg(&input)
+        .arg("-o")
+        .arg(&output))?;
+    std::fs::read(&output).map_err(|e| e.to_string())
+}
+
+/// The pinned JavaScript minifier, installed from the npm registry into `target/` on first
+/// use.
+const ESBUILD: &str = "esbuild@0.25.12";
+
+fn esbuild(root: &Path) -> Option<PathBuf> {
+    let prefix = root.join("target/js-tools");
+    let binary = prefix.join("node_modules/.bin/esbuild");
+    if !binary.exists() {
+        let installed = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+            .arg(&prefix)
+            .arg(ESBUILD)
+            .status()
+            .is_ok_and(|status| status.success());
+        if !installed {
+            return None;
+        }
+    }
+    Some(binary)
+}
+
+/// The module that starts the banner: the glue, then the page's events and
+/// `window.consentry` wired to the banner's exported functions.
+fn loader_source(wasm: &str) -> String {
+    let mut out =
+        String::from("import init,{submit,click,closed,open,get,allows}from\"./glue.js\";");
+    out.push_str("await init({module_or_path:new URL(\"");
+    out.push_str(wasm);
+    out.push_str(
+        "\",import.meta.url)});addEventListener(\"submit\",submit);addEventListener(\"click\",click);\
+         addEventListener(\"close\",closed,true);window.consentry={open,get,allows};\n",
+    );
+    out
+}
+
+/// Bundles the loader with the generated glue into one minified module (esbuild drops the
+/// glue's unused parts), loading the WebAssembly from `wasm` next to it.
+fn bundle(root: &Path, features: &str, glue: &str, wasm: &str) -> Result<Vec<u8>, String> {
+    let esbuild =
+        esbuild(root).ok_or("esbuild is needed to bundle the banner: install Node.js and npm")?;
+    let dir = root.join("target/js-tools").join(features);
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("glue.js"), glue).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("loader.js"), loader_source(wasm)).map_err(|e| e.to_string())?;
+    let output = Command::new(esbuild)
+        .arg(dir.join("loader.js"))
+        .args([
+            "--bundle",
+            "--minify",
+            "--drop:console",
+            "--format=esm",
+            "--target=es2022",
+            "--log-level=warning",
+        ])
+        .output()
+        .map_err(|e| format!("esbuild: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "esbuild failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(output.stdout)
+}
+
+fn standard_categories() -> Vec<Category> {
+    markup::STANDARD_CATEGORIES
+        .iter()
+        .map(|(id, label, description)| Category {
+            id: (*id).into(),
+            label: (*label).into(),
+            description: (*description).into(),
+            locked: *id == "necessary",
+        })
+        .collect()
+}
+
+/// What a server-rendered page carries inline on a first visit: the first layer (standard
+/// categories, English) and the loader tag.
+fn server_inline() -> String {
+    let texts = Texts::default();
+    let categories = standard_categories();
+    let mut html = markup::render(&Banner {
+        action: "/consent",
+        stylesheet: Some("/consent/banner.css"),
+        revision: 1,
+        return_to: "/",
+        referral: None,
+        privacy_url: "/privacy",
+        gpc: false,
+        gpc_denies: &["marketing".to_owned()],
+        open: false,
+        granted: &[],
+        hidden: false,
+        categories: &categories,
+        texts: &texts,
+    });
+    html.push_str("<script type=\"module\" src=\"/consent/consentry-banner.0123abcd.js\" nonce=\"AAAAAAAAAAAAAAAAAAAAAA\"></script>\n");
+    html
+}
+
+/// What a static page carries inline: the configuration (categories, default texts) and
+/// the loader and stylesheet tags. The markup is rendered in the browser.
+fn static_inline() -> String {
+    let config = Config {
+        revision: 1,
+        gpc_denies: vec!["marketing".into()],
+        categories: standard_categories(),
+        privacy_url: "/privacy.html".into(),
+        ..Config::default()
+    };
+    let mut html =
+        String::from("<link rel=\"stylesheet\" href=\"/consentry/consentry-banner.css\">\n");
+    push_tags(
+        &mut html,
+        &config.to_json(),
+        "/consentry/consentry-banner.js",
+    );
+    html
+}
+
+fn push_tags(html: &mut String, config: &str, loader: &str) {
+    html.push_str("<script type=\"application/json\" id=\"consentry-config\">");
+    html.push_str(config);
+    html.push_str("</script>\n<script type=\"module\" src=\"");
+    html.push_str(loader);
+    html.push_str("\" nonce=\"AAAAAAAAAAAAAAAAAAAAAA\"></script>\n");
+}
+
+/// One build variant: compiled, bound, optimised, bundled, written into `dir`. With
+/// `hashed`, the module loads the WebAssembly under its content-hashed name (as the layer
+/// serves it).
+fn variant(
+    root: &Path,
+    features: &str,
+    dir: &Path,
+    hashed: bool,
+) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let wasm = compile(root, features)?;
+    let (glue, wasm) = bindgen(&wasm)?;
+    let wasm = optimize(root, features, wasm)?;
+    let wasm_url = if hashed {
+        format!("consentry-banner.{}.wasm", &sha256(&wasm)[..8])
+    } else {
+        "consentry-banner.wasm".to_owned()
+    };
+    let module = bundle(root, features, &glue, &wasm_url)?;
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    let files = vec![
+        ("consentry-banner.js".to_owned(), module),
+        ("consentry-banner.wasm".to_owned(), wasm),
+    ];
+    for (name, bytes) in &files {
+        std::fs::write(dir.join(name), bytes).map_err(|e| format!("{name}: {e}"))?;
+    }
+    Ok(files)
+}
+
+pub(crate) fn build(root: &Path) -> Result<(), String> {
+    let www = root.join("www");
+    let server = variant(root, "dom", &www.join("server"), true)?;
+    let static_files = variant(root, "static", &www, false)?;
+    let css = (
+        "consentry-banner.css".to_owned(),
+        consentry_banner::CSS.as_bytes().to_vec(),
+    );
+    std::fs::write(www.join(&css.0), &css.1).map_err(|e| e.to_string())?;
+    for stale in [
+        "consentry-banner.glue.js",
+        "server/consentry-banner.glue.js",
+    ] {
+        let _ = std::fs::remove_file(www.join(stale));
+    }
+    let mut server_page: Vec<(String, Vec<u8>)> = server
+        .iter()
+        .map(|(n, b)| (format!("server/{n}"), b.clone()))
+        .collect();
+    server_page.push(css.clone());
+    server_page.push((
+        "(inline markup, tags)".to_owned(),
+        server_inline().into_bytes(),
+    ));
+    let mut static_page: Vec<(String, Vec<u8>)> = static_files;
+    static_page.push(css);
+    static_page.push((
+        "(inline config, tags)".to_owned(),
+        static_inline().into_bytes(),
+    ));
+
+    let manifest = manifest_json(root, &server_page, &static_page)?;
+    std::fs::write(www.join("manifest.json"), manifest).map_err(|e| e.to_string())?;
+    println!("A server-rendered page (the layer, first visit):");
+    report(&server_page);
+    println!("\nA static page (the npm package):");
+    report(&static_page);
+    Ok(())
+}
+
+fn manifest_json(
+    root: &Path,
+    server_page: &[(String, Vec<u8>)],
+    static_page: &[(String, Vec<u8>)],
+) -> Result<String, String> {
+    let mut files = serde_json::Map::new();
+    for (name, bytes) in server_page.iter().chain(static_page) {
+        if !name.starts_with('(') {
+            files.insert(
+                name.clone(),
+                serde_json::json!({ "sha256": sha256(bytes), "bytes": bytes.len(), "gzip": gzip_len(bytes) }),
+            );
+        }
+    }
+    let page = |parts: &[(String, Vec<u8>)]| {
+        let items: serde_json::Map<String, serde_json::Value> = parts
+            .iter()
+            .map(|(name, bytes)| (name.clone(), serde_json::json!(gzip_len(bytes))))
+            .collect();
+        serde_json::json!({ "gzip": items, "total_gzip": parts.iter().map(|(_, b)| gzip_len(b)).sum::<usize>() })
+    };
+    let manifest = serde_json::json!({
+        "sources_sha256": sources_hash(root, SOURCES)?,
+        "wasm_bindgen": "0.2.130",
+        "files": files,
+        "server_page": page(server_page),
+        "static_page": page(static_page),
+    });
+    Ok(serde_json::to_string_pretty(&manifest).map_err(|e| e.to_string())? + "\n")
+}
+
+fn report(parts: &[(String, Vec<u8>)]) {
+    println!("  {:<36} {:>8} {:>8}", "part", "bytes", "gzip");
+    let mut total = 0;
+    for (name, bytes) in parts {
+        let gzip = gzip_len(bytes);
+        total += gzip;
+        println!("  {name:<36} {:>8} {gzip:>8}", bytes.len());
+    }
+    println!("  {:<36} {:>8} {total:>8}", "total added to the page", "");
+}
+
+/// Fails when `www/` does not match the banner's sources or its own manifest.
+pub(crate) fn check(root: &Path) -> Result<(), String> {
+    let www = root.join("www");
+    let manifest_text = std::fs::read_to_string(www.join("manifest.json"))
+        .map_err(|e| format!("www/manifest.json: {e}; run `cargo xtask banner`"))?;
+    let manifest: serde_json::Value =
+        serde_json::from_str(&manifest_text).map_err(|e| format!("www/manifest.json: {e}"))?;
+    let current = sources_hash(root, SOURCES)?;
+    if manifest["sources_sha256"] != current.as_str() {
+        return Err("www/ is stale: the banner's sources changed since it was built; run `cargo xtask banner`".into());
+    }
+    for name in BUILT {
+        let bytes = std::fs::read(www.join(name)).map_err(|e| format!("www/{name}: {e}"))?;
+        if manifest["files"][name]["sha256"] != sha256(&bytes).as_str() {
+            return Err(format!(
+                "www/{name} does not match www/manifest.json; run `cargo xtask banner`"
+            ));
+        }
+    }
+    println!(
+        "www/ is up to date: the banner adds {} bytes gzipped to a server-rendered page, {} to a static one",
+        manifest["server_page"]["total_gzip"], manifest["static_page"]["total_gzip"]
+    );
+    Ok(())
+}
