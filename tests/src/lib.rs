@@ -338,6 +338,36 @@ impl Browser {
             .collect()
     }
 
+    /// Runs `script` in the page and returns its value.
+    pub async fn js(&self, script: &str) -> Value {
+        match self.client.execute(script, vec![]).await {
+            Ok(value) => value,
+            Err(error) => {
+                self.fail(&format!("script failed: {error}\n{script}"))
+                    .await
+            }
+        }
+    }
+
+    /// Waits (up to 10 s) until `script` returns `true`.
+    pub async fn wait_js(&self, script: &str) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if self
+                .client
+                .execute(script, vec![])
+                .await
+                .is_ok_and(|v| v == Value::Bool(true))
+            {
+                return true;
+            }
+            if Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// The current page's HTML.
     pub async fn source(&self) -> String {
         self.client.source().await.expect("page source")

@@ -188,12 +188,14 @@ fn optimize(root: &Path, features: &str, wasm: Vec<u8>) -> Result<Vec<u8>, Strin
     let output = dir.join("out.wasm");
     std::fs::write(&input, &wasm).map_err(|e| e.to_string())?;
     run(Command::new("wasm-opt")
+        // Only the features rustc enabled and every current browser has: `--all-features`
+        // would let binaryen emit typed function references that browsers reject.
+        .args(["-Oz", "--converge", "--strip-debug", "--strip-producers"])
         .args([
-            "-Oz",
-            "--all-features",
-            "--strip-debug",
-            "--strip-producers",
-            "--converge",
+            "--enable-bulk-memory",
+            "--enable-sign-ext",
+            "--enable-nontrapping-float-to-int",
+            "--enable-mutable-globals",
         ])
         .arg(&input)
         .arg("-o")

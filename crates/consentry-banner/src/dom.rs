@@ -141,9 +141,11 @@ fn read_config(page: &Document) -> Option<State> {
     let form = section.query_selector("form").ok()??;
     Some(State {
         endpoint: form.get_attribute("action"),
-        revision: JSON::parse(&section.get_attribute("data-revision")?)
-            .ok()?
-            .as_f64()? as u32,
+        revision: whole(
+            JSON::parse(&section.get_attribute("data-revision")?)
+                .ok()?
+                .as_f64()?,
+        ),
         decided: section.get_attribute("hidden").is_some(),
         granted: categories_of(&form).1,
         gpc: section

@@ -144,11 +144,18 @@ pub fn render(banner: &Banner<'_>) -> String {
     let mut out = String::with_capacity(2048);
     out.push_str(r#"<section id="consentry" class="consentry" aria-labelledby="consentry-title" data-revision=""#);
     push_u32(&mut out, banner.revision);
-    out.push_str(if banner.hidden {
-        "\" hidden>\n"
-    } else {
-        "\">\n"
-    });
+    out.push('"');
+    if !banner.gpc_denies.is_empty() {
+        out.push_str(" data-gpc-denies=\"");
+        for (index, id) in banner.gpc_denies.iter().enumerate() {
+            if index > 0 {
+                out.push(' ');
+            }
+            push_html(&mut out, id);
+        }
+        out.push('"');
+    }
+    out.push_str(if banner.hidden { " hidden>\n" } else { ">\n" });
     if let Some(stylesheet) = banner.stylesheet {
         out.push_str(r#"<link rel="stylesheet" href=""#);
         push_html(&mut out, stylesheet);
@@ -278,6 +285,9 @@ mod tests {
         ]
     }
 
+    static GPC_DENIES: std::sync::LazyLock<[String; 2]> =
+        std::sync::LazyLock::new(|| ["marketing".to_owned(), "ads".to_owned()]);
+
     fn banner<'a>(
         categories: &'a [Category],
         granted: &'a [String],
@@ -292,7 +302,7 @@ mod tests {
             referral: Some("tok\"en"),
             privacy_url: "/privacy",
             gpc: true,
-            gpc_denies: &[],
+            gpc_denies: &*GPC_DENIES,
             open,
             granted,
             hidden: false,
@@ -304,6 +314,10 @@ mod tests {
     #[test]
     fn first_layer_has_equal_buttons_and_unticked_switches() {
         let categories = categories();
+        assert!(
+            render(&banner(&categories, &[], &Texts::default(), false))
+                .contains(r#"data-revision="12" data-gpc-denies="marketing ads">"#)
+        );
         let texts = Texts::default();
         let granted = vec!["analytics".to_owned()];
         let html = render(&banner(&categories, &granted, &texts, false));

@@ -1,0 +1,292 @@
+//! The WebAssembly banner in headless Chromium, on the shop (server mode) and on a static
+//! page (static mode).
+
+use std::time::Duration;
+
+use consentry_tests::{Browser, BrowserOptions, TestShop};
+use serde_json::Value;
+
+const VISIBLE_BANNER: &str = "#consentry:not([hidden])";
+
+fn has(cookies: &[(String, String)], name: &str) -> bool {
+    cookies.iter().any(|(n, _)| n == name)
+}
+
+/// Waits until the banner's module has started (it defines `window.consentry`).
+async fn banner_ready(browser: &Browser) {
+    let ready = browser
+        .wait_js("return !!(window.consentry && window.consentry.get)")
+        .await;
+    browser
+        .ensure(ready, "the WebAssembly banner started")
+        .await;
+}
+
+async fn hits_settle(shop: &TestShop) -> u64 {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    shop.analytics.stats().hits
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accepting_enables_analytics_and_settings_withdraw_it() {
+    let shop = TestShop::start().await;
+    let browser = Browser::start("banner-accept-withdraw", BrowserOptions::default()).await;
+    browser.goto(&shop.url).await;
+    banner_ready(&browser).await;
+    browser
+        .ensure(
+            browser.exists(VISIBLE_BANNER).await,
+            "banner shown on a first visit",
+        )
+        .await;
+    browser
+        .ensure(hits_settle(&shop).await == 0, "no analytics before consent")
+        .await;
+
+    browser.click("#consentry button[value=accept_all]").await;
+    // Analytics' origin is not in this page's CSP: the banner reloads, the server renders the
+    // tag live.
+    let live = browser
+        .wait_js("return document.cookie.includes('_sa=')")
+        .await;
+    browser
+        .ensure(live, "the analytics script ran and set _sa")
+        .await;
+    browser
+        .ensure(!browser.exists(VISIBLE_BANNER).await, "banner closed")
+        .await;
+    let after_accept = hits_settle(&shop).await;
+    browser
+        .ensure(
+            after_accept >= 1,
+            &format!("hits arrive after consent: {after_accept}"),
+        )
+        .await;
+    let state = browser.js("return window.consentry.get()").await;
+    browser
+        .ensure(
+            state["decided"] == Value::Bool(true),
+            &format!("decided: {state}"),
+        )
+        .await;
+
+    // Withdraw analytics through "Cookie settings".
+    browser.click("footer a[data-consent-open]").await;
+    browser
+        .ensure(
+            browser.wait_present("dialog#consentry-dialog[open]").await,
+            "settings dialog open",
+        )
+        .await;
+    let ticked = browser
+        .js("return document.getElementById('consentry-analytics').checked")
+        .await;
+    browser
+        .ensure(ticked == Value::Bool(true), "analytics shown as granted")
+        .await;
+    browser.click("#consentry-analytics").await;
+    browser.click("#consentry-dialog button[value=save]").await;
+    let gone = browser
+        .wait_js("return !document.cookie.includes('_sa=')")
+        .await;
+    browser.ensure(gone, "withdrawal deleted _sa").await;
+    browser
+        .ensure(browser.wait_for_path("/").await, "page reloaded")
+        .await;
+    let before = hits_settle(&shop).await;
+    browser.client.refresh().await.unwrap();
+    browser
+        .ensure(browser.wait_for_path("/").await, "reloaded again")
+        .await;
+    let after = hits_settle(&shop).await;
+    browser
+        .ensure(
+            after == before,
+            &format!("no hits after withdrawal: {before} -> {after}"),
+        )
+        .await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customize_is_a_modal_dialog_that_returns_focus() {
+    let shop = TestShop::start().await;
+    let browser = Browser::start("banner-dialog", BrowserOptions::default()).await;
+    browser.goto(&shop.url).await;
+    banner_ready(&browser).await;
+    browser
+        .js("document.querySelector('.consentry-customize > summary').focus()")
+        .await;
+    browser.click(".consentry-customize > summary").await;
+    browser
+        .ensure(
+            browser.wait_present("dialog#consentry-dialog[open]").await,
+            "customize opens a dialog",
+        )
+        .await;
+    let modal = browser
+        .js("return document.querySelector('#consentry-dialog').matches(':modal')")
+        .await;
+    browser
+        .ensure(modal == Value::Bool(true), "the dialog is modal")
+        .await;
+    let inside = browser
+        .js("return document.getElementById('consentry-dialog').contains(document.activeElement)")
+        .await;
+    browser
+        .ensure(inside == Value::Bool(true), "focus moved into the dialog")
+        .await;
+    let unticked = browser
+        .js("return [...document.querySelectorAll('#consentry-dialog input[name=granted]:not([disabled])')].every(i => !i.checked)")
+        .await;
+    browser
+        .ensure(
+            unticked == Value::Bool(true),
+            "every optional switch starts unticked",
+        )
+        .await;
+    browser
+        .js("document.getElementById('consentry-dialog').close()")
+        .await;
+    let restored = browser
+        .wait_js("return document.activeElement && document.activeElement.matches('.consentry-customize > summary')")
+        .await;
+    browser
+        .ensure(restored, "focus returned to Customize")
+        .await;
+    browser
+        .ensure(
+            browser.exists(VISIBLE_BANNER).await,
+            "first layer back, still undecided",
+        )
+        .await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_js_api_the_change_event_and_consent_mode() {
+    let shop = TestShop::start().await;
+    let browser = Browser::start("banner-api", BrowserOptions::default()).await;
+    browser.goto(&shop.url).await;
+    banner_ready(&browser).await;
+    let api = browser
+        .js("return ['open','get','allows'].every(k => typeof window.consentry[k] === 'function')")
+        .await;
+    browser
+        .ensure(
+            api == Value::Bool(true),
+            "window.consentry.{open,get,allows}",
+        )
+        .await;
+    let default_denied = browser
+        .js("return dataLayer.some(e => e[0]==='consent' && e[1]==='default' && e[2].analytics_storage==='denied' && e[2].ad_storage==='denied')")
+        .await;
+    browser
+        .ensure(
+            default_denied == Value::Bool(true),
+            "Consent Mode default is denied before any tag",
+        )
+        .await;
+    browser
+        .js("window.__changes = []; document.addEventListener('consentry:change', e => window.__changes.push(e.detail))")
+        .await;
+    browser.click("#consentry button[value=reject_all]").await;
+    browser
+        .ensure(
+            browser
+                .wait_js("return window.__changes.length === 1")
+                .await,
+            "one consentry:change event",
+        )
+        .await;
+    let detail = browser.js("return window.__changes[0]").await;
+    browser
+        .ensure(
+            detail["granted"] == serde_json::json!(["necessary"]),
+            &format!("detail: {detail}"),
+        )
+        .await;
+    let allows = browser
+        .js("return [consentry.allows('necessary'), consentry.allows('analytics')]")
+        .await;
+    browser
+        .ensure(
+            allows == serde_json::json!([true, false]),
+            &format!("allows: {allows}"),
+        )
+        .await;
+    let update = browser
+        .js("return dataLayer.filter(e => e[0]==='consent' && e[1]==='update').map(e => e[2].analytics_storage)")
+        .await;
+    browser
+        .ensure(
+            update == serde_json::json!(["denied"]),
+            &format!("Consent Mode update follows the choice: {update}"),
+        )
+        .await;
+    browser
+        .ensure(
+            !browser.exists(VISIBLE_BANNER).await,
+            "no reload needed to close after rejecting",
+        )
+        .await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn global_privacy_control_is_honoured_and_shown() {
+    let shop = TestShop::start().await;
+    let browser = Browser::start(
+        "banner-gpc",
+        BrowserOptions {
+            javascript: true,
+            gpc: true,
+        },
+    )
+    .await;
+    browser.goto(&shop.url).await;
+    banner_ready(&browser).await;
+    let note = browser
+        .find("#consentry [data-gpc]")
+        .await
+        .text()
+        .await
+        .unwrap();
+    browser
+        .ensure(
+            note.contains("Global Privacy Control"),
+            &format!("GPC note: {note}"),
+        )
+        .await;
+    browser.click("#consentry button[value=accept_all]").await;
+    browser
+        .ensure(
+            browser
+                .wait_js("return document.cookie.includes('_sa=')")
+                .await,
+            "accepted",
+        )
+        .await;
+    banner_ready(&browser).await;
+    let marketing = browser.js("return consentry.allows('marketing')").await;
+    browser
+        .ensure(
+            marketing == Value::Bool(false),
+            &format!(
+                "Accept all does not override GPC for marketing; ledger: {:?}; page: {}",
+                shop.ledger.records(),
+                browser
+                    .js("return document.getElementById('consentry').outerHTML")
+                    .await
+            ),
+        )
+        .await;
+    let record = shop.ledger.records().pop().unwrap();
+    browser
+        .ensure(
+            record.gpc && !record.granted.contains(&"marketing".to_owned()),
+            "ledger: GPC, no marketing",
+        )
+        .await;
+    browser.close().await;
+}
