@@ -90,6 +90,13 @@ async fn accepting_enables_analytics_and_settings_withdraw_it() {
         .wait_js("return !document.cookie.includes('_sa=')")
         .await;
     browser.ensure(gone, "withdrawal deleted _sa").await;
+    let cookies = browser.cookies().await;
+    browser
+        .ensure(
+            !has(&cookies, "_sa") && has(&cookies, "__Host-consent"),
+            &format!("cookies after withdrawal: {cookies:?}"),
+        )
+        .await;
     browser
         .ensure(browser.wait_for_path("/").await, "page reloaded")
         .await;
