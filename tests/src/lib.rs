@@ -103,6 +103,75 @@ impl Drop for TestShop {
     }
 }
 
+/// A static site using the npm package's banner (static mode), on a free loopback port.
+pub struct StaticSite {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl StaticSite {
+    /// Serves `www/` and an index page carrying `config` (the banner's JSON configuration).
+    ///
+    /// # Panics
+    /// When no loopback port can be bound.
+    pub async fn start(config: &str) -> Self {
+        use axum::http::header::CONTENT_TYPE;
+        use axum::response::IntoResponse;
+
+        let www = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../www");
+        let page = format!(
+            r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Static</title>
+<link rel="stylesheet" href="/consentry-banner.css"></head><body><main><h1>A static page</h1>
+<a href="/" data-consent-open>Cookie settings</a></main>
+<script type="text/plain" data-consent="analytics">window.__analytics = (window.__analytics || 0) + 1;</script>
+<script type="application/json" id="consentry-config">{config}</script>
+<script type="module" src="/consentry-banner.js"></script></body></html>"#
+        );
+        let file = move |name: &'static str, kind: &'static str| {
+            let path = www.join(name);
+            move || async move {
+                (
+                    [(CONTENT_TYPE, kind)],
+                    std::fs::read(&path).expect("www/ is built"),
+                )
+                    .into_response()
+            }
+        };
+        let app = axum::Router::new()
+            .route(
+                "/",
+                axum::routing::get(move || async move { axum::response::Html(page) }),
+            )
+            .route(
+                "/consentry-banner.js",
+                axum::routing::get(file("consentry-banner.js", "text/javascript")),
+            )
+            .route(
+                "/consentry-banner.wasm",
+                axum::routing::get(file("consentry-banner.wasm", "application/wasm")),
+            )
+            .route(
+                "/consentry-banner.css",
+                axum::routing::get(file("consentry-banner.css", "text/css")),
+            );
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind static site");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self { url, task }
+    }
+}
+
+impl Drop for StaticSite {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 /// How to start the browser.
 #[derive(Debug, Clone, Copy)]
 pub struct BrowserOptions {

@@ -297,3 +297,110 @@ async fn global_privacy_control_is_honoured_and_shown() {
         .await;
     browser.close().await;
 }
+
+fn static_config(revision: u32) -> String {
+    format!(
+        r#"{{"revision":{revision},"privacy":"/privacy.html","gpcDenies":["marketing"],"categories":[
+{{"id":"necessary","label":"Strictly necessary","description":"Runs the site.","locked":true}},
+{{"id":"analytics","label":"Analytics","description":"Counts visits."}},
+{{"id":"marketing","label":"Marketing","description":"Advertising."}}]}}"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn static_mode_renders_stores_the_choice_and_activates_scripts() {
+    let site = consentry_tests::StaticSite::start(&static_config(1)).await;
+    let browser = Browser::start("banner-static", BrowserOptions::default()).await;
+    browser.goto(&site.url).await;
+    banner_ready(&browser).await;
+    browser
+        .ensure(
+            browser.wait_present(VISIBLE_BANNER).await,
+            "the banner renders itself",
+        )
+        .await;
+    let inert = browser.js("return window.__analytics === undefined").await;
+    browser
+        .ensure(inert == Value::Bool(true), "analytics inert before consent")
+        .await;
+
+    browser.click("#consentry button[value=accept_all]").await;
+    browser
+        .ensure(browser.wait_absent(VISIBLE_BANNER).await, "banner closed")
+        .await;
+    let ran = browser.wait_js("return window.__analytics === 1").await;
+    browser
+        .ensure(ran, "the analytics script ran once, without a reload")
+        .await;
+    let cookie = browser.js("return document.cookie").await;
+    browser
+        .ensure(
+            cookie
+                .as_str()
+                .is_some_and(|c| c.contains("consentry_choice=1.1.necessary.analytics.marketing")),
+            &format!("choice stored: {cookie}"),
+        )
+        .await;
+
+    browser.client.refresh().await.unwrap();
+    banner_ready(&browser).await;
+    browser
+        .ensure(!browser.exists(VISIBLE_BANNER).await, "the choice sticks")
+        .await;
+    browser
+        .ensure(
+            browser.wait_js("return window.__analytics === 1").await,
+            "granted script runs on load",
+        )
+        .await;
+    let state = browser.js("return window.consentry.get()").await;
+    browser
+        .ensure(state["decided"] == Value::Bool(true), &format!("{state}"))
+        .await;
+
+    // Withdrawing from the settings dialog reloads with analytics off.
+    browser.click("a[data-consent-open]").await;
+    browser
+        .ensure(
+            browser.wait_present("dialog#consentry-dialog[open]").await,
+            "settings dialog",
+        )
+        .await;
+    browser
+        .click("#consentry-dialog button[value=reject_all]")
+        .await;
+    browser.ensure(browser.wait_js("return document.cookie.includes('consentry_choice=1.1.necessary;') || document.cookie.endsWith('consentry_choice=1.1.necessary')").await, "rejection stored").await;
+    banner_ready(&browser).await;
+    let off = browser
+        .js("return window.__analytics === undefined && !consentry.allows('analytics')")
+        .await;
+    browser
+        .ensure(
+            off == Value::Bool(true),
+            "after withdrawal the page reloaded without analytics",
+        )
+        .await;
+    browser.close().await;
+
+    // A new revision asks again.
+    let site = consentry_tests::StaticSite::start(&static_config(2)).await;
+    let browser = Browser::start("banner-static-revision", BrowserOptions::default()).await;
+    browser.goto(&site.url).await;
+    banner_ready(&browser).await;
+    browser
+        .js("document.cookie = 'consentry_choice=1.1.necessary.analytics; path=/'")
+        .await;
+    browser.client.refresh().await.unwrap();
+    banner_ready(&browser).await;
+    browser
+        .ensure(
+            browser.exists(VISIBLE_BANNER).await,
+            "a choice for revision 1 does not count for revision 2",
+        )
+        .await;
+    let inert = browser.js("return window.__analytics === undefined").await;
+    browser
+        .ensure(inert == Value::Bool(true), "old grants are not applied")
+        .await;
+    browser.close().await;
+}
