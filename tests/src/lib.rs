@@ -20,6 +20,20 @@ use shop::ShopConfig;
 use shop::analytics::Counter;
 use tokio::net::TcpListener;
 
+/// The banner while it is shown (it stays in the page, `hidden`, once the visitor decided).
+pub const VISIBLE_BANNER: &str = "#consentry:not([hidden])";
+
+/// Whether `(name, value)` cookies include `name`.
+pub fn has(cookies: &[(String, String)], name: &str) -> bool {
+    cookies.iter().any(|(n, _)| n == name)
+}
+
+/// The analytics hit count once in-flight requests have landed.
+pub async fn hits_settle(shop: &TestShop) -> u64 {
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    shop.analytics.stats().hits
+}
+
 /// A running shop and its analytics provider, on free loopback ports.
 pub struct TestShop {
     /// `http://127.0.0.1:PORT`.
@@ -434,6 +448,44 @@ impl Browser {
                 return false;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until the banner's module has started (it defines `window.consentry`).
+    pub async fn banner_ready(&self) {
+        let ready = self
+            .wait_js("return !!(window.consentry && window.consentry.get)")
+            .await;
+        self.ensure(ready, "the WebAssembly banner started").await;
+    }
+
+    /// Runs axe-core on the page and returns its violations as `id (impact): targets`.
+    pub async fn axe_violations(&self) -> Vec<String> {
+        let path =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node_modules/axe-core/axe.min.js");
+        let source = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}; run scripts/test, which installs axe-core",
+                path.display()
+            )
+        });
+        self.js(&source).await;
+        let result = self
+            .client
+            .execute_async(
+                "const done = arguments[arguments.length - 1];
+                 axe.run(document, { resultTypes: ['violations'] })
+                    .then(r => done(r.violations.map(v => v.id + ' (' + v.impact + '): ' + v.nodes.map(n => n.target.join(' ')).join(', '))))
+                    .catch(e => done(['axe failed: ' + e]));",
+                vec![],
+            )
+            .await;
+        match result {
+            Ok(Value::Array(items)) => items
+                .into_iter()
+                .map(|v| v.as_str().unwrap_or_default().to_owned())
+                .collect(),
+            other => self.fail(&format!("axe did not run: {other:?}")).await,
         }
     }
 

@@ -1,38 +1,15 @@
 //! The WebAssembly banner in headless Chromium, on the shop (server mode) and on a static
 //! page (static mode).
 
-use std::time::Duration;
-
-use consentry_tests::{Browser, BrowserOptions, TestShop};
+use consentry_tests::{Browser, BrowserOptions, TestShop, VISIBLE_BANNER, has, hits_settle};
 use serde_json::Value;
-
-const VISIBLE_BANNER: &str = "#consentry:not([hidden])";
-
-fn has(cookies: &[(String, String)], name: &str) -> bool {
-    cookies.iter().any(|(n, _)| n == name)
-}
-
-/// Waits until the banner's module has started (it defines `window.consentry`).
-async fn banner_ready(browser: &Browser) {
-    let ready = browser
-        .wait_js("return !!(window.consentry && window.consentry.get)")
-        .await;
-    browser
-        .ensure(ready, "the WebAssembly banner started")
-        .await;
-}
-
-async fn hits_settle(shop: &TestShop) -> u64 {
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    shop.analytics.stats().hits
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accepting_enables_analytics_and_settings_withdraw_it() {
     let shop = TestShop::start().await;
     let browser = Browser::start("banner-accept-withdraw", BrowserOptions::default()).await;
     browser.goto(&shop.url).await;
-    banner_ready(&browser).await;
+    browser.banner_ready().await;
     browser
         .ensure(
             browser.exists(VISIBLE_BANNER).await,
@@ -120,7 +97,7 @@ async fn customize_is_a_modal_dialog_that_returns_focus() {
     let shop = TestShop::start().await;
     let browser = Browser::start("banner-dialog", BrowserOptions::default()).await;
     browser.goto(&shop.url).await;
-    banner_ready(&browser).await;
+    browser.banner_ready().await;
     browser
         .js("document.querySelector('.consentry-customize > summary').focus()")
         .await;
@@ -170,134 +147,6 @@ async fn customize_is_a_modal_dialog_that_returns_focus() {
     browser.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_js_api_the_change_event_and_consent_mode() {
-    let shop = TestShop::start().await;
-    let browser = Browser::start("banner-api", BrowserOptions::default()).await;
-    browser.goto(&shop.url).await;
-    banner_ready(&browser).await;
-    let api = browser
-        .js("return ['open','get','allows'].every(k => typeof window.consentry[k] === 'function')")
-        .await;
-    browser
-        .ensure(
-            api == Value::Bool(true),
-            "window.consentry.{open,get,allows}",
-        )
-        .await;
-    let default_denied = browser
-        .js("return dataLayer.some(e => e[0]==='consent' && e[1]==='default' && e[2].analytics_storage==='denied' && e[2].ad_storage==='denied')")
-        .await;
-    browser
-        .ensure(
-            default_denied == Value::Bool(true),
-            "Consent Mode default is denied before any tag",
-        )
-        .await;
-    browser
-        .js("window.__changes = []; document.addEventListener('consentry:change', e => window.__changes.push(e.detail))")
-        .await;
-    browser.click("#consentry button[value=reject_all]").await;
-    browser
-        .ensure(
-            browser
-                .wait_js("return window.__changes.length === 1")
-                .await,
-            "one consentry:change event",
-        )
-        .await;
-    let detail = browser.js("return window.__changes[0]").await;
-    browser
-        .ensure(
-            detail["granted"] == serde_json::json!(["necessary"]),
-            &format!("detail: {detail}"),
-        )
-        .await;
-    let allows = browser
-        .js("return [consentry.allows('necessary'), consentry.allows('analytics')]")
-        .await;
-    browser
-        .ensure(
-            allows == serde_json::json!([true, false]),
-            &format!("allows: {allows}"),
-        )
-        .await;
-    let update = browser
-        .js("return dataLayer.filter(e => e[0]==='consent' && e[1]==='update').map(e => e[2].analytics_storage)")
-        .await;
-    browser
-        .ensure(
-            update == serde_json::json!(["denied"]),
-            &format!("Consent Mode update follows the choice: {update}"),
-        )
-        .await;
-    browser
-        .ensure(
-            !browser.exists(VISIBLE_BANNER).await,
-            "no reload needed to close after rejecting",
-        )
-        .await;
-    browser.close().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn global_privacy_control_is_honoured_and_shown() {
-    let shop = TestShop::start().await;
-    let browser = Browser::start(
-        "banner-gpc",
-        BrowserOptions {
-            javascript: true,
-            gpc: true,
-        },
-    )
-    .await;
-    browser.goto(&shop.url).await;
-    banner_ready(&browser).await;
-    let note = browser
-        .find("#consentry [data-gpc]")
-        .await
-        .text()
-        .await
-        .unwrap();
-    browser
-        .ensure(
-            note.contains("Global Privacy Control"),
-            &format!("GPC note: {note}"),
-        )
-        .await;
-    browser.click("#consentry button[value=accept_all]").await;
-    browser
-        .ensure(
-            browser
-                .wait_js("return document.cookie.includes('_sa=')")
-                .await,
-            "accepted",
-        )
-        .await;
-    banner_ready(&browser).await;
-    let marketing = browser.js("return consentry.allows('marketing')").await;
-    browser
-        .ensure(
-            marketing == Value::Bool(false),
-            &format!(
-                "Accept all does not override GPC for marketing; ledger: {:?}; page: {}",
-                shop.ledger.records(),
-                browser
-                    .js("return document.getElementById('consentry').outerHTML")
-                    .await
-            ),
-        )
-        .await;
-    let record = shop.ledger.records().pop().unwrap();
-    browser
-        .ensure(
-            record.gpc && !record.granted.contains(&"marketing".to_owned()),
-            "ledger: GPC, no marketing",
-        )
-        .await;
-    browser.close().await;
-}
-
 fn static_config(revision: u32) -> String {
     format!(
         r#"{{"revision":{revision},"privacy":"/privacy.html","gpcDenies":["marketing"],"categories":[
@@ -312,7 +161,7 @@ async fn static_mode_renders_stores_the_choice_and_activates_scripts() {
     let site = consentry_tests::StaticSite::start(&static_config(1)).await;
     let browser = Browser::start("banner-static", BrowserOptions::default()).await;
     browser.goto(&site.url).await;
-    banner_ready(&browser).await;
+    browser.banner_ready().await;
     browser
         .ensure(
             browser.wait_present(VISIBLE_BANNER).await,
@@ -343,7 +192,7 @@ async fn static_mode_renders_stores_the_choice_and_activates_scripts() {
         .await;
 
     browser.client.refresh().await.unwrap();
-    banner_ready(&browser).await;
+    browser.banner_ready().await;
     browser
         .ensure(!browser.exists(VISIBLE_BANNER).await, "the choice sticks")
         .await;
@@ -370,7 +219,7 @@ async fn static_mode_renders_stores_the_choice_and_activates_scripts() {
         .click("#consentry-dialog button[value=reject_all]")
         .await;
     browser.ensure(browser.wait_js("return document.cookie.includes('consentry_choice=1.1.necessary;') || document.cookie.endsWith('consentry_choice=1.1.necessary')").await, "rejection stored").await;
-    banner_ready(&browser).await;
+    browser.banner_ready().await;
     let off = browser
         .js("return window.__analytics === undefined && !consentry.allows('analytics')")
         .await;
@@ -386,12 +235,12 @@ async fn static_mode_renders_stores_the_choice_and_activates_scripts() {
     let site = consentry_tests::StaticSite::start(&static_config(2)).await;
     let browser = Browser::start("banner-static-revision", BrowserOptions::default()).await;
     browser.goto(&site.url).await;
-    banner_ready(&browser).await;
+    browser.banner_ready().await;
     browser
         .js("document.cookie = 'consentry_choice=1.1.necessary.analytics; path=/'")
         .await;
     browser.client.refresh().await.unwrap();
-    banner_ready(&browser).await;
+    browser.banner_ready().await;
     browser
         .ensure(
             browser.exists(VISIBLE_BANNER).await,

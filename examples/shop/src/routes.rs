@@ -122,7 +122,7 @@ pub(crate) async fn stylesheet() -> impl IntoResponse {
 
 pub(crate) async fn catalogue(ctx: Ctx) -> PageResult {
     let chrome = ctx.chrome().await?;
-    let mut body = String::from("<table><tr><th>Product</th><th>Price</th><th></th></tr>");
+    let mut body = String::from("<table><tr><th>Product</th><th>Price</th><th>Order</th></tr>");
     for product in PRODUCTS {
         let _ = write!(
             body,
