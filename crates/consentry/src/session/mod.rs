@@ -411,19 +411,25 @@ impl Session {
             if changes.is_empty() && !due {
                 return Plan::default();
             }
-            let renewed = Ticket {
-                last_seen: now,
-                ..ticket
+            // The cookie (and the record's deadline with it) is renewed only once it is due,
+            // so a busy session does not re-sign its cookie on every change.
+            let kept = if due {
+                Ticket {
+                    last_seen: now,
+                    ..ticket
+                }
+            } else {
+                ticket
             };
-            let deadline = runtime.deadline(&renewed);
+            let deadline = runtime.deadline(&kept);
             let store = Arc::clone(&runtime.config.store);
             let best_effort = changes.is_empty();
             return Plan {
                 work: Some(Box::pin(async move {
-                    store.update(&renewed.key, &changes, deadline).await
+                    store.update(&kept.key, &changes, deadline).await
                 })),
                 best_effort,
-                on_success: Some(runtime.set_cookie(&renewed, now)),
+                on_success: due.then(|| runtime.set_cookie(&kept, now)),
                 on_gone: Some(runtime.expire_cookie()),
             };
         }

@@ -1,0 +1,124 @@
+//! A request through the session layer, consentry against tower-sessions (with its memory
+//! store), in the same run: no session, reading a session value, writing one.
+//!
+//! `cargo bench -p consentry-benches`
+
+use std::convert::Infallible;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use http::{Request, Response, header};
+use http_body_util::{BodyExt as _, Full};
+use tower::{Layer, Service, ServiceExt as _};
+
+type Body = Full<bytes::Bytes>;
+
+/// What the handler does with the session.
+#[derive(Clone, Copy)]
+enum Work {
+    Nothing,
+    Read,
+    Write,
+}
+
+fn path(work: Work) -> &'static str {
+    match work {
+        Work::Nothing => "/nothing",
+        Work::Read => "/read",
+        Work::Write => "/write",
+    }
+}
+
+async fn consentry_app(request: Request<Body>) -> Result<Response<String>, Infallible> {
+    let session = request.extensions().get::<consentry::Session>().cloned().unwrap();
+    let body = match request.uri().path() {
+        "/read" => session.get::<u64>("count").await.unwrap().unwrap_or(0).to_string(),
+        "/write" => {
+            session.insert("count", &42u64).await.unwrap();
+            "ok".to_owned()
+        }
+        _ => String::new(),
+    };
+    Ok(Response::new(body))
+}
+
+async fn tower_sessions_app(request: Request<Body>) -> Result<Response<String>, Infallible> {
+    let session = request.extensions().get::<tower_sessions::Session>().cloned().unwrap();
+    let body = match request.uri().path() {
+        "/read" => session.get::<u64>("count").await.unwrap().unwrap_or(0).to_string(),
+        "/write" => {
+            session.insert("count", 42u64).await.unwrap();
+            "ok".to_owned()
+        }
+        _ => String::new(),
+    };
+    Ok(Response::new(body))
+}
+
+fn request(path: &str, cookie: Option<&str>) -> Request<Body> {
+    let mut builder = Request::get(path);
+    if let Some(cookie) = cookie {
+        builder = builder.header(header::COOKIE, cookie);
+    }
+    builder.body(Body::default()).unwrap()
+}
+
+/// The `name=value` of the first Set-Cookie.
+fn cookie_of<B>(response: &Response<B>) -> String {
+    response.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+fn bench(c: &mut Criterion) {
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+
+    let consentry_layer = consentry::Consentry::builder(consentry::Keyring::new(1, consentry::Key::from_bytes(&[7; 32]).unwrap()))
+        .session(consentry::SessionConfig::new(consentry::store::MemoryStore::new()))
+        .build()
+        .unwrap();
+    let mut ours = consentry_layer.layer(tower::service_fn(consentry_app));
+    let our_cookie = runtime.block_on(async {
+        let response = ours.ready().await.unwrap().call(request("/write", None)).await.unwrap();
+        cookie_of(&response)
+    });
+
+    let store = tower_sessions::MemoryStore::default();
+    let theirs_layer = tower_sessions::SessionManagerLayer::new(store).with_secure(true);
+    let mut theirs = theirs_layer.layer(tower::service_fn(tower_sessions_app));
+    let their_cookie = runtime.block_on(async {
+        let response = theirs.ready().await.unwrap().call(request("/write", None)).await.unwrap();
+        cookie_of(&response)
+    });
+
+    for work in [Work::Nothing, Work::Read, Work::Write] {
+        let mut group = c.benchmark_group(format!("request{}", path(work)));
+        group.bench_function("consentry", |b| {
+            b.to_async(&runtime).iter(|| {
+                let service = ours.clone();
+                let cookie = our_cookie.clone();
+                async move {
+                    let response = service.oneshot(request(path(work), Some(&cookie))).await.unwrap();
+                    response.into_body().collect().await.unwrap()
+                }
+            });
+        });
+        group.bench_function("tower-sessions", |b| {
+            b.to_async(&runtime).iter(|| {
+                let service = theirs.clone();
+                let cookie = their_cookie.clone();
+                async move {
+                    let response = service.oneshot(request(path(work), Some(&cookie))).await.unwrap();
+                    response.into_body().collect().await.unwrap()
+                }
+            });
+        });
+        group.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
