@@ -29,9 +29,18 @@ fn path(work: Work) -> &'static str {
 }
 
 async fn consentry_app(request: Request<Body>) -> Result<Response<String>, Infallible> {
-    let session = request.extensions().get::<consentry::Session>().cloned().unwrap();
+    let session = request
+        .extensions()
+        .get::<consentry::Session>()
+        .cloned()
+        .unwrap();
     let body = match request.uri().path() {
-        "/read" => session.get::<u64>("count").await.unwrap().unwrap_or(0).to_string(),
+        "/read" => session
+            .get::<u64>("count")
+            .await
+            .unwrap()
+            .unwrap_or(0)
+            .to_string(),
         "/write" => {
             session.insert("count", &42u64).await.unwrap();
             "ok".to_owned()
@@ -42,9 +51,18 @@ async fn consentry_app(request: Request<Body>) -> Result<Response<String>, Infal
 }
 
 async fn tower_sessions_app(request: Request<Body>) -> Result<Response<String>, Infallible> {
-    let session = request.extensions().get::<tower_sessions::Session>().cloned().unwrap();
+    let session = request
+        .extensions()
+        .get::<tower_sessions::Session>()
+        .cloned()
+        .unwrap();
     let body = match request.uri().path() {
-        "/read" => session.get::<u64>("count").await.unwrap().unwrap_or(0).to_string(),
+        "/read" => session
+            .get::<u64>("count")
+            .await
+            .unwrap()
+            .unwrap_or(0)
+            .to_string(),
         "/write" => {
             session.insert("count", 42u64).await.unwrap();
             "ok".to_owned()
@@ -74,15 +92,29 @@ fn cookie_of<B>(response: &Response<B>) -> String {
 }
 
 fn bench(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-
-    let consentry_layer = consentry::Consentry::builder(consentry::Keyring::new(1, consentry::Key::from_bytes(&[7; 32]).unwrap()))
-        .session(consentry::SessionConfig::new(consentry::store::MemoryStore::new()))
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
         .build()
         .unwrap();
+
+    let consentry_layer = consentry::Consentry::builder(consentry::Keyring::new(
+        1,
+        consentry::Key::from_bytes(&[7; 32]).unwrap(),
+    ))
+    .session(consentry::SessionConfig::new(
+        consentry::store::MemoryStore::new(),
+    ))
+    .build()
+    .unwrap();
     let mut ours = consentry_layer.layer(tower::service_fn(consentry_app));
     let our_cookie = runtime.block_on(async {
-        let response = ours.ready().await.unwrap().call(request("/write", None)).await.unwrap();
+        let response = ours
+            .ready()
+            .await
+            .unwrap()
+            .call(request("/write", None))
+            .await
+            .unwrap();
         cookie_of(&response)
     });
 
@@ -90,7 +122,13 @@ fn bench(c: &mut Criterion) {
     let theirs_layer = tower_sessions::SessionManagerLayer::new(store).with_secure(true);
     let mut theirs = theirs_layer.layer(tower::service_fn(tower_sessions_app));
     let their_cookie = runtime.block_on(async {
-        let response = theirs.ready().await.unwrap().call(request("/write", None)).await.unwrap();
+        let response = theirs
+            .ready()
+            .await
+            .unwrap()
+            .call(request("/write", None))
+            .await
+            .unwrap();
         cookie_of(&response)
     });
 
@@ -101,7 +139,10 @@ fn bench(c: &mut Criterion) {
                 let service = ours.clone();
                 let cookie = our_cookie.clone();
                 async move {
-                    let response = service.oneshot(request(path(work), Some(&cookie))).await.unwrap();
+                    let response = service
+                        .oneshot(request(path(work), Some(&cookie)))
+                        .await
+                        .unwrap();
                     response.into_body().collect().await.unwrap()
                 }
             });
@@ -111,7 +152,10 @@ fn bench(c: &mut Criterion) {
                 let service = theirs.clone();
                 let cookie = their_cookie.clone();
                 async move {
-                    let response = service.oneshot(request(path(work), Some(&cookie))).await.unwrap();
+                    let response = service
+                        .oneshot(request(path(work), Some(&cookie)))
+                        .await
+                        .unwrap();
                     response.into_body().collect().await.unwrap()
                 }
             });
