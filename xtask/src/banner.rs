@@ -287,7 +287,7 @@ fn server_inline() -> String {
     let categories = standard_categories();
     let mut html = markup::render(&Banner {
         action: "/consent",
-        stylesheet: Some("/consent/banner.css"),
+        stylesheet: Some("/consent/banner.0123abcd.css"),
         revision: 1,
         return_to: "/",
         referral: None,
@@ -345,7 +345,7 @@ fn variant(
     let (glue, wasm) = bindgen(&wasm)?;
     let wasm = optimize(root, features, wasm)?;
     let wasm_url = if hashed {
-        format!("consentry-banner.{}.wasm", &sha256(&wasm)[..8])
+        format!("banner.{}.wasm", &sha256(&wasm)[..8])
     } else {
         "consentry-banner.wasm".to_owned()
     };

@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use sha2::{Digest as _, Sha256};
+use crate::consent::banner::short_hash;
 
 static MODULE: &[u8] = include_bytes!("../www/server/consentry-banner.js");
 static WASM: &[u8] = include_bytes!("../www/server/consentry-banner.wasm");
@@ -13,23 +13,12 @@ struct Names {
     wasm: String,
 }
 
-fn short_hash(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .take(4)
-        .fold(String::with_capacity(8), |mut out, b| {
-            out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
-            out.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
-            out
-        })
-}
-
 fn names() -> &'static Names {
     static NAMES: OnceLock<Names> = OnceLock::new();
     NAMES.get_or_init(|| Names {
-        module: format!("consentry-banner.{}.js", short_hash(MODULE)),
+        module: format!("banner.{}.js", short_hash(MODULE)),
         // The module loads the WebAssembly under this name (written in by the build).
-        wasm: format!("consentry-banner.{}.wasm", short_hash(WASM)),
+        wasm: format!("banner.{}.wasm", short_hash(WASM)),
     })
 }
 
@@ -57,10 +46,7 @@ mod tests {
     #[test]
     fn hashed_names_resolve_and_others_do_not() {
         let module = loader_name();
-        assert!(
-            module.starts_with("consentry-banner.")
-                && module.len() == "consentry-banner.01234567.js".len()
-        );
+        assert!(module.starts_with("banner.") && module.len() == "banner.01234567.js".len());
         assert_eq!(
             get(module),
             Some((MODULE, "text/javascript; charset=utf-8"))
@@ -73,10 +59,7 @@ mod tests {
             text.contains(wasm.as_str()),
             "the module loads the WebAssembly under its served name"
         );
-        assert!(
-            get("consentry-banner.wasm").is_none(),
-            "only hashed names are served"
-        );
+        assert!(get("banner.wasm").is_none(), "only hashed names are served");
         assert!(get("../Cargo.toml").is_none());
     }
 }

@@ -7,7 +7,8 @@
 //! | `POST /consent` | JSON `{"granted":[…], "revision":N}` or `{"action":"accept_all"\|"reject_all"}` → 200 + state; form (`action`, `granted`, `return_to`) → 303 back |
 //! | `DELETE /consent` | withdraws every optional category → 200 + state |
 //! | `GET /consent/declaration` | the cookie declaration as JSON |
-//! | `GET /consent/banner.css` | the banner's stylesheet |
+//! | `GET /consent/banner.<hash>.css`, `/consent/banner.css` | the banner's stylesheet |
+//! | `GET /consent/banner.<hash>.js`, `.wasm` | the WebAssembly banner (feature `banner`) |
 //!
 //! Bad input: cross-site `POST`/`DELETE` 403, body over 4 KiB 413, malformed body or
 //! unknown category 400, unsupported media type 415, stale policy revision 409, other
@@ -72,6 +73,9 @@ where
             ("/declaration", &Method::GET) => plain(declaration(&consent)),
             ("/banner.css", &Method::GET) => plain(stylesheet()),
             ("/declaration" | "/banner.css", _) => plain(not_allowed("GET")),
+            (path, &Method::GET) if path.strip_prefix('/') == Some(banner::stylesheet_name()) => {
+                plain(immutable(stylesheet()))
+            }
             (path, &Method::GET) => plain(asset(path).unwrap_or_else(not_found)),
             _ => plain(not_found()),
         }
@@ -195,16 +199,24 @@ fn declaration(consent: &Consent) -> Response<Bytes> {
     response
 }
 
-/// A banner file under its content-hashed name, cached for good.
-#[cfg(feature = "banner")]
-fn asset(path: &str) -> Option<Response<Bytes>> {
-    let (bytes, content_type) = crate::assets::get(path.strip_prefix('/')?)?;
-    let mut response = respond(StatusCode::OK, content_type, Bytes::from_static(bytes));
+/// A response under a content-hashed name: cached for good.
+fn immutable(mut response: Response<Bytes>) -> Response<Bytes> {
     response.headers_mut().insert(
         CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=31536000, immutable"),
     );
-    Some(response)
+    response
+}
+
+/// A banner file under its content-hashed name.
+#[cfg(feature = "banner")]
+fn asset(path: &str) -> Option<Response<Bytes>> {
+    let (bytes, content_type) = crate::assets::get(path.strip_prefix('/')?)?;
+    Some(immutable(respond(
+        StatusCode::OK,
+        content_type,
+        Bytes::from_static(bytes),
+    )))
 }
 
 #[cfg(not(feature = "banner"))]

@@ -906,6 +906,32 @@ async fn declaration_and_settings_page_come_from_the_registry() {
     assert!(html.body.contains(r#"name="return_to" value="/cart""#));
     let css = send(&layer, get("/consent/banner.css", &[])).await;
     assert!(css.body.contains("--consentry-accent"));
+    let page = send(&layer, get("/", &[])).await;
+    let hashed = page
+        .body
+        .split(r#"<link rel="stylesheet" href=""#)
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(
+        hashed.starts_with("/consent/banner.") && hashed.ends_with(".css"),
+        "{hashed}"
+    );
+    let cached = send(&layer, get(&hashed, &[])).await;
+    assert_eq!(cached.body, css.body);
+    assert_eq!(
+        cached.headers[header::CACHE_CONTROL],
+        "public, max-age=31536000, immutable"
+    );
+    assert_eq!(
+        send(&layer, get("/consent/banner.00000000.css", &[]))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]

@@ -7,8 +7,28 @@ use super::{Category, Consent};
 
 pub use consentry_banner::markup::Texts as BannerTexts;
 
-/// The stylesheet served at `{base}/banner.css`.
+/// The stylesheet served at `{base}/banner.<hash>.css` (and `{base}/banner.css`).
 pub(crate) const CSS: &str = consentry_banner::CSS;
+
+/// The first 8 hex digits of the SHA-256 of `bytes`: content-hashed file names.
+pub(crate) fn short_hash(bytes: &[u8]) -> String {
+    use sha2::{Digest as _, Sha256};
+
+    Sha256::digest(bytes)
+        .iter()
+        .take(4)
+        .fold(String::with_capacity(8), |mut out, b| {
+            out.push(char::from(b"0123456789abcdef"[usize::from(b >> 4)]));
+            out.push(char::from(b"0123456789abcdef"[usize::from(b & 15)]));
+            out
+        })
+}
+
+/// The stylesheet's content-hashed file name, cached for good.
+pub(crate) fn stylesheet_name() -> &'static str {
+    static NAME: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NAME.get_or_init(|| format!("banner.{}.css", short_hash(CSS.as_bytes())))
+}
 
 fn categories(consent: &Consent) -> Vec<BannerCategory> {
     consent
@@ -32,7 +52,7 @@ fn categories(consent: &Consent) -> Vec<BannerCategory> {
 pub(crate) fn render(consent: &Consent, return_to: &str, open: bool, hidden: bool) -> String {
     let config = &consent.runtime.config;
     let categories = categories(consent);
-    let stylesheet = format!("{}/banner.css", config.base_path);
+    let stylesheet = format!("{}/{}", config.base_path, stylesheet_name());
     let policy = consent.runtime.policy();
     let gpc_denies: Vec<String> = policy
         .names(policy.gpc_mask())
