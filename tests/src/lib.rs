@@ -20,6 +20,77 @@ use shop::ShopConfig;
 use shop::analytics::Counter;
 use tokio::net::TcpListener;
 
+/// In-process requests to an app (`tower::ServiceExt::oneshot`) and what came back.
+pub mod oneshot {
+    use axum::Router;
+    use axum::body::Body;
+    use axum::http::{HeaderMap, Request, StatusCode, header};
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+
+    /// A response, read whole.
+    #[derive(Debug)]
+    pub struct Reply {
+        /// The status.
+        pub status: StatusCode,
+        /// The headers.
+        pub headers: HeaderMap,
+        /// The body as text.
+        pub body: String,
+    }
+
+    impl Reply {
+        /// Every `Set-Cookie` header.
+        pub fn set_cookies(&self) -> Vec<&str> {
+            self.headers
+                .get_all(header::SET_COOKIE)
+                .iter()
+                .map(|v| v.to_str().expect("Set-Cookie is text"))
+                .collect()
+        }
+
+        /// The value set (not expired) for cookie `name`.
+        pub fn new_cookie(&self, name: &str) -> Option<String> {
+            self.set_cookies().into_iter().find_map(|cookie| {
+                let value = cookie
+                    .strip_prefix(name)?
+                    .strip_prefix('=')?
+                    .split(';')
+                    .next()?;
+                (!value.is_empty() && !cookie.contains("Max-Age=0")).then(|| value.to_owned())
+            })
+        }
+
+        /// The `Location` header.
+        pub fn location(&self) -> Option<&str> {
+            self.headers
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+        }
+    }
+
+    /// Sends `request` to `app`.
+    ///
+    /// # Panics
+    /// When the app fails or its body is not UTF-8.
+    pub async fn send(app: &Router, request: Request<Body>) -> Reply {
+        let response = app.clone().oneshot(request).await.expect("the app answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("the body is readable")
+            .to_bytes();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8(bytes.to_vec()).expect("the body is UTF-8"),
+        }
+    }
+}
+
 /// The banner while it is shown (it stays in the page, `hidden`, once the visitor decided).
 pub const VISIBLE_BANNER: &str = "#consentry:not([hidden])";
 
@@ -457,6 +528,30 @@ impl Browser {
             .wait_js("return !!(window.consentry && window.consentry.get)")
             .await;
         self.ensure(ready, "the WebAssembly banner started").await;
+    }
+
+    /// Logs in as the demo customer through the shop's login form.
+    pub async fn log_in(&self, shop_url: &str) {
+        self.goto(&format!("{shop_url}/login")).await;
+        for (field, text) in [
+            ("input[name=email]", "demo@example.com"),
+            ("input[name=password]", "demo"),
+        ] {
+            if let Err(error) = self.find(field).await.send_keys(text).await {
+                self.fail(&format!("typing into {field}: {error}")).await;
+            }
+        }
+        self.click("main form button[type=submit]").await;
+        self.ensure(self.wait_for_path("/account").await, "logged in")
+            .await;
+    }
+
+    /// Opens the banner's settings dialog through the page's "Cookie settings" link.
+    pub async fn open_settings(&self) {
+        self.click("footer a[data-consent-open]").await;
+        let open = self.wait_present("dialog#consentry-dialog[open]").await;
+        self.ensure(open, "Cookie settings opens the settings dialog")
+            .await;
     }
 
     /// Runs axe-core on the page and returns its violations as `id (impact): targets`.

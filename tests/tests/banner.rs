@@ -48,13 +48,7 @@ async fn accepting_enables_analytics_and_settings_withdraw_it() {
         .await;
 
     // Withdraw analytics through "Cookie settings".
-    browser.click("footer a[data-consent-open]").await;
-    browser
-        .ensure(
-            browser.wait_present("dialog#consentry-dialog[open]").await,
-            "settings dialog open",
-        )
-        .await;
+    browser.open_settings().await;
     let ticked = browser
         .js("return document.getElementById('consentry-analytics').checked")
         .await;

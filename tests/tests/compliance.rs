@@ -130,23 +130,7 @@ async fn partner_flow(browser: &Browser, shop: &TestShop, button: &str) -> Strin
     browser
         .ensure(browser.wait_absent(VISIBLE_BANNER).await, "banner closed")
         .await;
-    browser.goto(&format!("{}/login", shop.url)).await;
-    browser
-        .find("input[name=email]")
-        .await
-        .send_keys("demo@example.com")
-        .await
-        .unwrap();
-    browser
-        .find("input[name=password]")
-        .await
-        .send_keys("demo")
-        .await
-        .unwrap();
-    browser.click("main form button[type=submit]").await;
-    browser
-        .ensure(browser.wait_for_path("/account").await, "logged in")
-        .await;
+    browser.log_in(&shop.url).await;
     browser.goto(&shop.url).await;
     browser.click("form[action='/cart'] button").await;
     browser
@@ -339,13 +323,7 @@ async fn check_03_reject_all_sticks_and_settings_show_everything_off() {
     browser
         .ensure(hits_settle(&shop).await == 0, "still zero analytics hits")
         .await;
-    browser.click("footer a[data-consent-open]").await;
-    browser
-        .ensure(
-            browser.wait_present("dialog#consentry-dialog[open]").await,
-            "Cookie settings reopens the banner",
-        )
-        .await;
+    browser.open_settings().await;
     let all_off = browser
         .js("return [...document.querySelectorAll('#consentry-dialog input[name=granted]:not([disabled])')].every(i => !i.checked)")
         .await;
@@ -390,13 +368,7 @@ async fn check_04_analytics_only_then_withdraw() {
     browser
         .ensure(marketing == Value::Bool(false), "marketing still off")
         .await;
-    browser.click("footer a[data-consent-open]").await;
-    browser
-        .ensure(
-            browser.wait_present("dialog#consentry-dialog[open]").await,
-            "settings",
-        )
-        .await;
+    browser.open_settings().await;
     browser
         .click("#consentry-dialog button[value=reject_all]")
         .await;
@@ -471,23 +443,7 @@ async fn check_05_every_cookie_held_is_declared() {
         )
         .await;
     look(&browser).await;
-    browser.goto(&format!("{}/login", shop.url)).await;
-    browser
-        .find("input[name=email]")
-        .await
-        .send_keys("demo@example.com")
-        .await
-        .unwrap();
-    browser
-        .find("input[name=password]")
-        .await
-        .send_keys("demo")
-        .await
-        .unwrap();
-    browser.click("main form button[type=submit]").await;
-    browser
-        .ensure(browser.wait_for_path("/account").await, "logged in")
-        .await;
+    browser.log_in(&shop.url).await;
     look(&browser).await;
     let undeclared: Vec<&String> = seen.iter().filter(|name| !is_declared(name)).collect();
     browser
@@ -506,23 +462,7 @@ async fn check_05_every_cookie_held_is_declared() {
 async fn check_06_session_cookie_has_no_personal_data_and_logout_clears_it() {
     let shop = TestShop::start().await;
     let browser = Browser::start("06-session", BrowserOptions::default()).await;
-    browser.goto(&format!("{}/login", shop.url)).await;
-    browser
-        .find("input[name=email]")
-        .await
-        .send_keys("demo@example.com")
-        .await
-        .unwrap();
-    browser
-        .find("input[name=password]")
-        .await
-        .send_keys("demo")
-        .await
-        .unwrap();
-    browser.click("main form button[type=submit]").await;
-    browser
-        .ensure(browser.wait_for_path("/account").await, "logged in")
-        .await;
+    browser.log_in(&shop.url).await;
     let value = session_value(&browser).await.unwrap_or_default();
     let decoded = base64_url_decode(&value);
     let id = shop::accounts::DEMO.id;

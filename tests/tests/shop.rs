@@ -8,63 +8,12 @@ use axum::http::{Request, StatusCode, header};
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use consentry::Key;
-use http_body_util::BodyExt as _;
+use consentry_tests::oneshot::{Reply, send};
 use shop::ShopConfig;
 use shop::accounts::DEMO;
-use tower::ServiceExt as _;
 
 fn shop() -> Router {
     shop::app(ShopConfig::new(Key::from_bytes(&[3; 32]).unwrap())).unwrap()
-}
-
-struct Reply {
-    status: StatusCode,
-    location: Option<String>,
-    set_cookie: Vec<String>,
-    body: String,
-}
-
-impl Reply {
-    fn sid(&self) -> Option<String> {
-        self.set_cookie.iter().find_map(|c| {
-            let value = c.strip_prefix("__Host-sid=")?.split(';').next()?;
-            (!value.is_empty()).then(|| value.to_owned())
-        })
-    }
-}
-
-async fn send(app: &Router, request: Request<Body>) -> Reply {
-    let response = app.clone().oneshot(request).await.unwrap();
-    let header_text = |name| {
-        response
-            .headers()
-            .get(name)
-            .map(|v: &header::HeaderValue| v.to_str().unwrap().to_owned())
-    };
-    let status = response.status();
-    let location = header_text(header::LOCATION);
-    let set_cookie = response
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().to_owned())
-        .collect();
-    let body = String::from_utf8(
-        response
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec(),
-    )
-    .unwrap();
-    Reply {
-        status,
-        location,
-        set_cookie,
-        body,
-    }
 }
 
 fn get(path: &str, sid: Option<&str>) -> Request<Body> {
@@ -143,10 +92,12 @@ async fn demo_login_cookie_holds_no_personal_data_and_has_strict_attributes() {
     let app = shop();
     let reply = login(&app, None).await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER);
-    assert_eq!(reply.location.as_deref(), Some("/account"));
-    assert_eq!(reply.set_cookie.len(), 1, "{:?}", reply.set_cookie);
-    let cookie = &reply.set_cookie[0];
-    let sid = reply.sid().expect("login sets the session cookie");
+    assert_eq!(reply.location(), Some("/account"));
+    assert_eq!(reply.set_cookies().len(), 1, "{:?}", reply.set_cookies());
+    let cookie = reply.set_cookies()[0];
+    let sid = reply
+        .new_cookie("__Host-sid")
+        .expect("login sets the session cookie");
 
     let attributes: Vec<&str> = cookie.split("; ").skip(1).collect();
     for expected in ["Path=/", "Secure", "HttpOnly", "SameSite=Lax"] {
@@ -190,7 +141,7 @@ async fn wrong_password_is_401_and_sets_nothing() {
     let app = shop();
     let reply = login_with(&app, None, "email=demo%40example.com&password=wrong").await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
-    assert!(reply.set_cookie.is_empty());
+    assert!(reply.set_cookies().is_empty());
     assert!(reply.body.contains("wrong"));
 }
 
@@ -199,14 +150,14 @@ async fn account_requires_login_and_logout_kills_the_cookie() {
     let app = shop();
     let anonymous = send(&app, get("/account", None)).await;
     assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
-    assert_eq!(anonymous.location.as_deref(), Some("/login"));
+    assert_eq!(anonymous.location(), Some("/login"));
 
-    let sid = login(&app, None).await.sid().unwrap();
+    let sid = login(&app, None).await.new_cookie("__Host-sid").unwrap();
     let out = send(&app, post("/logout", Some(&sid), "")).await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
-    assert_eq!(out.location.as_deref(), Some("/"));
+    assert_eq!(out.location(), Some("/"));
     assert!(
-        out.set_cookie
+        out.set_cookies()
             .iter()
             .any(|c| c.starts_with("__Host-sid=;") && c.contains("Max-Age=0"))
     );
@@ -224,13 +175,15 @@ async fn cart_is_lazy_and_login_cycles_the_id_keeping_the_cart() {
     let app = shop();
     let home = send(&app, get("/", None)).await;
     assert_eq!(home.status, StatusCode::OK);
-    assert!(home.set_cookie.is_empty(), "browsing sets no cookie");
+    assert!(home.set_cookies().is_empty(), "browsing sets no cookie");
     assert!(home.body.contains("BC-500"));
 
     let added = send(&app, post("/cart", None, "sku=BC-500&qty=2")).await;
     assert_eq!(added.status, StatusCode::SEE_OTHER);
-    assert_eq!(added.location.as_deref(), Some("/cart"));
-    let anonymous_sid = added.sid().expect("adding to the cart begins a session");
+    assert_eq!(added.location(), Some("/cart"));
+    let anonymous_sid = added
+        .new_cookie("__Host-sid")
+        .expect("adding to the cart begins a session");
     let cart = send(&app, get("/cart", Some(&anonymous_sid))).await;
     assert!(
         cart.body.contains("Business cards") && cart.body.contains("€78.00"),
@@ -238,7 +191,10 @@ async fn cart_is_lazy_and_login_cycles_the_id_keeping_the_cart() {
         cart.body
     );
 
-    let logged_in = login(&app, Some(&anonymous_sid)).await.sid().unwrap();
+    let logged_in = login(&app, Some(&anonymous_sid))
+        .await
+        .new_cookie("__Host-sid")
+        .unwrap();
     assert_ne!(logged_in, anonymous_sid, "login issues a new id");
     let cart = send(&app, get("/cart", Some(&logged_in))).await;
     assert!(cart.body.contains("€78.00"), "the cart survives login");
@@ -261,7 +217,7 @@ async fn bad_cart_input_is_400_and_malformed_forms_are_rejected() {
         let reply = send(&app, post("/cart", None, form)).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{form}");
         assert!(
-            reply.set_cookie.is_empty(),
+            reply.set_cookies().is_empty(),
             "{form}: no session for a rejected add"
         );
     }
@@ -282,7 +238,7 @@ async fn cross_site_posts_are_403() {
         .unwrap();
     let reply = send(&app, request).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
-    assert!(reply.set_cookie.is_empty());
+    assert!(reply.set_cookies().is_empty());
     let request = Request::post("/cart")
         .header(header::HOST, "127.0.0.1:3000")
         .header("sec-fetch-site", "cross-site")

@@ -4,6 +4,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
 use consentry::Key;
+use consentry_tests::oneshot::{Reply, send};
 use http_body_util::BodyExt as _;
 use shop::ShopConfig;
 use tower::ServiceExt as _;
@@ -14,54 +15,25 @@ fn shop() -> Router {
     shop::app(ShopConfig::new(Key::from_bytes(&[4; 32]).unwrap())).unwrap()
 }
 
-struct Reply {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: String,
+trait ReplyExt {
+    /// The new consent cookie as `name=value`, to send back.
+    fn consent_cookie(&self) -> String;
+    fn csp(&self) -> &str;
 }
 
-impl Reply {
-    fn set_cookies(&self) -> Vec<&str> {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .map(|v| v.to_str().unwrap())
-            .collect()
-    }
-
+impl ReplyExt for Reply {
     fn consent_cookie(&self) -> String {
-        self.set_cookies()
-            .into_iter()
-            .find(|c| c.starts_with("__Host-consent="))
-            .map(|c| c.split(';').next().unwrap().to_owned())
-            .expect("consent cookie set")
+        format!(
+            "__Host-consent={}",
+            self.new_cookie("__Host-consent")
+                .expect("consent cookie set")
+        )
     }
 
     fn csp(&self) -> &str {
         self.headers[header::CONTENT_SECURITY_POLICY]
             .to_str()
             .unwrap()
-    }
-}
-
-async fn send(app: &Router, request: Request<Body>) -> Reply {
-    let response = app.clone().oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = String::from_utf8(
-        response
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec(),
-    )
-    .unwrap();
-    Reply {
-        status,
-        headers,
-        body,
     }
 }
 

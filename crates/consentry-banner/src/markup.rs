@@ -54,6 +54,17 @@ impl Default for Texts {
     }
 }
 
+/// `text` escaped for HTML element content and quoted attribute values.
+///
+/// ```
+/// assert_eq!(consentry_banner::markup::escape("<b a=\"'\">&"), "&lt;b a=&quot;&#39;&quot;&gt;&amp;");
+/// ```
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    push_html(&mut out, text);
+    out
+}
+
 /// The standard categories with their English texts: `(id, label, description)`, in
 /// policy order (`necessary` first).
 pub const STANDARD_CATEGORIES: [(&str, &str, &str); 4] = [
