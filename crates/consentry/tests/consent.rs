@@ -1,5 +1,7 @@
 //! Consent end to end through `oneshot`: the endpoint, the gate, GPC, the ledger.
 
+mod common;
+
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -11,7 +13,7 @@ use consentry::{
     DeclaredCookie, Key, Keyring, LedgerError, LedgerRecord, ManualClock, MemoryLedger, Policy,
 };
 use http::{Method, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt as _, Full};
+use http_body_util::Full;
 use tower::{Layer, ServiceExt, service_fn};
 
 const ORIGIN: &str = "https://shop.test";
@@ -100,18 +102,7 @@ impl Reply {
 
 async fn send(layer: &ConsentryLayer, request: Request<Full<Bytes>>) -> Reply {
     let response = layer.layer(service_fn(app)).oneshot(request).await.unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = String::from_utf8(
-        response
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec(),
-    )
-    .unwrap();
+    let (status, headers, body) = common::read(response).await;
     Reply {
         status,
         headers,

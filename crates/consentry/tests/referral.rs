@@ -1,5 +1,7 @@
 //! Partner referral end to end through `oneshot`.
 
+mod common;
+
 use std::convert::Infallible;
 use std::time::Duration;
 
@@ -10,7 +12,7 @@ use consentry::{
     Partner, Policy, Referral, ReferralConfig, SessionConfig,
 };
 use http::{Method, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt as _, Full};
+use http_body_util::Full;
 use tower::{Layer, ServiceExt, service_fn};
 
 /// Echoes the referral it sees, and shows the banner.
@@ -109,18 +111,7 @@ async fn send(
         .oneshot(builder.body(body).unwrap())
         .await
         .unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let body = String::from_utf8(
-        response
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec(),
-    )
-    .unwrap();
+    let (status, headers, body) = common::read(response).await;
     Reply {
         status,
         headers,

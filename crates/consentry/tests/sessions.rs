@@ -1,5 +1,7 @@
 //! The session layer end to end, through `tower::ServiceExt::oneshot`.
 
+mod common;
+
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -10,7 +12,6 @@ use consentry::{
     Consentry, ConsentryLayer, Key, Keyring, ManualClock, Session, SessionConfig, StoreError,
 };
 use http::{Request, Response, StatusCode, header};
-use http_body_util::BodyExt as _;
 use tower::{Layer, ServiceExt, service_fn};
 
 const T0: u64 = 1_800_000_000;
@@ -107,27 +108,15 @@ impl Client {
             .oneshot(request.body(String::new()).unwrap())
             .await
             .unwrap();
-        let status = response.status();
-        let set_cookie = response
-            .headers()
+        let (status, headers, body) = common::read(response).await;
+        let set_cookie = headers
             .get_all(header::SET_COOKIE)
             .iter()
             .map(|v| v.to_str().unwrap().to_owned())
             .collect();
-        let retry_after = response
-            .headers()
+        let retry_after = headers
             .get(header::RETRY_AFTER)
             .map(|v| v.to_str().unwrap().to_owned());
-        let body = String::from_utf8(
-            response
-                .into_body()
-                .collect()
-                .await
-                .unwrap()
-                .to_bytes()
-                .to_vec(),
-        )
-        .unwrap();
         Answer {
             status,
             body,
