@@ -387,6 +387,10 @@ fn finish<B>(
     if let Some(cookie) = session_cookie {
         headers.append(SET_COOKIE, cookie);
     }
+    // A response that sets cookies must not be served from a shared cache to someone else.
+    if headers.contains_key(SET_COOKIE) && !headers.contains_key(CACHE_CONTROL) {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("private"));
+    }
     response
 }
 

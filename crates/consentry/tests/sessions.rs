@@ -78,6 +78,7 @@ struct Answer {
     body: String,
     set_cookie: Vec<String>,
     retry_after: Option<String>,
+    cache_control: Option<String>,
 }
 
 impl Answer {
@@ -117,11 +118,15 @@ impl Client {
         let retry_after = headers
             .get(header::RETRY_AFTER)
             .map(|v| v.to_str().unwrap().to_owned());
+        let cache_control = headers
+            .get(header::CACHE_CONTROL)
+            .map(|v| v.to_str().unwrap().to_owned());
         Answer {
             status,
             body,
             set_cookie,
             retry_after,
+            cache_control,
         }
     }
 }
@@ -146,6 +151,15 @@ async fn first_visit_gets_no_cookie_and_storing_creates_one() {
 
     let stored = client.get("/set/cart/3", None).await;
     let sid = stored.sid().expect("storing a value begins a session");
+    assert_eq!(
+        stored.cache_control.as_deref(),
+        Some("private"),
+        "never shared-cached"
+    );
+    assert_eq!(
+        first.cache_control, None,
+        "responses without cookies are left alone"
+    );
     let cookie = &stored.set_cookie[0];
     for attribute in [
         "Path=/",
