@@ -160,9 +160,7 @@ fn hex_value(digit: u8) -> u8 {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Purpose {
     Session,
-    #[allow(dead_code, reason = "used by the consent cookie")]
     Consent,
-    #[allow(dead_code, reason = "used by the referral cookie")]
     Referral,
 }
 
