@@ -260,7 +260,14 @@ pub fn on_click(event: &Event) {
     let Some(target) = event.target().map(JsCast::unchecked_into::<Element>) else {
         return;
     };
-    if let Ok(Some(_)) = target.closest("[data-consent-open],.consentry-customize>summary") {
+    let opener = matches!(
+        target.closest("[data-consent-open],.consentry-customize>summary"),
+        Ok(Some(_))
+    );
+    // Without the server's markup on this page, a settings link keeps its own target (the
+    // settings page), so it always leads somewhere.
+    let markup = cfg!(feature = "static") || element_by_id("consentry").is_some();
+    if opener && markup {
         event.prevent_default();
         open_settings();
     }
