@@ -4,9 +4,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use consentry::Key;
-use http_body_util::BodyExt as _;
+use consentry_tests::oneshot::send;
 use shop::ShopConfig;
-use tower::ServiceExt as _;
 
 fn shop() -> Router {
     shop::app(ShopConfig::new(Key::from_bytes(&[9; 32]).unwrap())).unwrap()
@@ -56,14 +55,8 @@ impl Visitor {
                 .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
         }
         let body = form.map_or_else(Body::empty, |f| Body::from(f.to_owned()));
-        let response = self
-            .app
-            .clone()
-            .oneshot(request.body(body).unwrap())
-            .await
-            .unwrap();
-        for set in response.headers().get_all(header::SET_COOKIE) {
-            let set = set.to_str().unwrap();
+        let reply = send(&self.app, request.body(body).unwrap()).await;
+        for set in reply.set_cookies() {
             let (pair, _) = set.split_once(';').unwrap_or((set, ""));
             let (name, value) = pair.split_once('=').unwrap();
             self.jar.retain(|(n, _)| n != name);
@@ -71,25 +64,10 @@ impl Visitor {
                 self.jar.push((name.to_owned(), value.to_owned()));
             }
         }
-        let status = response.status();
-        let location = response
-            .headers()
-            .get(header::LOCATION)
-            .map(|v| v.to_str().unwrap().to_owned());
-        let body = String::from_utf8(
-            response
-                .into_body()
-                .collect()
-                .await
-                .unwrap()
-                .to_bytes()
-                .to_vec(),
-        )
-        .unwrap();
         Page {
-            status,
-            location,
-            body,
+            status: reply.status,
+            location: reply.location().map(str::to_owned),
+            body: reply.body,
         }
     }
 
