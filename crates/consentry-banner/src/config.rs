@@ -107,7 +107,37 @@ impl Config {
     }
 }
 
-/// Each text with its JSON name.
+/// Each text with its JSON name, for writing into it (static mode reads `texts` so).
+pub fn text_fields_mut(t: &mut Texts) -> [(&'static str, &mut String); 11] {
+    let Texts {
+        title,
+        body,
+        accept_all,
+        reject_all,
+        customize,
+        save,
+        privacy_link,
+        settings_link,
+        settings_title,
+        always_on,
+        gpc_honoured,
+    } = t;
+    [
+        ("title", title),
+        ("body", body),
+        ("acceptAll", accept_all),
+        ("rejectAll", reject_all),
+        ("customize", customize),
+        ("save", save),
+        ("privacyLink", privacy_link),
+        ("settingsLink", settings_link),
+        ("settingsTitle", settings_title),
+        ("alwaysOn", always_on),
+        ("gpcHonoured", gpc_honoured),
+    ]
+}
+
+/// Each text with its JSON name (the same order and names as [`text_fields_mut`]).
 pub fn text_fields(t: &Texts) -> [(&'static str, &str); 11] {
     [
         ("title", &t.title),
@@ -122,4 +152,27 @@ pub fn text_fields(t: &Texts) -> [(&'static str, &str); 11] {
         ("alwaysOn", &t.always_on),
         ("gpcHonoured", &t.gpc_honoured),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_text_field_lists_name_the_same_fields() {
+        let mut texts = Texts::default();
+        for (index, (_, field)) in text_fields_mut(&mut texts).into_iter().enumerate() {
+            *field = index.to_string();
+        }
+        let mut check = Texts::default();
+        let names: Vec<&str> = text_fields_mut(&mut check)
+            .iter()
+            .map(|(n, _)| *n)
+            .collect();
+        let read: Vec<(&str, &str)> = text_fields(&texts).to_vec();
+        for (index, (name, value)) in read.iter().enumerate() {
+            assert_eq!(*name, names[index]);
+            assert_eq!(*value, index.to_string());
+        }
+    }
 }

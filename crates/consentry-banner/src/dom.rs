@@ -569,32 +569,7 @@ mod static_mode {
     pub(super) fn texts(raw: &JsValue) -> Texts {
         let given = property(raw, "texts");
         let mut texts = Texts::default();
-        let Texts {
-            title,
-            body,
-            accept_all,
-            reject_all,
-            customize,
-            save,
-            privacy_link,
-            settings_link,
-            settings_title,
-            always_on,
-            gpc_honoured,
-        } = &mut texts;
-        for (name, field) in [
-            ("title", title),
-            ("body", body),
-            ("acceptAll", accept_all),
-            ("rejectAll", reject_all),
-            ("customize", customize),
-            ("save", save),
-            ("privacyLink", privacy_link),
-            ("settingsLink", settings_link),
-            ("settingsTitle", settings_title),
-            ("alwaysOn", always_on),
-            ("gpcHonoured", gpc_honoured),
-        ] {
+        for (name, field) in crate::config::text_fields_mut(&mut texts) {
             if let Some(value) = property(&given, name).as_string() {
                 *field = value;
             }

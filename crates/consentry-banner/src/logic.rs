@@ -1,7 +1,7 @@
 //! What the banner decides, independent of the DOM.
 
 use crate::markup::Category;
-use crate::text::{push_json_string, push_json_strings, push_u32};
+use crate::text::push_u32;
 
 /// What the visitor clicked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,21 +57,6 @@ pub fn switches(categories: &[Category]) -> impl Iterator<Item = (&str, bool)> {
 /// Whether any category granted before is not granted any more.
 pub fn withdrew(before: &[String], after: &[String]) -> bool {
     before.iter().any(|id| !after.contains(id))
-}
-
-/// The JSON body of a decision sent to the endpoint.
-pub fn decision_body(granted: &[String], revision: u32, referral: Option<&str>) -> String {
-    let mut out = String::from("{\"granted\":");
-    push_json_strings(&mut out, granted);
-    out.push_str(",\"revision\":");
-    push_u32(&mut out, revision);
-    out.push_str(",\"source\":\"banner\"");
-    if let Some(referral) = referral {
-        out.push_str(",\"referral\":");
-        push_json_string(&mut out, referral);
-    }
-    out.push('}');
-    out
 }
 
 /// Name of the first-party cookie holding the choice in static mode. The server honours
@@ -199,19 +184,6 @@ mod tests {
             &v(&["necessary"]),
             &v(&["necessary", "analytics"])
         ));
-    }
-
-    #[test]
-    fn decision_body_is_json() {
-        let body = decision_body(&["necessary".into(), "analytics".into()], 4, Some("t\"k"));
-        assert_eq!(
-            body,
-            r#"{"granted":["necessary","analytics"],"revision":4,"source":"banner","referral":"t\"k"}"#
-        );
-        assert_eq!(
-            decision_body(&[], 1, None),
-            r#"{"granted":[],"revision":1,"source":"banner"}"#
-        );
     }
 
     #[test]
