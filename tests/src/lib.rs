@@ -12,8 +12,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use consentry::Key;
+use consentry::ledger::MemoryLedger;
 use consentry::store::MemoryStore;
-use consentry::{Key, MemoryLedger};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use shop::ShopConfig;

@@ -6,9 +6,6 @@
 use crate::markup::{Category, Texts};
 use crate::text::{push_json_string, push_json_strings, push_u32};
 
-/// The id of the element holding the configuration.
-pub const ELEMENT_ID: &str = "consentry-config";
-
 /// The banner's configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Config {

@@ -18,9 +18,15 @@ use web_sys::{
     HtmlFormElement, HtmlInputElement, RequestInit, Response, SubmitEvent, Window,
 };
 
-#[cfg(feature = "static")]
-use crate::config::ELEMENT_ID;
 use crate::logic::{self, Action};
+#[cfg(feature = "static")]
+use crate::protocol::CONFIG_ID;
+use crate::protocol::{
+    CATEGORY_ATTR, DIALOG_ID, INERT_IFRAMES_SELECTOR, INERT_SCRIPTS_SELECTOR, OPEN_ATTR,
+    OPEN_SELECTOR, REFERRAL_SELECTOR, SECTION_ID, SRC_ATTR, SWITCHES_SELECTOR, TITLE_ID,
+};
+#[cfg(not(feature = "static"))]
+use crate::protocol::{GPC_DENIES_ATTR, GPC_SELECTOR, REVISION_ATTR};
 
 // A small free-list allocator: the banner allocates little, and the default allocator
 // weighs kilobytes of the download.
@@ -59,7 +65,7 @@ fn decision_body(granted: &[String], config: &State, form: &Element) -> String {
     let _ = Reflect::set(&body, &"granted".into(), &list);
     let _ = Reflect::set(&body, &"revision".into(), &config.revision.into());
     let _ = Reflect::set(&body, &"source".into(), &"banner".into());
-    if let Ok(Some(referral)) = form.query_selector("input[name=referral]") {
+    if let Ok(Some(referral)) = form.query_selector(REFERRAL_SELECTOR) {
         let value = referral.unchecked_into::<HtmlInputElement>().value();
         let _ = Reflect::set(&body, &"referral".into(), &value.into());
     }
@@ -116,7 +122,7 @@ fn strings(object: &JsValue, key: &str) -> Vec<String> {
 /// Static mode: the configuration the page author wrote as JSON.
 #[cfg(feature = "static")]
 fn read_config(page: &Document) -> Option<State> {
-    let element = page.get_element_by_id(ELEMENT_ID)?;
+    let element = page.get_element_by_id(CONFIG_ID)?;
     let raw = JSON::parse(&element.text_content()?).ok()?;
     let mut config = State {
         endpoint: None,
@@ -137,24 +143,24 @@ fn read_config(page: &Document) -> Option<State> {
 /// choice (the ticked switches) and Global Privacy Control.
 #[cfg(not(feature = "static"))]
 fn read_config(page: &Document) -> Option<State> {
-    let section = page.get_element_by_id("consentry")?;
+    let section = page.get_element_by_id(SECTION_ID)?;
     let form = section.query_selector("form").ok()??;
     Some(State {
         endpoint: form.get_attribute("action"),
         revision: whole(
-            JSON::parse(&section.get_attribute("data-revision")?)
+            JSON::parse(&section.get_attribute(REVISION_ATTR)?)
                 .ok()?
                 .as_f64()?,
         ),
         decided: section.get_attribute("hidden").is_some(),
         granted: categories_of(&form).1,
         gpc: section
-            .query_selector("[data-gpc]")
+            .query_selector(GPC_SELECTOR)
             .ok()
             .flatten()
             .is_some(),
         gpc_denies: section
-            .get_attribute("data-gpc-denies")
+            .get_attribute(GPC_DENIES_ATTR)
             .unwrap_or_default()
             .split_ascii_whitespace()
             .map(str::to_owned)
@@ -194,21 +200,21 @@ fn element_by_id(id: &str) -> Option<Element> {
 /// renders it here.
 fn open_settings() {
     #[cfg(feature = "static")]
-    if element_by_id("consentry").is_none() {
+    if element_by_id(SECTION_ID).is_none() {
         static_mode::insert(true);
     }
-    if let Some(section) = element_by_id("consentry") {
+    if let Some(section) = element_by_id(SECTION_ID) {
         show_in_dialog(&section);
     }
 }
 
 fn show_in_dialog(section: &Element) {
     let page = document();
-    let dialog = element_by_id("consentry-dialog").unwrap_or_else(|| {
+    let dialog = element_by_id(DIALOG_ID).unwrap_or_else(|| {
         let dialog = page.create_element("dialog").unwrap_throw();
-        let _ = dialog.set_attribute("id", "consentry-dialog");
+        let _ = dialog.set_attribute("id", DIALOG_ID);
         let _ = dialog.set_attribute("class", "consentry-dialog");
-        let _ = dialog.set_attribute("aria-labelledby", "consentry-title");
+        let _ = dialog.set_attribute("aria-labelledby", TITLE_ID);
         dialog
     });
     if let Some(body) = page.body() {
@@ -233,12 +239,12 @@ pub fn on_dialog_close(event: &Event) {
         .target()
         .and_then(|t| t.unchecked_into::<Element>().get_attribute("id"))
         .as_deref()
-        != Some("consentry-dialog")
+        != Some(DIALOG_ID)
     {
         return;
     }
     let page = document();
-    if let (Some(section), Some(body)) = (element_by_id("consentry"), page.body()) {
+    if let (Some(section), Some(body)) = (element_by_id(SECTION_ID), page.body()) {
         if STATE.with(|s| s.borrow().decided) {
             let _ = section.set_attribute("hidden", "");
         }
@@ -266,7 +272,7 @@ pub fn on_click(event: &Event) {
     );
     // Without the server's markup on this page, a settings link keeps its own target (the
     // settings page), so it always leads somewhere.
-    let markup = cfg!(feature = "static") || element_by_id("consentry").is_some();
+    let markup = cfg!(feature = "static") || element_by_id(SECTION_ID).is_some();
     if opener && markup {
         event.prevent_default();
         open_settings();
@@ -277,7 +283,7 @@ pub fn on_click(event: &Event) {
 fn categories_of(form: &Element) -> (Vec<(String, bool)>, Vec<String>) {
     let mut switches = Vec::new();
     let mut ticked = Vec::new();
-    if let Ok(inputs) = form.query_selector_all("input[name=granted]") {
+    if let Ok(inputs) = form.query_selector_all(SWITCHES_SELECTOR) {
         for index in 0..inputs.length() {
             let Some(input) = inputs.item(index) else {
                 continue;
@@ -379,10 +385,10 @@ fn apply(granted: &[String], reload: bool) {
         config.decided = true;
         std::mem::replace(&mut config.granted, granted.to_vec())
     });
-    if let Some(section) = element_by_id("consentry") {
+    if let Some(section) = element_by_id(SECTION_ID) {
         let _ = section.set_attribute("hidden", "");
         // The switches now show the choice, for the next time settings open.
-        if let Ok(inputs) = section.query_selector_all("input[name=granted]") {
+        if let Ok(inputs) = section.query_selector_all(SWITCHES_SELECTOR) {
             for index in 0..inputs.length() {
                 if let Some(input) = inputs.item(index) {
                     let input: HtmlInputElement = input.unchecked_into();
@@ -391,7 +397,7 @@ fn apply(granted: &[String], reload: bool) {
             }
         }
     }
-    if let Some(dialog) = element_by_id("consentry-dialog") {
+    if let Some(dialog) = element_by_id(DIALOG_ID) {
         dialog.unchecked_into::<HtmlDialogElement>().close();
     }
     consent_mode(granted);
@@ -419,8 +425,8 @@ fn activate(granted: &[String]) {
     let page = document();
     let Some(body) = page.body() else { return };
     for (selector, frame) in [
-        ("iframe[data-consent][data-src]", true),
-        ("script[type='text/plain'][data-consent]", false),
+        (INERT_IFRAMES_SELECTOR, true),
+        (INERT_SCRIPTS_SELECTOR, false),
     ] {
         let Ok(nodes) = body.query_selector_all(selector) else {
             continue;
@@ -430,14 +436,14 @@ fn activate(granted: &[String]) {
                 continue;
             };
             let element: Element = node.unchecked_into();
-            if !granted.contains(&element.get_attribute("data-consent").unwrap_or_default()) {
+            if !granted.contains(&element.get_attribute(CATEGORY_ATTR).unwrap_or_default()) {
                 continue;
             }
-            let src = element.get_attribute("data-src");
+            let src = element.get_attribute(SRC_ATTR);
             if frame {
                 if let Some(src) = src {
                     let _ = element.set_attribute("src", &src);
-                    let _ = element.remove_attribute("data-src");
+                    let _ = element.remove_attribute(SRC_ATTR);
                 }
                 continue;
             }
@@ -499,13 +505,13 @@ fn state_object() -> JsValue {
 fn add_settings_control() {
     let page = document();
     let Some(body) = page.body() else { return };
-    if let Ok(Some(_)) = body.query_selector("[data-consent-open]") {
+    if let Ok(Some(_)) = body.query_selector(OPEN_SELECTOR) {
         return;
     }
     let button = page.create_element("button").unwrap_throw();
     let _ = button.set_attribute("type", "button");
     let _ = button.set_attribute("class", "consentry-open");
-    let _ = button.set_attribute("data-consent-open", "");
+    let _ = button.set_attribute(OPEN_ATTR, "");
     button.set_text_content(Some(&settings_label()));
     let _ = body.append_child(&button);
 }
@@ -547,8 +553,9 @@ mod static_mode {
     use web_sys::HtmlDocument;
 
     use super::{STATE, State, document, property};
-    use crate::logic::{self, Action, CHOICE_COOKIE};
+    use crate::logic::{self, Action};
     use crate::markup::{self, Banner, Category, Texts};
+    use crate::protocol::{CHOICE_COOKIE, choice_value};
 
     pub(super) fn categories(raw: &JsValue) -> Vec<Category> {
         let value = property(raw, "categories");
@@ -607,7 +614,7 @@ mod static_mode {
         let revision = STATE.with(|s| s.borrow().revision);
         let mut cookie = String::from(CHOICE_COOKIE);
         cookie.push('=');
-        cookie.push_str(&logic::choice_value(revision, granted));
+        cookie.push_str(&choice_value(revision, granted));
         cookie.push_str(";path=/;max-age=15724800;samesite=lax");
         if super::window().location().protocol().ok().as_deref() == Some("https:") {
             cookie.push_str(";secure");
@@ -642,7 +649,7 @@ mod static_mode {
     }
 
     pub(super) fn show_first_layer() {
-        if document().get_element_by_id("consentry").is_none() {
+        if document().get_element_by_id(super::SECTION_ID).is_none() {
             insert(false);
         }
     }

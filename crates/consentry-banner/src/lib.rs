@@ -4,8 +4,8 @@
 //! rendered (or, with feature `static`, builds it itself on a site without a server),
 //! records the visitor's choice, activates `type="text/plain" data-consent="…"` scripts
 //! once granted and exposes `window.consentry`. Without `dom` this crate is the part servers share with it: the
-//! markup renderer ([`markup`]), the configuration the page carries ([`config`]) and the
-//! decision logic ([`logic`]), all plain Rust.
+//! markup renderer ([`markup`]), the configuration the page carries ([`config`]), the
+//! decision logic ([`logic`]) and the server ↔ banner contract ([`protocol`]), all plain Rust.
 //!
 //! ```
 //! use consentry_banner::logic::{granted, switches, Action};
@@ -37,4 +37,5 @@ pub mod config;
 pub mod dom;
 pub mod logic;
 pub mod markup;
+pub mod protocol;
 mod text;

@@ -1,7 +1,7 @@
 //! What the banner decides, independent of the DOM.
 
 use crate::markup::Category;
-use crate::text::push_u32;
+use crate::protocol;
 
 /// What the visitor clicked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,8 +18,8 @@ impl Action {
     /// The action a submit button's value names, with the ticked switches for `save`.
     pub fn from_button(value: &str, ticked: Vec<String>) -> Self {
         match value {
-            "accept_all" => Self::AcceptAll,
-            "reject_all" => Self::RejectAll,
+            protocol::ACCEPT_ALL => Self::AcceptAll,
+            protocol::REJECT_ALL => Self::RejectAll,
             _ => Self::Save(ticked),
         }
     }
@@ -59,39 +59,16 @@ pub fn withdrew(before: &[String], after: &[String]) -> bool {
     before.iter().any(|id| !after.contains(id))
 }
 
-/// Name of the first-party cookie holding the choice in static mode. The server honours
-/// its denials too, never its grants.
-pub const CHOICE_COOKIE: &str = "consentry_choice";
-
-/// The static-mode cookie value: `1.<revision>.<id>.<id>…`.
-pub fn choice_value(revision: u32, granted: &[String]) -> String {
-    let mut out = String::from("1.");
-    push_u32(&mut out, revision);
-    for id in granted {
-        out.push('.');
-        out.push_str(id);
-    }
-    out
-}
-
 /// The choice stored in `document.cookie` for this `revision`; `None` when absent, malformed
-/// or made under another revision (which asks the visitor again).
+/// or made under another revision (which asks the visitor again). See [`protocol`].
 pub fn read_choice(cookies: &str, revision: u32) -> Option<Vec<String>> {
     let value = cookies
         .split(';')
         .filter_map(|pair| pair.trim_start_matches(' ').split_once('='))
-        .find(|(name, _)| *name == CHOICE_COOKIE)
+        .find(|(name, _)| *name == protocol::CHOICE_COOKIE)
         .map(|(_, value)| value)?;
-    let mut parts = value.split('.');
-    if parts.next()? != "1" || parts.next()?.parse::<u32>().ok()? != revision {
-        return None;
-    }
-    Some(
-        parts
-            .filter(|id| !id.is_empty())
-            .map(str::to_owned)
-            .collect(),
-    )
+    let choice = protocol::parse_choice(value).filter(|c| c.revision == revision)?;
+    Some(choice.granted().map(str::to_owned).collect())
 }
 
 /// Google Consent Mode v2 purposes and whether each is granted.
@@ -113,6 +90,7 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use crate::markup::Texts;
+    use crate::protocol::{CHOICE_COOKIE, choice_value};
 
     fn config() -> Config {
         let category = |id: &str, locked| Category {

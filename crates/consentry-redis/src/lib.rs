@@ -2,19 +2,18 @@
 //!
 //! ```no_run
 //! use std::time::Duration;
-//! use consentry::{Consentry, Key, Keyring, SessionConfig};
 //! use consentry_redis::RedisStore;
 //!
-//! # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # #[tokio::main] async fn main() -> Result<(), consentry_redis::ConfigError> {
 //! let store = RedisStore::builder("redis://127.0.0.1:6379/")
 //!     .prefix("shop:session:")
 //!     .timeout(Duration::from_millis(300))
 //!     .build()?;
-//! let layer = Consentry::builder(Keyring::new(1, Key::generate()))
-//!     .session(SessionConfig::new(store))
-//!     .build()?;
-//! # let _ = layer; Ok(()) }
+//! // Then: consentry::SessionConfig::new(store)
+//! # let _ = store; Ok(()) }
 //! ```
+//!
+//! The crate depends on the store contract (`consentry-store`) alone, not on the layer.
 //!
 //! Each session is one Redis hash under `<prefix><sha-256 of the id>`, expiring with
 //! `EXPIREAT` at the session's deadline. Updates run as one Lua script that merges the
@@ -28,8 +27,7 @@ use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
-use consentry::StoreError;
-use consentry::store::{Changes, Record, SessionKey, SessionStore, StoreFuture};
+use consentry_store::{Changes, Record, SessionKey, SessionStore, StoreError, StoreFuture};
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands as _, Client, RedisError, Script};
 
@@ -52,6 +50,21 @@ end
 redis.call('EXPIREAT', KEYS[1], ARGV[1])
 return 1
 ";
+
+/// The store cannot be built as configured.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The URL is not a Redis URL (`redis://[user:password@]host[:port][/db]`).
+    #[error("invalid Redis URL: {0}")]
+    InvalidUrl(#[source] RedisError),
+    /// The timeout is zero: every operation would time out.
+    #[error("the Redis timeout must be longer than zero")]
+    ZeroTimeout,
+    /// The Redis client refused the connection settings.
+    #[error("invalid Redis connection settings: {0}")]
+    Client(#[source] RedisError),
+}
 
 /// A [`SessionStore`] on Redis.
 ///
@@ -85,8 +98,8 @@ impl RedisStore {
     /// Tokio runtime.
     ///
     /// # Errors
-    /// [`StoreError::Unavailable`] when the URL is invalid.
-    pub fn new(url: &str) -> Result<Self, StoreError> {
+    /// [`ConfigError::InvalidUrl`] when the URL is invalid.
+    pub fn new(url: &str) -> Result<Self, ConfigError> {
         Self::builder(url).build()
     }
 
@@ -145,16 +158,20 @@ impl RedisStoreBuilder {
     /// Builds the store. No connection is made yet; call inside a Tokio runtime.
     ///
     /// # Errors
-    /// [`StoreError::Unavailable`] when the URL is invalid.
-    pub fn build(self) -> Result<RedisStore, StoreError> {
-        let client = Client::open(self.url.as_str()).map_err(StoreError::unavailable)?;
+    /// [`ConfigError::InvalidUrl`] when the URL is invalid, [`ConfigError::ZeroTimeout`]
+    /// for a zero timeout.
+    pub fn build(self) -> Result<RedisStore, ConfigError> {
+        if self.timeout.is_zero() {
+            return Err(ConfigError::ZeroTimeout);
+        }
+        let client = Client::open(self.url.as_str()).map_err(ConfigError::InvalidUrl)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(self.timeout))
             .set_response_timeout(Some(self.timeout))
             .set_number_of_retries(1)
             .set_max_delay(Duration::from_millis(200));
-        let connection = ConnectionManager::new_lazy_with_config(client, config)
-            .map_err(StoreError::unavailable)?;
+        let connection =
+            ConnectionManager::new_lazy_with_config(client, config).map_err(ConfigError::Client)?;
         Ok(RedisStore {
             connection,
             prefix: self.prefix,

@@ -1,4 +1,5 @@
-//! `RedisStore` against a real `redis-server` that each test starts on a free port.
+//! `RedisStore` against a real `redis-server` that each test starts on a free port: the
+//! store contract's conformance suite, then the store behind a bare consentry layer.
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpStream;
@@ -7,15 +8,20 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
-use consentry::store::{Changes, Record, SessionKey, SessionStore, conformance};
-use consentry::{Clock, Key, StoreError, SystemClock};
-use consentry_redis::RedisStore;
-use http_body_util::BodyExt as _;
-use shop::ShopConfig;
-use tower::ServiceExt as _;
+use std::convert::Infallible;
+
+use bytes::Bytes;
+use consentry::testing::{Client, TestResponse};
+use consentry::{
+    Clock, Consentry, ConsentryService, Key, Keyring, Session, SessionConfig, SessionError,
+    SystemClock,
+};
+use consentry_redis::{ConfigError, RedisStore};
+use consentry_store::{Changes, Record, SessionKey, SessionStore, StoreError, conformance};
+use http::{Request, Response, StatusCode};
+use http_body_util::Full;
+use tower::util::ServiceFn;
+use tower::{Layer as _, service_fn};
 
 const REDIS_SERVER: &str = "/usr/bin/redis-server";
 
@@ -170,102 +176,108 @@ async fn keys_are_hashes_under_the_prefix_with_a_ttl() {
     );
 }
 
-fn shop_on(store: &RedisStore) -> Router {
-    let mut config = ShopConfig::new(Key::from_bytes(&[11; 32]).unwrap());
-    config.store = Arc::new(store.clone());
-    shop::app(config).unwrap()
+/// A bare app behind the layer: `/login`, `/account`, `/logout`, `/cart?sku=…` (appends),
+/// `/` (reads the cart), `/static` (never touches the session).
+async fn app(request: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infallible> {
+    let session = request
+        .extensions()
+        .get::<Session>()
+        .cloned()
+        .expect("layer");
+    let query = request.uri().query().unwrap_or_default().to_owned();
+    let answer: Result<(StatusCode, String), SessionError> = async {
+        Ok(match request.uri().path() {
+            "/login" => {
+                session.cycle_id().await?;
+                session.insert("user", "demo@example.com").await?;
+                (StatusCode::SEE_OTHER, String::new())
+            }
+            "/account" => match session.get::<String>("user").await? {
+                Some(user) => (StatusCode::OK, user),
+                None => (StatusCode::SEE_OTHER, String::new()),
+            },
+            "/logout" => {
+                session.destroy();
+                (StatusCode::SEE_OTHER, String::new())
+            }
+            "/cart" => {
+                let mut cart: Vec<String> = session.get("cart").await?.unwrap_or_default();
+                cart.push(query);
+                session.insert("cart", &cart).await?;
+                (StatusCode::SEE_OTHER, String::new())
+            }
+            "/" => {
+                let cart: Vec<String> = session.get("cart").await?.unwrap_or_default();
+                (StatusCode::OK, format!("{} in cart", cart.len()))
+            }
+            _ => (StatusCode::OK, "static".to_owned()),
+        })
+    }
+    .await;
+    // A store failure also marks the session failed; the layer answers 503 for it.
+    let (status, body) =
+        answer.unwrap_or_else(|error| (StatusCode::INTERNAL_SERVER_ERROR, error.to_string()));
+    let mut response = Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = status;
+    Ok(response)
 }
 
-struct Reply {
-    status: StatusCode,
-    retry_after: Option<String>,
-    sid: Option<String>,
-    body: String,
+type App = ConsentryService<ServiceFn<fn(Request<Full<Bytes>>) -> AppFuture>>;
+type AppFuture = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Response<Full<Bytes>>, Infallible>> + Send>,
+>;
+
+fn boxed(request: Request<Full<Bytes>>) -> AppFuture {
+    Box::pin(app(request))
 }
 
+/// One app instance with sessions in `store`, as a visitor with an empty cookie jar.
+fn instance(store: &RedisStore) -> Client<App> {
+    let layer = Consentry::builder(Keyring::new(1, Key::from_bytes(&[11; 32]).unwrap()))
+        .session(SessionConfig::new(store.clone()))
+        .build()
+        .unwrap();
+    Client::new(layer.layer(service_fn(boxed as fn(_) -> _)))
+}
+
+/// `method path?form` with the session cookie `sid` (or none), set on the request itself
+/// so concurrent requests do not share the client's jar.
 async fn send(
-    app: &Router,
+    app: &Client<App>,
     method: &str,
     path: &str,
     sid: Option<&str>,
     form: Option<&str>,
-) -> Reply {
-    let mut request = Request::builder()
-        .method(method)
-        .uri(path)
-        .header(header::HOST, "127.0.0.1:3000");
-    if let Some(sid) = sid {
-        request = request.header(header::COOKIE, format!("__Host-sid={sid}"));
-    }
-    if form.is_some() {
-        request = request
-            .header(header::ORIGIN, "http://127.0.0.1:3000")
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-    }
-    let body = form.map_or_else(Body::empty, |f| Body::from(f.to_owned()));
-    let response = app
-        .clone()
-        .oneshot(request.body(body).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let retry_after = response
-        .headers()
-        .get(header::RETRY_AFTER)
-        .map(|v| v.to_str().unwrap().to_owned());
-    let sid = response
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .find_map(|v| {
-            let value = v
-                .to_str()
-                .unwrap()
-                .strip_prefix("__Host-sid=")?
-                .split(';')
-                .next()?;
-            (!value.is_empty()).then(|| value.to_owned())
-        });
-    let body = String::from_utf8(
-        response
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec(),
-    )
-    .unwrap();
-    Reply {
-        status,
-        retry_after,
-        sid,
-        body,
-    }
+) -> TestResponse {
+    let uri = match form {
+        Some(form) if !form.is_empty() => format!("{path}?{form}"),
+        _ => path.to_owned(),
+    };
+    let mut request = app.request(&method.parse().unwrap(), &uri);
+    request = request.header(
+        http::header::COOKIE,
+        sid.map_or_else(|| "visitor=1".to_owned(), |sid| format!("__Host-sid={sid}")),
+    );
+    app.send(request.body(Full::default()).unwrap()).await
 }
 
-async fn login(app: &Router) -> String {
-    let reply = send(
-        app,
-        "POST",
-        "/login",
-        None,
-        Some("email=demo%40example.com&password=demo"),
-    )
-    .await;
-    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
-    reply.sid.expect("login sets the session cookie")
+async fn login(app: &Client<App>) -> String {
+    let reply = send(app, "POST", "/login", None, None).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.text());
+    reply
+        .new_cookie("__Host-sid")
+        .expect("login sets the session cookie")
 }
 
 #[tokio::test]
 async fn a_login_on_one_instance_works_on_another() {
     let server = RedisServer::start();
-    let first = shop_on(&RedisStore::new(&server.url()).unwrap());
-    let second = shop_on(&RedisStore::new(&server.url()).unwrap());
+    let first = instance(&RedisStore::new(&server.url()).unwrap());
+    let second = instance(&RedisStore::new(&server.url()).unwrap());
     let sid = login(&first).await;
     let account = send(&second, "GET", "/account", Some(&sid), None).await;
     assert_eq!(account.status, StatusCode::OK);
-    assert!(account.body.contains("demo@example.com"));
+    assert!(account.text().contains("demo@example.com"));
     // Logging out on the second instance ends the session on the first.
     send(&second, "POST", "/logout", Some(&sid), Some("")).await;
     assert_eq!(
@@ -281,14 +293,14 @@ async fn concurrent_writers_on_two_instances_merge() {
     let server = RedisServer::start();
     let store = RedisStore::new(&server.url()).unwrap();
     let apps = [
-        shop_on(&store),
-        shop_on(&RedisStore::new(&server.url()).unwrap()),
+        Arc::new(instance(&store)),
+        Arc::new(instance(&RedisStore::new(&server.url()).unwrap())),
     ];
     let sid = login(&apps[0]).await;
     let skus = ["BC-500", "FL-A5-1000", "PO-A2-10", "ST-RND-250"];
     let tasks: Vec<_> = (0..40)
         .map(|n| {
-            let app = apps[n % 2].clone();
+            let app = Arc::clone(&apps[n % 2]);
             let sid = sid.clone();
             let form = format!("sku={}&qty=1", skus[n % 4]);
             tokio::spawn(async move {
@@ -305,7 +317,7 @@ async fn concurrent_writers_on_two_instances_merge() {
     // the cart wins there; what must hold is that the login survived every write.
     let account = send(&apps[1], "GET", "/account", Some(&sid), None).await;
     assert!(
-        account.body.contains("demo@example.com"),
+        account.text().contains("demo@example.com"),
         "the user key survived concurrent cart writes"
     );
 
@@ -338,7 +350,7 @@ async fn concurrent_writers_on_two_instances_merge() {
 #[tokio::test]
 async fn redis_killed_means_503_for_session_requests_only_and_recovery_after_restart() {
     let mut server = RedisServer::start();
-    let app = shop_on(&RedisStore::new(&server.url()).unwrap());
+    let app = instance(&RedisStore::new(&server.url()).unwrap());
     let sid = login(&app).await;
     assert_eq!(
         send(&app, "GET", "/account", Some(&sid), None).await.status,
@@ -357,10 +369,10 @@ async fn redis_killed_means_503_for_session_requests_only_and_recovery_after_res
             reply.status,
             StatusCode::SERVICE_UNAVAILABLE,
             "{method} {path}: {}",
-            reply.body
+            reply.text()
         );
         assert!(
-            reply.retry_after.is_some(),
+            reply.header("retry-after").is_some(),
             "{method} {path} says when to retry"
         );
         assert!(
@@ -374,9 +386,7 @@ async fn redis_killed_means_503_for_session_requests_only_and_recovery_after_res
         "anonymous browsing goes on"
     );
     assert_eq!(
-        send(&app, "GET", "/static/shop.css", Some(&sid), None)
-            .await
-            .status,
+        send(&app, "GET", "/static", Some(&sid), None).await.status,
         StatusCode::OK
     );
     let anonymous_cart = send(&app, "POST", "/cart", None, Some("sku=BC-500&qty=1")).await;
@@ -385,7 +395,7 @@ async fn redis_killed_means_503_for_session_requests_only_and_recovery_after_res
         StatusCode::SERVICE_UNAVAILABLE,
         "no session silently lost"
     );
-    assert!(anonymous_cart.sid.is_none());
+    assert!(anonymous_cart.new_cookie("__Host-sid").is_none());
 
     server.restart();
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -393,7 +403,7 @@ async fn redis_killed_means_503_for_session_requests_only_and_recovery_after_res
         let reply = send(&app, "GET", "/account", Some(&sid), None).await;
         if reply.status == StatusCode::OK {
             assert!(
-                reply.body.contains("demo@example.com"),
+                reply.text().contains("demo@example.com"),
                 "the persisted session is back"
             );
             break;
@@ -414,28 +424,21 @@ async fn redis_killed_means_503_for_session_requests_only_and_recovery_after_res
 #[tokio::test]
 async fn out_of_memory_replies_are_503() {
     let server = RedisServer::start();
-    let app = shop_on(&RedisStore::new(&server.url()).unwrap());
+    let app = instance(&RedisStore::new(&server.url()).unwrap());
     assert!(
         server
             .command("CONFIG SET maxmemory 1")
             .unwrap()
             .starts_with("+OK")
     );
-    let reply = send(
-        &app,
-        "POST",
-        "/login",
-        None,
-        Some("email=demo%40example.com&password=demo"),
-    )
-    .await;
+    let reply = send(&app, "POST", "/login", None, None).await;
     assert_eq!(
         reply.status,
         StatusCode::SERVICE_UNAVAILABLE,
         "{}",
-        reply.body
+        reply.text()
     );
-    assert!(reply.sid.is_none());
+    assert!(reply.new_cookie("__Host-sid").is_none());
     assert!(
         server
             .command("CONFIG SET maxmemory 0")
@@ -492,5 +495,14 @@ async fn a_refused_connection_is_an_error_not_a_panic() {
         ),
         "{result:?}"
     );
-    assert!(RedisStore::new("not a url").is_err());
+    assert!(matches!(
+        RedisStore::new("not a url"),
+        Err(ConfigError::InvalidUrl(_))
+    ));
+    assert!(matches!(
+        RedisStore::builder(&format!("redis://127.0.0.1:{port}/"))
+            .timeout(Duration::ZERO)
+            .build(),
+        Err(ConfigError::ZeroTimeout)
+    ));
 }

@@ -8,9 +8,10 @@ use http::{StatusCode, header};
 use crate::consent::Consent;
 use crate::error::SessionError;
 use crate::referral::Referral;
+use crate::render::Page;
 use crate::session::Session;
 
-/// The rejection when a handler asks for a [`Session`] or [`Consent`] but no
+/// The rejection when a handler asks for a [`Session`], [`Consent`] or [`Page`] but no
 /// [`ConsentryLayer`] with that part enabled is installed: a 500 that says so.
 ///
 /// [`ConsentryLayer`]: crate::ConsentryLayer
@@ -67,6 +68,21 @@ impl<S: Send + Sync> FromRequestParts<S> for Consent {
     }
 }
 
+/// ```
+/// use consentry::Page;
+///
+/// async fn home(page: Page) -> String {
+///     format!("<main>Hello</main>{}", page.banner_html("/"))
+/// }
+/// ```
+impl<S: Send + Sync> FromRequestParts<S> for Page {
+    type Rejection = MissingLayer;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Page>().cloned().ok_or(MissingLayer)
+    }
+}
+
 /// `Option<Referral>`: the partner the visitor came through, if any.
 ///
 /// ```
@@ -87,14 +103,14 @@ impl<S: Send + Sync> OptionalFromRequestParts<S> for Referral {
     }
 }
 
-/// Store failures become 503 with `Retry-After` (the layer would answer so anyway);
-/// value errors become 500.
+/// Store failures become 503 with the configured `Retry-After` (the layer would answer so
+/// anyway); value errors become 500.
 impl IntoResponse for SessionError {
     fn into_response(self) -> Response {
         match self {
-            SessionError::Store(_) => (
+            SessionError::Store { retry_after, .. } => (
                 StatusCode::SERVICE_UNAVAILABLE,
-                [(header::RETRY_AFTER, "5")],
+                [(header::RETRY_AFTER, retry_after.as_secs().to_string())],
                 "session store unavailable",
             )
                 .into_response(),

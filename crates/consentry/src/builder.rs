@@ -1,15 +1,23 @@
-//! [`Consentry::builder`]: every part optional, every mistake a [`ConfigError`].
+//! [`Consentry::builder`]: every part optional, every mistake a [`ConfigError`]. The builder
+//! makes each part from its settings, collects the cookies each part declares for the
+//! gate, and hands the endpoint the parts it uses.
 
+use std::fmt;
 use std::sync::Arc;
 
 use crate::clock::{Clock, SystemClock};
-use crate::consent::{ConsentConfig, ConsentRuntime};
+use crate::consent::ConsentPart;
 use crate::cookies::CookieSettings;
-use crate::error::ConfigError;
+use crate::endpoint::Endpoint;
+use crate::error::{ConfigError, Part};
+use crate::gate::{Csp, GatePart};
 use crate::keys::Keyring;
-use crate::layer::{ConsentryLayer, Shared};
-use crate::referral::{ReferralConfig, ReferralRuntime};
-use crate::session::{SessionConfig, SessionRuntime};
+use crate::ledger::ConsentLedger;
+use crate::policy::{DeclaredCookie, Policy};
+use crate::referral::{ReferralConfig, ReferralPart};
+use crate::render::{BannerTexts, Renderer};
+use crate::service::{ConsentSide, ConsentryLayer, Shared};
+use crate::session::{SessionConfig, SessionPart};
 
 /// The entry point: `Consentry::builder(keyring)…build()` gives a [`ConsentryLayer`].
 ///
@@ -42,6 +50,149 @@ impl Consentry {
     }
 }
 
+/// Everything about consent: the policy, where decisions are proven, which cookies exist
+/// (the gate), the CSP, the endpoint and the banner's texts.
+///
+/// ```
+/// use consentry::{Category, ConsentConfig, DeclaredCookie, Policy};
+/// use consentry::ledger::MemoryLedger;
+///
+/// let consent = ConsentConfig::new(Policy::new(1))
+///     .ledger(MemoryLedger::new())
+///     .declare(DeclaredCookie::exact("_sa", Category::ANALYTICS)
+///         .provider("Shop Analytics")
+///         .purpose("Distinguishes visits")
+///         .duration("1 year"))
+///     .privacy_url("/privacy");
+/// # let _ = consent;
+/// ```
+#[derive(Clone)]
+pub struct ConsentConfig {
+    policy: Policy,
+    ledger: Option<Arc<dyn ConsentLedger>>,
+    declared: Vec<DeclaredCookie>,
+    strict: bool,
+    csp: Option<Csp>,
+    base_path: String,
+    privacy_url: String,
+    texts: Vec<(String, BannerTexts)>,
+    record_ip: bool,
+}
+
+impl ConsentConfig {
+    /// Consent under `policy`, with the endpoint at `/consent`, strict cookie gating, no
+    /// CSP, English texts. A ledger must be set with [`ConsentConfig::ledger`].
+    pub fn new(policy: Policy) -> Self {
+        Self {
+            policy,
+            ledger: None,
+            declared: Vec::new(),
+            strict: true,
+            csp: None,
+            base_path: "/consent".to_owned(),
+            privacy_url: "/privacy".to_owned(),
+            texts: vec![("en".to_owned(), BannerTexts::default())],
+            record_ip: false,
+        }
+    }
+
+    /// Where every decision is recorded, as proof of consent.
+    #[must_use]
+    pub fn ledger(mut self, ledger: impl ConsentLedger) -> Self {
+        self.ledger = Some(Arc::new(ledger));
+        self
+    }
+
+    /// Declares a cookie the site (or a third party on it) may set.
+    #[must_use]
+    pub fn declare(mut self, cookie: DeclaredCookie) -> Self {
+        self.declared.push(cookie);
+        self
+    }
+
+    /// Strict mode (the default) removes `Set-Cookie` headers of undeclared cookies; off,
+    /// they pass and a warning is logged.
+    #[must_use]
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+
+    /// Sends a `Content-Security-Policy` with a per-request nonce, allowing each
+    /// category's third-party origins only once it is granted.
+    #[must_use]
+    pub fn csp(mut self, csp: Csp) -> Self {
+        self.csp = Some(csp);
+        self
+    }
+
+    /// The endpoint's base path (default `/consent`).
+    #[must_use]
+    pub fn base_path(mut self, path: impl Into<String>) -> Self {
+        self.base_path = path.into();
+        self
+    }
+
+    /// The privacy policy linked from the banner (default `/privacy`).
+    #[must_use]
+    pub fn privacy_url(mut self, url: impl Into<String>) -> Self {
+        self.privacy_url = url.into();
+        self
+    }
+
+    /// Banner texts for a language (a primary tag such as `de`; `en` is built in and can
+    /// be replaced).
+    #[must_use]
+    pub fn texts(mut self, language: impl Into<String>, texts: BannerTexts) -> Self {
+        let language = language.into().to_ascii_lowercase();
+        self.texts.retain(|(lang, _)| *lang != language);
+        self.texts.push((language, texts));
+        self
+    }
+
+    /// Records the visitor's IP address in the ledger, truncated to /24 (IPv4) or /48
+    /// (IPv6). Off by default. The address is read from a
+    /// [`ClientIp`](crate::ledger::ClientIp) request extension.
+    #[must_use]
+    pub fn record_truncated_ip(mut self, enabled: bool) -> Self {
+        self.record_ip = enabled;
+        self
+    }
+
+    /// The policy.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    fn validate_endpoint(&self) -> Result<(), ConfigError> {
+        let base = &self.base_path;
+        if !base.starts_with('/')
+            || base.len() < 2
+            || base.ends_with('/')
+            || base.contains(['?', '#'])
+        {
+            return Err(ConfigError::invalid(
+                Part::Consent,
+                "base_path",
+                format!("{base:?} must look like /consent (leading slash, no trailing slash)"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for ConsentConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConsentConfig")
+            .field("policy", &self.policy)
+            .field("declared", &self.declared)
+            .field("strict", &self.strict)
+            .field("csp", &self.csp)
+            .field("base_path", &self.base_path)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Configures a [`ConsentryLayer`]; see [`Consentry::builder`].
 #[must_use]
 pub struct ConsentryBuilder {
@@ -53,8 +204,8 @@ pub struct ConsentryBuilder {
     dev_cookies: bool,
 }
 
-impl std::fmt::Debug for ConsentryBuilder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Debug for ConsentryBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ConsentryBuilder")
             .field("keyring", &self.keyring)
             .field("session", &self.session)
@@ -117,103 +268,120 @@ impl ConsentryBuilder {
         let session = match self.session {
             Some(config) => {
                 config.validate()?;
-                Some(Arc::new(SessionRuntime::new(
+                let clock = Arc::clone(&self.clock);
+                Some(Arc::new(SessionPart::new(
                     config,
                     &self.keyring,
                     cookies,
-                    Arc::clone(&self.clock),
+                    clock,
                 )))
             }
             None => None,
         };
-        let consent = match self.consent {
-            Some(mut config) => {
-                config.validate()?;
-                let referral = match self.referral {
-                    Some(referral) => {
-                        referral.validate(&config.policy)?;
-                        Some(Arc::new(ReferralRuntime::new(
-                            referral,
-                            &self.keyring,
-                            cookies,
-                            Arc::clone(&self.clock),
-                        )))
-                    }
-                    None => None,
-                };
-                declare_own_cookies(&mut config, cookies, session.is_some(), referral.as_deref());
-                Some(Arc::new(ConsentRuntime::new(
+        let (consent, referral) = match self.consent {
+            Some(config) => {
+                let (side, referral) = consent_side(
                     config,
+                    self.referral,
+                    session.as_deref(),
                     &self.keyring,
                     cookies,
-                    Arc::clone(&self.clock),
-                    referral,
-                )))
+                    &self.clock,
+                )?;
+                (Some(side), referral)
             }
             None if self.referral.is_some() => {
-                return Err(ConfigError::Referral(
-                    "referral needs consent: the cookie is written only when the partner's category is granted".into(),
+                return Err(ConfigError::invalid(
+                    Part::Referral,
+                    "referral",
+                    "needs consent (ConsentryBuilder::consent): the cookie is written only when the partner's category is granted",
                 ));
             }
-            None => None,
+            None => (None, None),
         };
-        Ok(ConsentryLayer {
-            shared: Arc::new(Shared { session, consent }),
-        })
+        Ok(ConsentryLayer::new(Shared {
+            session,
+            consent,
+            referral,
+        }))
     }
 }
 
-/// The layer's own cookies appear in the declaration like every other.
-fn declare_own_cookies(
-    config: &mut ConsentConfig,
+/// Consent with its gate, renderer and endpoint, and referral beside it.
+fn consent_side(
+    config: ConsentConfig,
+    referral: Option<ReferralConfig>,
+    session: Option<&SessionPart>,
+    keyring: &Keyring,
     cookies: CookieSettings,
-    sessions: bool,
-    referral: Option<&ReferralRuntime>,
-) {
-    use crate::consent::Category;
-    use crate::gate::DeclaredCookie;
-
-    if sessions {
-        config.registry.declare(
-            DeclaredCookie::exact(cookies.name("sid"), Category::NECESSARY)
-                .purpose("Keeps your session (cart, login) on this site; holds only a random id and timestamps")
-                .duration("until the session ends (idle or absolute timeout)"),
-        );
-    }
-    let days = config.policy.max_age.as_secs() / 86_400;
-    config.registry.declare(
-        DeclaredCookie::exact(cookies.name("consent"), Category::NECESSARY)
-            .purpose("Remembers your cookie choices, signed so nobody else can change them")
-            .duration(format!("{days} days")),
-    );
-    config.registry.declare(
-        DeclaredCookie::exact(crate::consent::CHOICE_COOKIE, Category::NECESSARY)
-            .purpose("Remembers your cookie choices where the banner runs without the server")
-            .duration(format!("{days} days")),
-    );
-    if let Some(referral) = referral {
-        let window = referral.config.window.as_secs() / 86_400;
-        let partners = &referral.config.partners;
-        for (index, partner) in partners.iter().enumerate() {
-            if partners[..index]
-                .iter()
-                .any(|p| p.category == partner.category)
-            {
-                continue;
-            }
-            let names: Vec<&str> = partners
-                .iter()
-                .filter(|p| p.category == partner.category)
-                .map(|p| p.name.as_str())
-                .collect();
-            let mut cookie = DeclaredCookie::exact(referral.cookie_name.clone(), partner.category.clone())
-                .purpose(format!(
-                    "Recognises a visitor referred by a partner ({}) so orders can be attributed; holds only the partner id and two dates",
-                    names.join(", ")
-                ))
-                .duration(format!("{window} days"));
-            cookie.managed = true;
-            config.registry.declare(cookie);
+    clock: &Arc<dyn Clock>,
+) -> Result<(ConsentSide, Option<Arc<ReferralPart>>), ConfigError> {
+    config
+        .policy
+        .validate()
+        .map_err(|invalid| ConfigError::invalid(Part::Consent, invalid.setting, invalid.reason))?;
+    config.validate_endpoint()?;
+    let ConsentConfig {
+        policy,
+        ledger,
+        declared,
+        strict,
+        csp,
+        base_path,
+        privacy_url,
+        texts,
+        record_ip,
+    } = config;
+    let ledger = ledger.ok_or_else(|| {
+        ConfigError::invalid(
+            Part::Consent,
+            "ledger",
+            "a consent ledger is required: JsonlLedger::open(path), or MemoryLedger in tests",
+        )
+    })?;
+    let referral = match referral {
+        Some(referral) => {
+            referral.validate(&policy)?;
+            let clock = Arc::clone(clock);
+            Some(Arc::new(ReferralPart::new(
+                referral, keyring, cookies, clock,
+            )))
         }
-    }
+        None => None,
+    };
+    let consent = Arc::new(ConsentPart::new(
+        policy,
+        keyring,
+        cookies,
+        Arc::clone(clock),
+    ));
+    // The layer's own cookies appear in the declaration like every other; each part
+    // declares its own.
+    let mut managed: Vec<DeclaredCookie> = session.iter().map(|part| part.declares()).collect();
+    managed.extend(consent.declares());
+    managed.extend(referral.iter().flat_map(|part| part.declares()));
+    let gate = Arc::new(GatePart::new(declared, managed, strict, csp, !cookies.dev));
+    gate.validate(consent.policy())?;
+    let renderer = Arc::new(Renderer::new(
+        base_path.clone(),
+        privacy_url,
+        texts,
+        Arc::clone(&gate),
+    ));
+    let endpoint = Arc::new(Endpoint::new(
+        base_path,
+        record_ip,
+        Arc::clone(&consent),
+        Arc::clone(&gate),
+        referral.clone(),
+        ledger,
+        Arc::clone(clock),
+    ));
+    let side = ConsentSide {
+        consent,
+        gate,
+        renderer,
+        endpoint,
+    };
+    Ok((side, referral))
 }

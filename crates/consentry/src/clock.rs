@@ -16,6 +16,21 @@ pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> u64;
 }
 
+/// A shared clock is a clock: pass one `Arc` to several layers or stores.
+///
+/// ```
+/// use std::sync::Arc;
+/// use consentry::{Clock, ManualClock};
+///
+/// let shared: Arc<dyn Clock> = Arc::new(ManualClock::new(5));
+/// assert_eq!(shared.now(), 5);
+/// ```
+impl<C: Clock + ?Sized> Clock for Arc<C> {
+    fn now(&self) -> u64 {
+        (**self).now()
+    }
+}
+
 /// The system's wall clock (the default).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;

@@ -1,18 +1,58 @@
-//! Typed errors: configuration problems are found at build time, store problems at
-//! request time.
+//! Typed errors: configuration problems are found at build time, store and ledger problems
+//! at request time.
 
-use std::error::Error as StdError;
+use std::fmt;
+use std::time::Duration;
 
-/// A boxed error from a store backend.
-pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
+use consentry_store::StoreError;
+
+/// The part of the layer a setting belongs to, named in [`ConfigError::Invalid`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Part {
+    /// [`Keyring`](crate::Keyring) and keys.
+    Keys,
+    /// [`SessionConfig`](crate::SessionConfig).
+    Session,
+    /// The consent [`Policy`](crate::Policy) and [`ConsentConfig`](crate::ConsentConfig).
+    Consent,
+    /// The cookie gate: [`DeclaredCookie`](crate::DeclaredCookie)s, strict mode, the CSP.
+    Gate,
+    /// [`ReferralConfig`](crate::ReferralConfig) and its partners.
+    Referral,
+}
+
+impl fmt::Display for Part {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Keys => "keys",
+            Self::Session => "session",
+            Self::Consent => "consent",
+            Self::Gate => "gate",
+            Self::Referral => "referral",
+        })
+    }
+}
 
 /// A configuration mistake, reported by a builder instead of a panic at request time.
 ///
 /// ```
-/// use consentry::{ConfigError, Key};
+/// use consentry::{ConfigError, Key, Part, SessionConfig};
+/// use consentry::store::MemoryStore;
 ///
 /// let err = Key::from_bytes(&[7; 16]).unwrap_err();
 /// assert!(matches!(err, ConfigError::SecretTooShort { len: 16 }));
+///
+/// let sessions = SessionConfig::new(MemoryStore::new()).idle_timeout(std::time::Duration::ZERO);
+/// let err = consentry::Consentry::builder(consentry::Keyring::new(1, consentry::Key::generate()))
+///     .session(sessions)
+///     .build()
+///     .unwrap_err();
+/// assert!(matches!(err, ConfigError::Invalid { part: Part::Session, setting: "idle_timeout", .. }));
+/// assert_eq!(
+///     err.to_string(),
+///     "invalid session setting `idle_timeout`: must be at least one second"
+/// );
 /// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -29,67 +69,45 @@ pub enum ConfigError {
     /// Two keys in one [`Keyring`](crate::Keyring) share an id.
     #[error("key id {0} appears more than once in the keyring")]
     DuplicateKeyId(u8),
-    /// A session setting is out of range.
-    #[error("invalid session setting: {0}")]
-    Session(&'static str),
-    /// The consent policy, cookie registry or endpoint settings are inconsistent.
-    #[error("invalid consent setting: {0}")]
-    Consent(String),
-    /// The partner registry or referral settings are inconsistent.
-    #[error("invalid referral setting: {0}")]
-    Referral(String),
-    /// The consent ledger could not be opened.
-    #[error("consent ledger: {0}")]
-    Ledger(#[source] std::io::Error),
+    /// A setting cannot work: which part, which setting (named as its builder method), and
+    /// what to change.
+    #[error("invalid {part} setting `{setting}`: {reason}")]
+    Invalid {
+        /// The part the setting belongs to.
+        part: Part,
+        /// The setting, as its builder method is named.
+        setting: &'static str,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
 }
 
-/// A session store could not do what was asked.
-///
-/// The layer answers `503 Service Unavailable` with `Retry-After` when a request needed
-/// the store and it failed; it never starts a fresh session silently.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// The backend is unreachable or refused the operation.
-    #[error("session store unavailable: {0}")]
-    Unavailable(#[source] BoxError),
-    /// The backend did not answer in time.
-    #[error("session store timed out")]
-    Timeout,
-    /// The backend returned data that is not a session record.
-    #[error("corrupt session record: {0}")]
-    Corrupt(String),
-}
-
-impl StoreError {
-    /// Wraps any backend error as [`StoreError::Unavailable`].
-    ///
-    /// ```
-    /// use consentry::StoreError;
-    ///
-    /// let err = StoreError::unavailable(std::io::Error::other("connection refused"));
-    /// assert!(err.to_string().contains("connection refused"));
-    /// ```
-    pub fn unavailable(source: impl Into<BoxError>) -> Self {
-        Self::Unavailable(source.into())
+impl ConfigError {
+    pub(crate) fn invalid(part: Part, setting: &'static str, reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            part,
+            setting,
+            reason: reason.into(),
+        }
     }
 }
 
-/// The consent ledger could not record a decision.
+/// The consent ledger could not open or record a decision.
 ///
-/// Grants are then not applied (the endpoint answers 503); denials still are.
+/// At request time, grants are then not applied (the endpoint answers 503); denials still
+/// are.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LedgerError {
-    /// Writing or syncing the record failed.
-    #[error("consent ledger write failed: {0}")]
+    /// Opening, writing or syncing the ledger failed.
+    #[error("consent ledger I/O failed: {0}")]
     Io(#[from] std::io::Error),
     /// The ledger is shut down or its writer stopped.
     #[error("consent ledger is closed")]
     Closed,
     /// Another backend failure.
     #[error("consent ledger unavailable: {0}")]
-    Unavailable(#[source] BoxError),
+    Unavailable(#[source] consentry_store::BoxError),
 }
 
 /// An error from a [`Session`](crate::Session) operation.
@@ -97,8 +115,15 @@ pub enum LedgerError {
 #[non_exhaustive]
 pub enum SessionError {
     /// The store failed; the layer will answer 503 for this request.
-    #[error(transparent)]
-    Store(#[from] StoreError),
+    #[error("{source}")]
+    Store {
+        /// What the store reported.
+        #[source]
+        source: StoreError,
+        /// The configured [`SessionConfig::retry_after`](crate::SessionConfig::retry_after),
+        /// for the 503 answer.
+        retry_after: Duration,
+    },
     /// A value could not be serialized for storage.
     #[error("session value for key {key:?} could not be serialized: {source}")]
     Serialize {

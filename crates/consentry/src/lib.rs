@@ -1,8 +1,10 @@
-//! Consent-aware session middleware for [`tower`] services.
+//! Consent-aware session middleware for [`tower`](https://docs.rs/tower) services.
 //!
 //! One layer gives a web app signed first-party session cookies that carry no personal
 //! data (a random id and two timestamps), with everything about the visitor kept
-//! server-side in a [`SessionStore`](store::SessionStore).
+//! server-side in a [`SessionStore`](store::SessionStore); consent per category, proven in
+//! a ledger and enforced on the server (a `Set-Cookie` gate and an optional CSP); and
+//! partner referral.
 //!
 //! ```
 //! use consentry::{Consentry, Key, Keyring, Session, SessionConfig, SessionError};
@@ -31,51 +33,67 @@
 //! # }
 //! ```
 //!
+//! Each request passes every part twice: its `read` on the way in (the `Cookie` header is
+//! parsed once), its `respond` on the way out. Handlers find [`Session`], [`Consent`],
+//! [`Page`] (rendering) and [`Referral`] in the request extensions, or extract them with
+//! the `axum` feature.
+//!
 //! # Features
 //! - `banner` (default): the WebAssembly consent banner, embedded and served by the layer.
-//! - `axum`: [`Session`] as an extractor and [`SessionError`] as a response.
-//! - `testing`: [`store::conformance`], the behaviour suite for store implementations.
+//! - `axum`: [`Session`], [`Consent`], [`Page`] and `Option<Referral>` as extractors,
+//!   [`SessionError`] as a response.
+//! - `testing`: `testing::Client`, an in-process client with a cookie jar, and
+//!   `store::conformance`, the behaviour suite for store implementations.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-#[cfg(feature = "banner")]
-mod assets;
+// The layers of the crate, top to bottom; a module imports only from layers below it
+// (checked by tests/architecture.rs). See ARCHITECTURE.md.
+//
+// service, builder, axum, testing   the only modules that know every part
 #[cfg(feature = "axum")]
 mod axum;
-mod body;
 mod builder;
-mod clock;
-mod codec;
-mod consent;
-mod cookies;
+mod service;
+#[cfg(feature = "testing")]
+pub mod testing;
+// endpoint, render                  the /consent routes and page rendering
 mod endpoint;
-mod error;
+mod render;
+// session, consent, gate, referral, ledger, store     features: never each other
+mod consent;
 mod gate;
-pub mod html;
-mod keys;
-mod layer;
 pub mod ledger;
-pub mod origin;
 mod referral;
 mod session;
 pub mod store;
+// keys, codec, cookies, clock, assets, origin, html, error     mechanisms
+mod assets;
+mod clock;
+mod codec;
+mod cookies;
+mod error;
+pub mod html;
+mod keys;
+pub mod origin;
+// policy                            the shared vocabulary: imports nothing of the crate
+mod policy;
 
 #[cfg(feature = "axum")]
 pub use crate::axum::MissingLayer;
-pub use crate::body::ConsentryBody;
-pub use crate::builder::{Consentry, ConsentryBuilder};
+pub use crate::builder::{ConsentConfig, Consentry, ConsentryBuilder};
 pub use crate::clock::{Clock, ManualClock, SystemClock};
-pub use crate::consent::{
-    BannerTexts, Category, CategoryDef, Consent, ConsentConfig, ConsentState, Policy, Text,
-};
-pub use crate::error::{BoxError, ConfigError, LedgerError, SessionError, StoreError};
-pub use crate::gate::{Csp, DeclaredCookie};
+pub use crate::consent::{Consent, ConsentState};
+pub use crate::error::{ConfigError, Part, SessionError};
+pub use crate::gate::Csp;
 pub use crate::keys::{Key, Keyring};
-pub use crate::layer::{ConsentryLayer, ConsentryService, ResponseFuture};
-pub use crate::ledger::{ClientIp, ConsentLedger, JsonlLedger, LedgerRecord, MemoryLedger, Source};
+pub use crate::policy::{Category, CategoryDef, DeclaredCookie, Policy, Text};
 pub use crate::referral::{Attribution, Partner, Referral, ReferralConfig, Via};
+pub use crate::render::{BannerTexts, Page};
+pub use crate::service::{ConsentryBody, ConsentryLayer, ConsentryService, ResponseFuture};
 pub use crate::session::{Session, SessionConfig};
+pub use consentry_store::BoxError;
 
 /// The README's examples, compiled and run as doc tests.
 #[cfg(all(doctest, feature = "axum"))]

@@ -1,16 +1,15 @@
-//! Consent end to end through `oneshot`: the endpoint, the gate, GPC, the ledger.
-
-mod common;
+//! Consent end to end through `consentry::testing::Client`: the endpoint, the gate, GPC, the ledger.
 
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::Bytes;
-use consentry::ledger::LedgerFuture;
+use consentry::ledger::{ConsentLedger, LedgerError, LedgerFuture, LedgerRecord, MemoryLedger};
+use consentry::testing::{Client, TestResponse};
 use consentry::{
-    Category, CategoryDef, Consent, ConsentConfig, ConsentLedger, Consentry, ConsentryLayer, Csp,
-    DeclaredCookie, Key, Keyring, LedgerError, LedgerRecord, ManualClock, MemoryLedger, Policy,
+    Category, CategoryDef, ConfigError, ConsentConfig, Consentry, ConsentryLayer, Csp,
+    DeclaredCookie, Key, Keyring, ManualClock, Page, Part, Policy,
 };
 use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::Full;
@@ -21,15 +20,15 @@ const STATS: &str = "https://stats.test";
 
 /// The app behind the layer: `/set/NAME` sets cookie NAME; every page shows the banner.
 async fn app(request: Request<Full<Bytes>>) -> Result<Response<String>, Infallible> {
-    let consent = request
+    let page = request
         .extensions()
-        .get::<Consent>()
+        .get::<Page>()
         .cloned()
         .expect("layer installed");
     let mut response = Response::new(format!(
         "{}{}",
-        consent.banner_html(request.uri().path()),
-        consent.script_tag(&Category::ANALYTICS, &format!("{STATS}/a.js"))
+        page.banner_html(request.uri().path()),
+        page.script_tag(&Category::ANALYTICS, &format!("{STATS}/a.js"))
     ));
     if let Some(name) = request.uri().path().strip_prefix("/set/") {
         response.headers_mut().append(
@@ -63,31 +62,17 @@ fn layer(config: ConsentConfig) -> ConsentryLayer {
         .unwrap()
 }
 
-struct Reply {
-    status: StatusCode,
-    headers: http::HeaderMap,
-    body: String,
+/// What the tests read from a response, beyond the client's helpers.
+trait ReplyExt {
+    /// The new consent cookie as `name=value`, to send back.
+    fn consent_cookie(&self) -> Option<String>;
+    fn granted(&self) -> Vec<String>;
 }
 
-impl Reply {
-    fn set_cookies(&self) -> Vec<&str> {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .map(|v| v.to_str().unwrap())
-            .collect()
-    }
-
-    /// The new consent cookie as `name=value`, to send back.
+impl ReplyExt for TestResponse {
     fn consent_cookie(&self) -> Option<String> {
-        self.set_cookies()
-            .into_iter()
-            .find(|c| c.starts_with("__Host-consent="))
-            .map(|c| c.split(';').next().unwrap().to_owned())
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("{e}: {}", self.body))
+        self.new_cookie("__Host-consent")
+            .map(|value| format!("__Host-consent={value}"))
     }
 
     fn granted(&self) -> Vec<String> {
@@ -100,14 +85,11 @@ impl Reply {
     }
 }
 
-async fn send(layer: &ConsentryLayer, request: Request<Full<Bytes>>) -> Reply {
-    let response = layer.layer(service_fn(app)).oneshot(request).await.unwrap();
-    let (status, headers, body) = common::read(response).await;
-    Reply {
-        status,
-        headers,
-        body,
-    }
+/// Sends `request` as built: the tests set every cookie themselves.
+async fn send(layer: &ConsentryLayer, request: Request<Full<Bytes>>) -> TestResponse {
+    Client::new(layer.layer(service_fn(app)))
+        .send(request)
+        .await
 }
 
 fn request(method: Method, path: &str, cookies: &[&str]) -> http::request::Builder {
@@ -145,7 +127,7 @@ fn post_form(body: &str, cookies: &[&str]) -> Request<Full<Bytes>> {
 /// Decides through the endpoint and returns the consent cookie to send back.
 async fn decide(layer: &ConsentryLayer, body: &str) -> String {
     let reply = send(layer, post_json(body, &[])).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     reply
         .consent_cookie()
         .expect("a decision sets the consent cookie")
@@ -162,18 +144,19 @@ async fn undecided_visitor_sees_the_banner_and_no_grant() {
     assert!(state.json()["id"].is_null());
     let page = send(&layer, get("/", &[])).await;
     assert!(
-        page.body.contains(r#"action="/consent""#),
+        page.text().contains(r#"action="/consent""#),
         "the banner is a form"
     );
     assert!(
-        page.body.contains(r#"value="accept_all""#) && page.body.contains(r#"value="reject_all""#)
+        page.text().contains(r#"value="accept_all""#)
+            && page.text().contains(r#"value="reject_all""#)
     );
     assert!(
-        page.body.contains("Analytics &lt;b&gt;"),
+        page.text().contains("Analytics &lt;b&gt;"),
         "texts are escaped"
     );
     assert!(
-        page.body
+        page.text()
             .contains(r#"type="text/plain" data-consent="analytics""#),
         "analytics inert"
     );
@@ -216,7 +199,7 @@ async fn json_decision_is_recorded_then_applied() {
     assert_eq!(record.granted, ["necessary", "analytics"]);
     assert_eq!(record.denied, ["preferences", "marketing"]);
     assert_eq!(record.revision, 1);
-    assert_eq!(record.source, consentry::Source::Banner);
+    assert_eq!(record.source, consentry::ledger::Source::Banner);
     assert_eq!(record.ip, None);
     assert_eq!(
         Some(record.consent_id.clone()),
@@ -227,9 +210,9 @@ async fn json_decision_is_recorded_then_applied() {
     assert_eq!(state.json()["decided"], true);
     assert_eq!(state.granted(), ["necessary", "analytics"]);
     let page = send(&layer, get("/", &[&cookie])).await;
-    assert!(!banner_visible(&page.body), "no banner once decided");
+    assert!(!banner_visible(&page.text()), "no banner once decided");
     assert!(
-        page.body
+        page.text()
             .contains(r#"<script src="https://stats.test/a.js">"#),
         "analytics live"
     );
@@ -239,7 +222,7 @@ async fn json_decision_is_recorded_then_applied() {
     assert_eq!(reply.granted(), ["necessary"]);
     assert_eq!(ledger.records().len(), 2);
     assert_eq!(ledger.records()[1].consent_id, record.consent_id);
-    assert_eq!(ledger.records()[1].source, consentry::Source::Api);
+    assert_eq!(ledger.records()[1].source, consentry::ledger::Source::Api);
 }
 
 #[tokio::test]
@@ -261,7 +244,7 @@ async fn form_path_redirects_back_and_ignores_foreign_return_to() {
         send(&layer, get("/consent", &[&cookie])).await.granted(),
         ["necessary", "preferences", "analytics", "marketing"]
     );
-    assert_eq!(ledger.records()[0].source, consentry::Source::Form);
+    assert_eq!(ledger.records()[0].source, consentry::ledger::Source::Form);
 
     for foreign in [
         "https://evil.test/",
@@ -419,7 +402,7 @@ async fn bad_input_gets_clear_statuses_and_changes_nothing() {
     ];
     for (name, request, status, code) in cases {
         let reply = send(&layer, request).await;
-        assert_eq!(reply.status, status, "{name}: {}", reply.body);
+        assert_eq!(reply.status, status, "{name}: {}", reply.text());
         assert_eq!(reply.json()["error"], code, "{name}");
         assert!(
             reply.consent_cookie().is_none(),
@@ -560,7 +543,7 @@ async fn a_revision_bump_makes_everyone_undecided_again() {
         "the consent id carries over"
     );
     let page = send(&new, get("/", &[&all, "_sa=abc"])).await;
-    assert!(banner_visible(&page.body), "the banner shows again");
+    assert!(banner_visible(&page.text()), "the banner shows again");
     assert!(
         page.set_cookies().iter().any(|c| c.starts_with("_sa=;")),
         "stale analytics cookie deleted"
@@ -603,7 +586,7 @@ async fn global_privacy_control_denies_marketing_until_explicitly_granted() {
     assert_eq!(state.json()["gpc"], true);
     let page = send(&layer, with_gpc(get("/", &[]))).await;
     assert!(
-        page.body.contains("data-gpc"),
+        page.text().contains("data-gpc"),
         "the banner says GPC is honoured"
     );
 
@@ -824,7 +807,7 @@ async fn csp_allows_a_category_origin_only_once_granted() {
         .unwrap();
     assert!(nonce.len() >= 22, "128-bit nonce");
     assert!(
-        before.body.contains(&format!(r#"nonce="{nonce}""#)),
+        before.text().contains(&format!(r#"nonce="{nonce}""#)),
         "the page uses this response's nonce"
     );
     let again = send(&layer, get("/", &[])).await;
@@ -891,15 +874,15 @@ async fn declaration_and_settings_page_come_from_the_registry() {
             .starts_with("text/html")
     );
     assert!(
-        html.body
+        html.text()
             .contains("<details class=\"consentry-customize\" open>")
     );
-    assert!(html.body.contains(r#"name="return_to" value="/cart""#));
+    assert!(html.text().contains(r#"name="return_to" value="/cart""#));
     let css = send(&layer, get("/consent/banner.css", &[])).await;
-    assert!(css.body.contains("--consentry-accent"));
+    assert!(css.text().contains("--consentry-accent"));
     let page = send(&layer, get("/", &[])).await;
     let hashed = page
-        .body
+        .text()
         .split(r#"<link rel="stylesheet" href=""#)
         .nth(1)
         .unwrap()
@@ -913,7 +896,7 @@ async fn declaration_and_settings_page_come_from_the_registry() {
         "{hashed}"
     );
     let cached = send(&layer, get(&hashed, &[])).await;
-    assert_eq!(cached.body, css.body);
+    assert_eq!(cached.text(), css.text());
     assert_eq!(
         cached.headers[header::CACHE_CONTROL],
         "public, max-age=31536000, immutable"
@@ -928,30 +911,47 @@ async fn declaration_and_settings_page_come_from_the_registry() {
 
 #[tokio::test]
 async fn misconfiguration_is_a_config_error() {
-    let build = |config: ConsentConfig| {
-        Consentry::builder(Keyring::new(1, Key::from_bytes(&[5; 32]).unwrap()))
-            .consent(config)
-            .build()
+    let invalid = |config: ConsentConfig| match Consentry::builder(Keyring::new(
+        1,
+        Key::from_bytes(&[5; 32]).unwrap(),
+    ))
+    .consent(config)
+    .build()
+    {
+        Err(ConfigError::Invalid { part, setting, .. }) => (part, setting),
+        other => panic!("expected ConfigError::Invalid, got {other:?}"),
     };
-    assert!(
-        build(ConsentConfig::new(Policy::new(1))).is_err(),
+    assert_eq!(
+        invalid(ConsentConfig::new(Policy::new(1))),
+        (Part::Consent, "ledger"),
         "no ledger"
     );
-    assert!(build(config(1, MemoryLedger::new()).base_path("consent")).is_err());
-    assert!(build(config(1, MemoryLedger::new()).base_path("/consent/")).is_err());
-    assert!(
-        build(
+    for base in ["consent", "/consent/"] {
+        assert_eq!(
+            invalid(config(1, MemoryLedger::new()).base_path(base)),
+            (Part::Consent, "base_path")
+        );
+    }
+    assert_eq!(
+        invalid(
             config(1, MemoryLedger::new())
                 .declare(DeclaredCookie::exact("x", Category::new("nope")))
-        )
-        .is_err()
+        ),
+        (Part::Gate, "declare")
     );
-    assert!(
-        build(
+    assert_eq!(
+        invalid(
             config(1, MemoryLedger::new())
                 .declare(DeclaredCookie::exact("bad name", Category::ANALYTICS))
-        )
-        .is_err()
+        ),
+        (Part::Gate, "declare")
+    );
+    assert_eq!(
+        invalid(
+            ConsentConfig::new(Policy::new(1).max_age(std::time::Duration::ZERO))
+                .ledger(MemoryLedger::new())
+        ),
+        (Part::Consent, "max_age")
     );
 }
 

@@ -1,35 +1,31 @@
-//! Partner referral end to end through `oneshot`.
-
-mod common;
+//! Partner referral end to end through `consentry::testing::Client`.
 
 use std::convert::Infallible;
 use std::time::Duration;
 
 use bytes::Bytes;
+use consentry::ledger::MemoryLedger;
 use consentry::store::MemoryStore;
+use consentry::testing::{Client, TestResponse};
 use consentry::{
-    Category, ConsentConfig, Consentry, ConsentryLayer, Key, Keyring, ManualClock, MemoryLedger,
-    Partner, Policy, Referral, ReferralConfig, SessionConfig,
+    Category, ConsentConfig, Consentry, ConsentryLayer, Key, Keyring, ManualClock, Page, Partner,
+    Policy, Referral, ReferralConfig, SessionConfig,
 };
 use http::{Method, Request, Response, StatusCode, header};
 use http_body_util::Full;
-use tower::{Layer, ServiceExt, service_fn};
+use tower::{Layer, service_fn};
 
 /// Echoes the referral it sees, and shows the banner.
 async fn app(request: Request<Full<Bytes>>) -> Result<Response<String>, Infallible> {
     let referral = request.extensions().get::<Referral>().cloned();
-    let consent = request
-        .extensions()
-        .get::<consentry::Consent>()
-        .cloned()
-        .unwrap();
+    let page = request.extensions().get::<Page>().cloned().unwrap();
     let seen = referral.map_or_else(
         || "none".to_owned(),
         |r| format!("{}:{:?}", r.partner_id(), r.via()),
     );
     Ok(Response::new(format!(
         "referral={seen}\n{}",
-        consent.banner_html("/")
+        page.banner_html("/")
     )))
 }
 
@@ -54,33 +50,29 @@ fn partners() -> ReferralConfig {
         )
 }
 
-struct Reply {
-    status: StatusCode,
-    headers: http::HeaderMap,
-    body: String,
+/// What the tests read from a response, beyond the client's helpers.
+trait ReplyExt {
+    /// The value set (not expired) for cookie `name`, as `name=value`.
+    fn cookie(&self, name: &str) -> Option<String>;
+    /// Whether the response expires cookie `name`.
+    fn expires(&self, name: &str) -> bool;
+    /// The pending referral token in the banner's form.
+    fn referral_token(&self) -> Option<String>;
 }
 
-impl Reply {
+impl ReplyExt for TestResponse {
     fn cookie(&self, name: &str) -> Option<String> {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .map(|v| v.to_str().unwrap())
-            .find(|c| c.starts_with(&format!("{name}=")) && !c.contains("Max-Age=0"))
-            .map(|c| c.split(';').next().unwrap().to_owned())
+        self.new_cookie(name).map(|value| format!("{name}={value}"))
     }
 
     fn expires(&self, name: &str) -> bool {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .any(|v| v.to_str().unwrap().starts_with(&format!("{name}=;")))
+        self.expires_cookie(name)
     }
 
     fn referral_token(&self) -> Option<String> {
-        let start =
-            self.body.find(r#"name="referral" value=""#)? + r#"name="referral" value=""#.len();
-        Some(self.body[start..].split('"').next()?.to_owned())
+        let body = self.text();
+        let start = body.find(r#"name="referral" value=""#)? + r#"name="referral" value=""#.len();
+        Some(body[start..].split('"').next()?.to_owned())
     }
 }
 
@@ -91,7 +83,7 @@ async fn send(
     host: &str,
     cookies: &[&str],
     form: Option<&str>,
-) -> Reply {
+) -> TestResponse {
     let mut builder = Request::builder()
         .method(method)
         .uri(uri)
@@ -106,24 +98,16 @@ async fn send(
         }
         None => Full::default(),
     };
-    let response = layer
-        .layer(service_fn(app))
-        .oneshot(builder.body(body).unwrap())
+    Client::new(layer.layer(service_fn(app)))
+        .send(builder.body(body).unwrap())
         .await
-        .unwrap();
-    let (status, headers, body) = common::read(response).await;
-    Reply {
-        status,
-        headers,
-        body,
-    }
 }
 
-async fn get(layer: &ConsentryLayer, uri: &str, cookies: &[&str]) -> Reply {
+async fn get(layer: &ConsentryLayer, uri: &str, cookies: &[&str]) -> TestResponse {
     send(layer, Method::GET, uri, "shop.test", cookies, None).await
 }
 
-async fn consent(layer: &ConsentryLayer, form: &str, cookies: &[&str]) -> Reply {
+async fn consent(layer: &ConsentryLayer, form: &str, cookies: &[&str]) -> TestResponse {
     send(
         layer,
         Method::POST,
@@ -141,7 +125,7 @@ async fn a_partner_link_sets_the_cookie_only_when_marketing_is_granted() {
     let layer = layer_with(&clock, partners());
     let undecided = get(&layer, "/?ref=acme", &[]).await;
     assert!(
-        undecided.body.starts_with("referral=acme:Link"),
+        undecided.text().starts_with("referral=acme:Link"),
         "the referral applies to the request"
     );
     assert!(
@@ -168,7 +152,10 @@ async fn a_partner_link_sets_the_cookie_only_when_marketing_is_granted() {
         assert!(set.contains(attribute), "{set}");
     }
     let next_visit = get(&layer, "/catalogue", &[&accepted, &cookie]).await;
-    assert_eq!(next_visit.body.lines().next(), Some("referral=acme:Cookie"));
+    assert_eq!(
+        next_visit.text().lines().next(),
+        Some("referral=acme:Cookie")
+    );
 
     let rejected = consent(&layer, "action=reject_all", &[])
         .await
@@ -205,10 +192,10 @@ async fn unknown_partners_are_ignored_and_never_reflected() {
     ] {
         let reply = get(&layer, &format!("/?ref={value}"), &[&accepted]).await;
         assert_eq!(reply.status, StatusCode::OK);
-        assert!(reply.body.starts_with("referral=none"), "{value}");
+        assert!(reply.text().starts_with("referral=none"), "{value}");
         assert!(reply.cookie("__Host-ref").is_none(), "{value}");
         assert!(
-            !reply.body.contains("script>alert") && !reply.body.contains("nobody"),
+            !reply.text().contains("script>alert") && !reply.text().contains("nobody"),
             "{value} reflected"
         );
         let headers = format!("{:?}", reply.headers);
@@ -235,7 +222,7 @@ async fn a_pending_referral_travels_through_the_consent_form() {
         .expect("stored at the moment of consent");
     let consent_cookie = accept.cookie("__Host-consent").unwrap();
     let after = get(&layer, "/", &[&consent_cookie, &cookie]).await;
-    assert_eq!(after.body.lines().next(), Some("referral=globex:Cookie"));
+    assert_eq!(after.text().lines().next(), Some("referral=globex:Cookie"));
 
     let reject = consent(&layer, &format!("action=reject_all&referral={token}"), &[]).await;
     assert!(
@@ -266,14 +253,10 @@ async fn a_pending_referral_travels_through_the_consent_form() {
     request
         .headers_mut()
         .insert(header::ORIGIN, "http://shop.test".parse().unwrap());
-    let response = layer.layer(service_fn(app)).oneshot(request).await.unwrap();
-    assert!(
-        response
-            .headers()
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .any(|v| v.to_str().unwrap().starts_with("__Host-ref="))
-    );
+    let response = Client::new(layer.layer(service_fn(app)))
+        .send(request)
+        .await;
+    assert!(response.new_cookie("__Host-ref").is_some());
 }
 
 #[tokio::test]
@@ -292,7 +275,7 @@ async fn the_attribution_window_ends_a_referral() {
     assert_eq!(
         get(&layer, "/", &[&accepted, &cookie])
             .await
-            .body
+            .text()
             .lines()
             .next(),
         Some("referral=acme:Cookie")
@@ -301,7 +284,7 @@ async fn the_attribution_window_ends_a_referral() {
     assert_eq!(
         get(&layer, "/", &[&accepted, &cookie])
             .await
-            .body
+            .text()
             .lines()
             .next(),
         Some("referral=none")
@@ -331,7 +314,7 @@ async fn first_and_last_touch_attribute_differently() {
             .unwrap();
         let after = get(&layer, "/", &[&accepted, &second]).await;
         assert_eq!(
-            after.body.lines().next(),
+            after.text().lines().next(),
             Some(format!("referral={expected}:Cookie").as_str()),
             "{model:?}"
         );
@@ -353,7 +336,7 @@ async fn a_referral_value_under_another_cookie_name_is_rejected() {
     let value = referral.trim_start_matches("__Host-ref=");
     let as_consent = get(&layer, "/consent", &[&format!("__Host-consent={value}")]).await;
     assert!(
-        as_consent.body.contains(r#""decided":false"#),
+        as_consent.text().contains(r#""decided":false"#),
         "a referral value is no consent"
     );
     let consent_value = accepted.trim_start_matches("__Host-consent=");
@@ -364,7 +347,7 @@ async fn a_referral_value_under_another_cookie_name_is_rejected() {
     )
     .await;
     assert_eq!(
-        as_referral.body.lines().next(),
+        as_referral.text().lines().next(),
         Some("referral=none"),
         "a consent value is no referral"
     );
@@ -383,7 +366,7 @@ async fn portal_hosts_tag_every_request_as_portal() {
         None,
     )
     .await;
-    assert_eq!(portal.body.lines().next(), Some("referral=acme:Portal"));
+    assert_eq!(portal.text().lines().next(), Some("referral=acme:Portal"));
     assert!(
         portal.cookie("__Host-ref").is_none(),
         "marketing not granted yet"
@@ -391,7 +374,7 @@ async fn portal_hosts_tag_every_request_as_portal() {
     // A partner whose portal access depends on the cookie declares it necessary.
     let necessary = send(&layer, Method::GET, "/", "initech.localhost", &[], None).await;
     assert_eq!(
-        necessary.body.lines().next(),
+        necessary.text().lines().next(),
         Some("referral=initech:Portal")
     );
     assert!(
@@ -461,7 +444,7 @@ async fn referral_registry_mistakes_are_config_errors() {
 async fn the_declaration_lists_the_referral_cookie_per_category() {
     let clock = ManualClock::new(1_800_000_000);
     let layer = layer_with(&clock, partners());
-    let declaration = get(&layer, "/consent/declaration", &[]).await.body;
+    let declaration = get(&layer, "/consent/declaration", &[]).await.text();
     let json: serde_json::Value = serde_json::from_str(&declaration).unwrap();
     let categories_with_ref: Vec<&str> = json["categories"]
         .as_array()

@@ -1,23 +1,24 @@
-//! The session layer end to end, through `tower::ServiceExt::oneshot`.
-
-mod common;
+//! The session layer end to end, through `consentry::testing::Client`.
 
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use consentry::store::{Changes, MemoryStore, Record, SessionKey, SessionStore, StoreFuture};
-use consentry::{
-    Consentry, ConsentryLayer, Key, Keyring, ManualClock, Session, SessionConfig, StoreError,
+use bytes::Bytes;
+use consentry::store::{
+    Changes, MemoryStore, Record, SessionKey, SessionStore, StoreError, StoreFuture,
 };
+use consentry::testing::Client;
+use consentry::{Consentry, ConsentryLayer, Key, Keyring, ManualClock, Session, SessionConfig};
 use http::{Request, Response, StatusCode, header};
-use tower::{Layer, ServiceExt, service_fn};
+use http_body_util::Full;
+use tower::{Layer, service_fn};
 
 const T0: u64 = 1_800_000_000;
 
 /// A tiny app: `/set/K/V`, `/get/K`, `/login/USER`, `/logout`, `/static`.
-async fn app(request: Request<String>) -> Result<Response<String>, Infallible> {
+async fn app(request: Request<Full<Bytes>>) -> Result<Response<String>, Infallible> {
     let session = request
         .extensions()
         .get::<Session>()
@@ -69,7 +70,8 @@ fn layer_with(
         .unwrap()
 }
 
-struct Client {
+/// The layer in front of [`app`], visited with an explicit session cookie each time.
+struct Site {
     layer: ConsentryLayer,
 }
 
@@ -97,44 +99,29 @@ impl Answer {
     }
 }
 
-impl Client {
+impl Site {
     async fn get(&self, path: &str, sid: Option<&str>) -> Answer {
         let mut request = Request::get(path);
         if let Some(sid) = sid {
             request = request.header(header::COOKIE, format!("theme=dark; __Host-sid={sid}"));
         }
-        let response = self
-            .layer
-            .layer(service_fn(app))
-            .oneshot(request.body(String::new()).unwrap())
-            .await
-            .unwrap();
-        let (status, headers, body) = common::read(response).await;
-        let set_cookie = headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .map(|v| v.to_str().unwrap().to_owned())
-            .collect();
-        let retry_after = headers
-            .get(header::RETRY_AFTER)
-            .map(|v| v.to_str().unwrap().to_owned());
-        let cache_control = headers
-            .get(header::CACHE_CONTROL)
-            .map(|v| v.to_str().unwrap().to_owned());
+        let reply = Client::new(self.layer.layer(service_fn(app)))
+            .send(request.body(Full::default()).unwrap())
+            .await;
         Answer {
-            status,
-            body,
-            set_cookie,
-            retry_after,
-            cache_control,
+            status: reply.status,
+            body: reply.text(),
+            set_cookie: reply.set_cookies().into_iter().map(str::to_owned).collect(),
+            retry_after: reply.header("retry-after").map(str::to_owned),
+            cache_control: reply.header("cache-control").map(str::to_owned),
         }
     }
 }
 
-fn client(clock: &ManualClock) -> (Client, Arc<MemoryStore>) {
+fn client(clock: &ManualClock) -> (Site, Arc<MemoryStore>) {
     let store = Arc::new(MemoryStore::new().with_clock(clock.clone()));
     let layer = layer_with(store.clone(), clock, |c| c);
-    (Client { layer }, store)
+    (Site { layer }, store)
 }
 
 #[tokio::test]
@@ -247,7 +234,7 @@ async fn idle_timeout_ends_a_quiet_session() {
             .absolute_lifetime(Duration::from_secs(300))
             .refresh_after(Duration::from_secs(10))
     });
-    let client = Client { layer };
+    let client = Site { layer };
     let sid = client.get("/set/user/alice", None).await.sid().unwrap();
     clock.advance(Duration::from_secs(59));
     assert_eq!(client.get("/get/user", Some(&sid)).await.body, "alice");
@@ -275,7 +262,7 @@ async fn absolute_lifetime_ends_even_an_active_session() {
             .absolute_lifetime(Duration::from_secs(300))
             .refresh_after(Duration::from_secs(10))
     });
-    let client = Client { layer };
+    let client = Site { layer };
     let mut sid = client.get("/set/user/alice", None).await.sid().unwrap();
     let mut elapsed = 0;
     while elapsed + 50 < 300 {
@@ -332,7 +319,7 @@ async fn rotated_out_key_works_while_in_the_ring_only() {
     let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new().with_clock(clock.clone()));
     let old_key = || Key::from_bytes(&[1; 32]).unwrap();
     let new_key = || Key::from_bytes(&[2; 32]).unwrap();
-    let build = |ring: Keyring| Client {
+    let build = |ring: Keyring| Site {
         layer: Consentry::builder(ring)
             .session(SessionConfig::with_shared_store(store.clone()))
             .clock(clock.clone())
@@ -414,7 +401,7 @@ async fn store_outage_is_a_503_with_retry_after_and_never_a_new_session() {
     let layer = layer_with(flaky.clone(), &clock, |c| {
         c.retry_after(Duration::from_secs(7))
     });
-    let client = Client { layer };
+    let client = Site { layer };
     let sid = client.get("/set/user/alice", None).await.sid().unwrap();
 
     flaky.down.store(true, Ordering::SeqCst);

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use consentry::{Category, Consent, Referral, Via};
+use consentry::{Category, Page, Referral, Via};
 
 pub use consentry::html::escape;
 
@@ -21,8 +21,8 @@ pub struct Viewer {
 pub struct Chrome {
     /// Header facts.
     pub viewer: Viewer,
-    /// The visitor's consent for this request.
-    pub consent: Consent,
+    /// Rendering for this request: banner, settings link, tags that wait for consent.
+    pub page: Page,
     /// The request path, where the consent form comes back to.
     pub path: String,
     /// The analytics provider's origin (`http://127.0.0.1:3001`).
@@ -43,7 +43,7 @@ impl Chrome {
 /// A whole page around `body` (already HTML).
 pub fn page(title: &str, chrome: &Chrome, body: &str) -> String {
     let viewer = &chrome.viewer;
-    let consent = &chrome.consent;
+    let render = &chrome.page;
     let mut nav = String::new();
     let _ = write!(
         nav,
@@ -60,7 +60,7 @@ pub fn page(title: &str, chrome: &Chrome, body: &str) -> String {
         }
         None => nav.push_str(r#"<a href="/login">Log in</a>"#),
     }
-    let analytics = consent.script_tag(
+    let analytics = render.script_tag(
         &Category::ANALYTICS,
         &format!("{}/a.js", chrome.analytics_origin),
     );
@@ -86,9 +86,9 @@ pub fn page(title: &str, chrome: &Chrome, body: &str) -> String {
 </html>
 "#,
         title = escape(title),
-        consent_mode = consent.consent_mode_snippet(),
-        settings = consent.settings_link(),
-        banner = consent.banner_html(&chrome.path),
+        consent_mode = render.consent_mode_snippet(),
+        settings = render.settings_link(),
+        banner = render.banner_html(&chrome.path),
         partner = chrome.referral.as_ref().map_or_else(String::new, |referral| {
             let pricing = if chrome.portal() { " Portal pricing applies: 10% off every product." } else { "" };
             format!(

@@ -8,11 +8,11 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::{get, post};
+use consentry::ledger::{ConsentLedger, MemoryLedger};
 use consentry::store::{MemoryStore, SessionStore};
 use consentry::{
-    Category, CategoryDef, Clock, ConfigError, ConsentConfig, ConsentLedger, Consentry, Csp,
-    DeclaredCookie, Key, Keyring, MemoryLedger, Partner, Policy, ReferralConfig, SessionConfig,
-    SystemClock,
+    Category, CategoryDef, Clock, ConfigError, ConsentConfig, Consentry, Csp, DeclaredCookie, Key,
+    Keyring, Partner, Policy, ReferralConfig, SessionConfig, SystemClock,
 };
 
 pub mod accounts;
@@ -69,14 +69,6 @@ pub fn referral_config() -> ReferralConfig {
         .partner(Partner::new("globex", "Globex Resellers"))
 }
 
-struct SharedClock(Arc<dyn Clock>);
-
-impl Clock for SharedClock {
-    fn now(&self) -> u64 {
-        self.0.now()
-    }
-}
-
 /// The shop's consent policy: the standard categories, analytics served from
 /// `analytics_origin`.
 pub fn consent_config(config: &ShopConfig) -> ConsentConfig {
@@ -120,7 +112,7 @@ pub fn app(config: ShopConfig) -> Result<Router, ConfigError> {
         .session(SessionConfig::with_shared_store(Arc::clone(&config.store)))
         .consent(consent)
         .referral(referral)
-        .clock(SharedClock(config.clock))
+        .clock(config.clock)
         .build()?;
     Ok(Router::new()
         .route("/", get(routes::catalogue))

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use consentry::{JsonlLedger, Key};
+use consentry::Key;
+use consentry::ledger::JsonlLedger;
 use shop::ShopConfig;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;

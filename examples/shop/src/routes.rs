@@ -9,7 +9,7 @@ use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use consentry::{Consent, MissingLayer, Referral, Session, SessionError};
+use consentry::{MissingLayer, Page, Referral, Session, SessionError};
 use serde::Deserialize;
 
 use crate::Shop;
@@ -28,11 +28,12 @@ const MAX_QTY: u32 = 1_000;
 type Cart = BTreeMap<String, u32>;
 type PageResult = Result<Response, SessionError>;
 
-/// What every page handler needs: the shop, the session, consent, referral and the path.
+/// What every page handler needs: the shop, the session, the page (consent and rendering),
+/// referral and the path.
 pub(crate) struct Ctx {
     shop: Shop,
     session: Session,
-    consent: Consent,
+    page: Page,
     referral: Option<Referral>,
     path: String,
 }
@@ -44,7 +45,7 @@ impl FromRequestParts<Shop> for Ctx {
         Ok(Self {
             shop: shop.clone(),
             session: Session::from_request_parts(parts, shop).await?,
-            consent: Consent::from_request_parts(parts, shop).await?,
+            page: Page::from_request_parts(parts, shop).await?,
             referral: parts.extensions.get::<Referral>().cloned(),
             path: parts.uri.path().to_owned(),
         })
@@ -64,7 +65,7 @@ impl Ctx {
                 email,
                 cart_items: cart.values().sum(),
             },
-            consent: self.consent.clone(),
+            page: self.page.clone(),
             path: self.path.clone(),
             analytics_origin: self.shop.analytics_origin.clone(),
             referral: self.referral.clone(),
@@ -378,8 +379,8 @@ pub(crate) async fn not_found(ctx: Ctx) -> PageResult {
 }
 
 pub(crate) async fn privacy(ctx: Ctx) -> PageResult {
-    let declaration = ctx.consent.declaration_html();
-    let settings = ctx.consent.settings_link();
+    let declaration = ctx.page.declaration_html();
+    let settings = ctx.page.settings_link();
     let body = format!(
         r"<p>Inkwell Print Shop keeps what it needs to run your orders on its own servers.
 Cookies hold no personal information: the session cookie holds a random id and two

@@ -1,33 +1,48 @@
-//! Consent: the [`Policy`], the signed `__Host-consent` cookie, and the [`Consent`] handle
-//! every request carries.
+//! Consent: the signed `__Host-consent` cookie, the visitor's [`ConsentState`] and the
+//! [`Consent`] handle every request carries.
 //!
 //! Trust is asymmetric. A grant counts only when this server signed it; a denial counts
 //! from any source: an unsigned static-mode choice cookie, Global Privacy Control, an
 //! expired or tampered cookie (which leaves the visitor undecided, everything optional off).
+//!
+//! The part's request side is [`ConsentPart::read`], its response side
+//! [`ConsentPart::respond`]; what a decision changes is worked out here
+//! ([`ConsentPart::requested`], [`ConsentPart::decided`]) and recorded by the endpoint.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use http::HeaderMap;
+use consentry_banner::protocol::{self, CHOICE_COOKIE};
+use http::header::SET_COOKIE;
+use http::{HeaderMap, HeaderValue};
 
 use crate::clock::Clock;
 use crate::codec::Codec;
 use crate::cookies::{CookieSettings, RequestCookies};
-use crate::html::escape;
 use crate::keys::{Keyring, Purpose};
-use crate::referral::ReferralRuntime;
+use crate::policy::{Category, DeclaredCookie, Granted, Policy};
 
-pub(crate) mod banner;
-mod config;
-mod decision;
-mod policy;
+mod cookie;
 
-pub use banner::BannerTexts;
-pub use config::ConsentConfig;
-pub(crate) use decision::{CHOICE_COOKIE, Decision};
-pub use policy::{Category, CategoryDef, Policy, Text};
+use cookie::ConsentCookie;
 
 /// The visitor's consent as this request sees it.
+///
+/// ```
+/// use consentry::Consent;
+///
+/// fn audit_line(consent: &Consent) -> String {
+///     let state = consent.state();
+///     format!(
+///         "consent {} decided={} revision={} gpc={}",
+///         state.id().unwrap_or_default(),
+///         state.decided(),
+///         state.revision(),
+///         state.gpc()
+///     )
+/// }
+/// # let _ = audit_line;
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsentState {
     pub(crate) id: Option<[u8; 16]>,
@@ -39,10 +54,9 @@ pub struct ConsentState {
 }
 
 impl ConsentState {
-    pub(crate) fn allows_in(&self, policy: &Policy, category: &Category) -> bool {
-        policy
-            .bit(category)
-            .is_some_and(|bit| self.granted & bit != 0)
+    /// The granted categories, read against `policy`.
+    pub(crate) fn granted_in<'p>(&self, policy: &'p Policy) -> Granted<'p> {
+        Granted::new(policy, self.granted)
     }
 
     /// Whether the visitor made a choice that is still valid (same revision, not expired).
@@ -71,6 +85,19 @@ impl ConsentState {
         self.id.map(|id| hex(&id))
     }
 
+    /// The state a decision starts from: this one with its consent id, or a fresh random
+    /// one before the browser's first decision. The ledger record and the cookie both carry
+    /// this id.
+    pub(crate) fn deciding(&self) -> Self {
+        let mut from = self.clone();
+        from.id.get_or_insert_with(|| {
+            let mut id = [0u8; 16];
+            getrandom::fill(&mut id).expect("the operating system random generator failed");
+            id
+        });
+        from
+    }
+
     /// The JSON the endpoint returns: `{decided, granted[], revision, gpc, id}`.
     pub(crate) fn to_json(&self, policy: &Policy) -> serde_json::Value {
         serde_json::json!({
@@ -92,52 +119,81 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
         })
 }
 
-/// Per-layer consent machinery.
-pub(crate) struct ConsentRuntime {
-    pub(crate) config: ConsentConfig,
-    codec: Codec,
-    pub(crate) cookie_name: String,
-    pub(crate) cookies: CookieSettings,
-    pub(crate) clock: Arc<dyn Clock>,
-    fingerprint: u32,
-    pub(crate) referral: Option<Arc<ReferralRuntime>>,
+/// What a visitor asked for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Choice {
+    AcceptAll,
+    RejectAll,
+    Granted(Vec<String>),
 }
 
-/// What the request said about consent, beyond the state itself.
-pub(crate) struct Evaluation {
+/// A decision the endpoint recorded: the state to seal, and whether GPC was on when made.
+pub(crate) struct ConsentUpdate {
     pub(crate) state: ConsentState,
-    /// The request carried the unsigned static-mode choice cookie.
-    pub(crate) choice_cookie: bool,
+    pub(crate) gpc: bool,
 }
 
-impl ConsentRuntime {
+/// What the consent part read from one request.
+pub(crate) struct ConsentRead {
+    pub(crate) consent: Consent,
+    /// The request carried the unsigned static-mode choice cookie (deleted once the server
+    /// records a decision).
+    choice_cookie: bool,
+}
+
+/// The consent part of the layer: the policy and the signed consent cookie.
+pub(crate) struct ConsentPart {
+    policy: Policy,
+    codec: Codec,
+    cookie_name: String,
+    cookies: CookieSettings,
+    clock: Arc<dyn Clock>,
+    fingerprint: u32,
+}
+
+impl ConsentPart {
+    /// Consent under `policy` (validated by the caller).
     pub(crate) fn new(
-        config: ConsentConfig,
+        policy: Policy,
         keyring: &Keyring,
         cookies: CookieSettings,
         clock: Arc<dyn Clock>,
-        referral: Option<Arc<ReferralRuntime>>,
     ) -> Self {
-        let fingerprint = config.policy.fingerprint();
         Self {
+            fingerprint: policy.fingerprint(),
+            policy,
             codec: Codec::new(keyring, Purpose::Consent),
             cookie_name: cookies.name("consent"),
             cookies,
             clock,
-            fingerprint,
-            config,
-            referral,
         }
     }
 
     pub(crate) fn policy(&self) -> &Policy {
-        &self.config.policy
+        &self.policy
     }
 
-    /// Reads the consent cookies and headers of a request.
-    pub(crate) fn evaluate(&self, cookies: &RequestCookies<'_>, headers: &HeaderMap) -> Evaluation {
+    /// The consent cookies, for the declaration.
+    pub(crate) fn declares(&self) -> Vec<DeclaredCookie> {
+        let days = self.policy.max_age.as_secs() / 86_400;
+        vec![
+            DeclaredCookie::exact(self.cookie_name.clone(), Category::NECESSARY)
+                .purpose("Remembers your cookie choices, signed so nobody else can change them")
+                .duration(format!("{days} days")),
+            DeclaredCookie::exact(CHOICE_COOKIE, Category::NECESSARY)
+                .purpose("Remembers your cookie choices where the banner runs without the server")
+                .duration(format!("{days} days")),
+        ]
+    }
+
+    /// The request side: the visitor's consent from the cookies and `Sec-GPC`.
+    pub(crate) fn read(
+        self: &Arc<Self>,
+        headers: &HeaderMap,
+        cookies: &RequestCookies<'_>,
+    ) -> ConsentRead {
         let now = self.clock.now();
-        let policy = self.policy();
+        let policy = &self.policy;
         let gpc = headers
             .get("sec-gpc")
             .is_some_and(|value| value.as_bytes().trim_ascii() == b"1");
@@ -147,7 +203,7 @@ impl ConsentRuntime {
             let Ok(opened) = self.codec.open(&self.cookie_name, value, now) else {
                 continue;
             };
-            let Some(candidate) = Decision::decode(&opened.body) else {
+            let Some(candidate) = ConsentCookie::decode(&opened.body) else {
                 continue;
             };
             id.get_or_insert(candidate.id);
@@ -161,13 +217,14 @@ impl ConsentRuntime {
         }
         let necessary = policy.necessary_mask();
         let mut granted = decision.map_or(0, |d| d.granted) & policy.all_mask();
-        // Denials from unsigned sources.
+        // Denials from unsigned sources. A choice cookie's denials count whatever revision
+        // it was made under; its grants never count (see `protocol`).
         let mut choice_cookie = false;
         for value in cookies.values(CHOICE_COOKIE) {
             choice_cookie = true;
-            let listed = decision::parse_choice(value).unwrap_or_default();
-            let allowed = listed
-                .iter()
+            let allowed = protocol::parse_choice(value)
+                .into_iter()
+                .flat_map(protocol::Choice::granted)
                 .filter_map(|id| policy.bit_of(id))
                 .fold(necessary, |mask, bit| mask | bit);
             granted &= allowed;
@@ -175,30 +232,84 @@ impl ConsentRuntime {
         if gpc && !decision.is_some_and(|d| d.gpc) {
             granted &= !policy.gpc_mask();
         }
-        Evaluation {
-            state: ConsentState {
-                id: decision.map(|d| d.id).or(id),
-                decided: decision.is_some(),
-                granted: granted | necessary,
-                revision: policy.revision,
-                decided_at: decision.map(|d| d.decided_at),
-                gpc,
+        ConsentRead {
+            consent: Consent {
+                part: Arc::clone(self),
+                state: ConsentState {
+                    id: decision.map(|d| d.id).or(id),
+                    decided: decision.is_some(),
+                    granted: granted | necessary,
+                    revision: policy.revision,
+                    decided_at: decision.map(|d| d.decided_at),
+                    gpc,
+                },
             },
             choice_cookie,
         }
     }
 
-    /// A signed cookie recording `state` as decided now.
-    pub(crate) fn seal(&self, state: &ConsentState, gpc_at_decision: bool) -> http::HeaderValue {
-        let decision = Decision {
+    /// The categories a choice grants, `necessary` included; the unknown category id when
+    /// the choice names one. "Accept all" under Global Privacy Control leaves the GPC
+    /// categories off.
+    pub(crate) fn requested(&self, state: &ConsentState, choice: &Choice) -> Result<u64, String> {
+        let policy = &self.policy;
+        let necessary = policy.necessary_mask();
+        Ok(match choice {
+            Choice::RejectAll => necessary,
+            Choice::AcceptAll => {
+                let gpc = if state.gpc { policy.gpc_mask() } else { 0 };
+                policy.all_mask() & !gpc
+            }
+            Choice::Granted(ids) => {
+                let mut mask = necessary;
+                for id in ids {
+                    mask |= policy.bit_of(id).ok_or_else(|| id.clone())?;
+                }
+                mask
+            }
+        })
+    }
+
+    /// The state after deciding `granted` at `now`, from [`ConsentState::deciding`]'s state.
+    pub(crate) fn decided(&self, from: &ConsentState, granted: u64, now: u64) -> ConsentState {
+        ConsentState {
+            id: from.id,
+            decided: true,
+            granted,
+            revision: self.policy.revision,
+            decided_at: Some(now),
+            gpc: from.gpc,
+        }
+    }
+
+    /// The response side: after a decision, the signed cookie recording it (and the
+    /// deletion of a static-mode choice cookie the request carried).
+    pub(crate) fn respond(
+        &self,
+        read: &ConsentRead,
+        update: Option<&ConsentUpdate>,
+        headers: &mut HeaderMap,
+    ) {
+        let Some(update) = update else {
+            return;
+        };
+        headers.append(SET_COOKIE, self.seal(&update.state, update.gpc));
+        if read.choice_cookie {
+            headers.append(SET_COOKIE, self.cookies.expire_script_cookie(CHOICE_COOKIE));
+        }
+    }
+
+    /// A signed cookie recording `state` as decided.
+    fn seal(&self, state: &ConsentState, gpc_at_decision: bool) -> HeaderValue {
+        let decision = ConsentCookie {
             id: state.id.unwrap_or_default(),
             granted: state.granted,
-            revision: self.policy().revision,
+            revision: self.policy.revision,
             fingerprint: self.fingerprint,
             decided_at: state.decided_at.unwrap_or_else(|| self.clock.now()),
             gpc: gpc_at_decision,
         };
-        let max_age = self.policy().max_age;
+        let max_age = self.policy.max_age;
         let expires_at = decision.decided_at.saturating_add(max_age.as_secs());
         let value = self
             .codec
@@ -208,24 +319,20 @@ impl ConsentRuntime {
 }
 
 /// The visitor's consent, found in the request extensions (or extracted with the `axum`
-/// feature). Use it to decide what to render.
+/// feature). Use it to decide what to do; render with [`Page`](crate::Page).
 ///
 /// ```
 /// use consentry::{Category, Consent};
 ///
-/// fn analytics_tag(consent: &Consent) -> String {
-///     // Live when granted, inert (and activated by the banner later) when not.
-///     consent.script_tag(&Category::ANALYTICS, "https://stats.example/a.js")
+/// fn track(consent: &Consent) -> bool {
+///     consent.allows(&Category::ANALYTICS)
 /// }
+/// # let _ = track;
 /// ```
 #[derive(Clone)]
 pub struct Consent {
-    pub(crate) runtime: Arc<ConsentRuntime>,
-    pub(crate) state: ConsentState,
-    pub(crate) nonce: Option<Arc<str>>,
-    pub(crate) language: Arc<str>,
-    /// A signed referral waiting for consent, carried by the banner's form.
-    pub(crate) pending_referral: Option<Arc<str>>,
+    part: Arc<ConsentPart>,
+    state: ConsentState,
 }
 
 impl std::fmt::Debug for Consent {
@@ -239,7 +346,7 @@ impl std::fmt::Debug for Consent {
 impl Consent {
     /// Whether `category` may be used for this visitor. `necessary` always may.
     pub fn allows(&self, category: &Category) -> bool {
-        self.state.allows_in(self.runtime.policy(), category)
+        self.granted_view().allows(category)
     }
 
     /// Whether the visitor decided (if not, render the banner).
@@ -254,148 +361,18 @@ impl Consent {
 
     /// The granted categories, in policy order, `necessary` included.
     pub fn granted(&self) -> Vec<Category> {
-        self.runtime
-            .policy()
-            .names(self.state.granted)
-            .cloned()
+        self.granted_view()
+            .definitions()
+            .map(|def| def.category().clone())
             .collect()
     }
 
     /// The policy.
     pub fn policy(&self) -> &Policy {
-        self.runtime.policy()
+        &self.part.policy
     }
 
-    /// This response's CSP nonce, when the CSP is enabled. Put it on every inline script.
-    pub fn nonce(&self) -> Option<&str> {
-        self.nonce.as_deref()
-    }
-
-    /// The language the banner is rendered in (from `Accept-Language`).
-    pub fn language(&self) -> &str {
-        &self.language
-    }
-
-    fn nonce_attr(&self) -> String {
-        self.nonce.as_deref().map_or_else(String::new, |nonce| {
-            format!(r#" nonce="{}""#, escape(nonce))
-        })
-    }
-
-    /// A `<script>` for `src` in `category`: live when granted, otherwise inert
-    /// (`type="text/plain" data-consent="…"`), so the banner can activate it on consent
-    /// and no request reaches the third party before.
-    pub fn script_tag(&self, category: &Category, src: &str) -> String {
-        if self.allows(category) {
-            format!(
-                r#"<script src="{}"{}></script>"#,
-                escape(src),
-                self.nonce_attr()
-            )
-        } else {
-            format!(
-                r#"<script type="text/plain" data-consent="{}" data-src="{}"{}></script>"#,
-                escape(category.as_str()),
-                escape(src),
-                self.nonce_attr()
-            )
-        }
-    }
-
-    /// Google Consent Mode v2: an inline script that sets every purpose to `denied` by
-    /// default and then, if the visitor decided, to what they chose. Put it before any
-    /// tag; the banner sends `update` when the choice changes.
-    pub fn consent_mode_snippet(&self) -> String {
-        let mut script = format!(
-            "<script{}>window.dataLayer=window.dataLayer||[];function gtag(){{dataLayer.push(arguments);}}\
-             gtag('consent','default',{{ad_storage:'denied',ad_user_data:'denied',ad_personalization:'denied',\
-             analytics_storage:'denied',functionality_storage:'denied',personalization_storage:'denied',\
-             security_storage:'granted',wait_for_update:500}});",
-            self.nonce_attr()
-        );
-        if self.state.decided {
-            let _ = write!(
-                script,
-                "gtag('consent','update',{});",
-                self.consent_mode_update()
-            );
-        }
-        script.push_str("</script>");
-        script
-    }
-
-    /// The Consent Mode `update` object for this state, as a JavaScript object literal.
-    pub fn consent_mode_update(&self) -> String {
-        let word = |category: &Category| {
-            if self.allows(category) {
-                "granted"
-            } else {
-                "denied"
-            }
-        };
-        let ads = word(&Category::MARKETING);
-        let analytics = word(&Category::ANALYTICS);
-        let preferences = word(&Category::PREFERENCES);
-        format!(
-            "{{ad_storage:'{ads}',ad_user_data:'{ads}',ad_personalization:'{ads}',analytics_storage:'{analytics}',\
-             functionality_storage:'{preferences}',personalization_storage:'{preferences}'}}"
-        )
-    }
-
-    /// The banner for this page: the first layer (Accept all, Reject all, Customize) while
-    /// the visitor is undecided, as a plain form that posts to the consent endpoint so it
-    /// works without JavaScript. With the `banner` feature (the default) it also carries the
-    /// configuration element and the WebAssembly banner's loader, and once the visitor has
-    /// decided, the settings view rendered `hidden` (so "Cookie settings" opens it in
-    /// place); without the feature it is empty once decided. `return_to` is the path to
-    /// come back to (use the current path).
-    pub fn banner_html(&self, return_to: &str) -> String {
-        #[cfg(feature = "banner")]
-        {
-            // Decided visitors get the settings view hidden, for "Cookie settings" to open
-            // in place.
-            let decided = self.state.decided;
-            banner::render(self, return_to, decided, decided) + &banner::script(self)
-        }
-        #[cfg(not(feature = "banner"))]
-        if self.state.decided {
-            String::new()
-        } else {
-            banner::render(self, return_to, false, false)
-        }
-    }
-
-    /// The consent form with the per-category switches open, showing the current choice.
-    /// The endpoint serves it at `GET /consent` to browsers, for the "Cookie settings" link.
-    pub fn settings_html(&self, return_to: &str) -> String {
-        banner::render(self, return_to, true, false)
-    }
-
-    /// Every declared cookie as an HTML table, for the privacy page. Generated from the
-    /// same registry that drives the gate, so the policy cannot drift from reality.
-    pub fn declaration_html(&self) -> String {
-        self.runtime
-            .config
-            .registry
-            .declaration_html(self.policy(), &self.language)
-    }
-
-    /// The cookie declaration as JSON (what `GET /consent/declaration` returns).
-    pub fn declaration_json(&self) -> serde_json::Value {
-        self.runtime
-            .config
-            .registry
-            .declaration_json(self.policy(), &self.language)
-    }
-
-    /// A "Cookie settings" link: opens the settings page without JavaScript, and the
-    /// banner's dialog with it.
-    pub fn settings_link(&self) -> String {
-        let texts = self.runtime.config.texts_for(&self.language);
-        format!(
-            r#"<a href="{}" data-consent-open>{}</a>"#,
-            escape(&self.runtime.config.base_path),
-            escape(&texts.settings_link)
-        )
+    pub(crate) fn granted_view(&self) -> Granted<'_> {
+        self.state.granted_in(&self.part.policy)
     }
 }

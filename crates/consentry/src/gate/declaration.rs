@@ -3,20 +3,19 @@
 use std::fmt::Write as _;
 
 use super::CookieRegistry;
-use crate::consent::Policy;
 use crate::html::escape;
+use crate::policy::{Category, Policy};
 
 impl CookieRegistry {
     /// `{revision, categories: [{id, label, description, always_on, origins, cookies: [...]}]}`
-    pub(crate) fn declaration_json(&self, policy: &Policy, language: &str) -> serde_json::Value {
+    pub(super) fn declaration_json(&self, policy: &Policy, language: &str) -> serde_json::Value {
         let categories: Vec<_> = policy
             .categories()
             .iter()
             .map(|def| {
                 let text = def.text_for(language);
                 let cookies: Vec<_> = self
-                    .entries()
-                    .iter()
+                    .cookies()
                     .filter(|entry| entry.category == def.category)
                     .map(|entry| {
                         serde_json::json!({
@@ -34,7 +33,7 @@ impl CookieRegistry {
                     "id": def.category.as_str(),
                     "label": text.label,
                     "description": text.description,
-                    "always_on": def.category == crate::consent::Category::NECESSARY,
+                    "always_on": def.category == Category::NECESSARY,
                     "origins": def.origins,
                     "cookies": cookies,
                 })
@@ -44,7 +43,7 @@ impl CookieRegistry {
     }
 
     /// An HTML table of every declared cookie, grouped by category.
-    pub(crate) fn declaration_html(&self, policy: &Policy, language: &str) -> String {
+    pub(super) fn declaration_html(&self, policy: &Policy, language: &str) -> String {
         let mut html = String::from(
             "<table class=\"consentry-declaration\">\n<caption>Cookies used on this site</caption>\n\
              <thead><tr><th scope=\"col\">Cookie</th><th scope=\"col\">Category</th><th scope=\"col\">Provider</th>\
@@ -52,7 +51,7 @@ impl CookieRegistry {
         );
         for def in policy.categories() {
             let label = &def.text_for(language).label;
-            for entry in self.entries().iter().filter(|e| e.category == def.category) {
+            for entry in self.cookies().filter(|e| e.category == def.category) {
                 let name = if entry.prefix {
                     format!("{}*", entry.name)
                 } else {

@@ -1,191 +1,191 @@
-//! The gate: what makes "gated" true on the server. Outgoing `Set-Cookie` headers of
-//! categories the visitor has not granted are removed, cookies of withdrawn categories are
-//! deleted, and (optionally) the CSP lets third-party origins load only once granted.
+//! The gate, consent's response side: what makes "gated" true on the server. Outgoing
+//! `Set-Cookie` headers of categories the visitor has not granted are removed, cookies of
+//! withdrawn categories are deleted, and (optionally) the CSP lets third-party origins
+//! load only once granted.
+//!
+//! Its request side is [`GatePart::read`] (declared cookies the request carries, the CSP
+//! nonce), its response side [`GatePart::respond`].
 
+use std::sync::Arc;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::header::SET_COOKIE;
 use http::{HeaderMap, HeaderValue};
 
-use crate::consent::{Category, Policy};
 use crate::cookies::RequestCookies;
-use crate::error::ConfigError;
+use crate::error::{ConfigError, Part};
+use crate::policy::{Category, DeclaredCookie, Granted, Policy};
 
 mod csp;
 mod declaration;
 
 pub use csp::Csp;
 
-/// A cookie the site, or a third party on it, may set — by exact name or name prefix.
-///
-/// ```
-/// use consentry::{Category, DeclaredCookie};
-///
-/// let ga = DeclaredCookie::prefix("_ga", Category::ANALYTICS)
-///     .provider("Google Analytics")
-///     .purpose("Distinguishes visitors")
-///     .duration("13 months")
-///     .domain("shop.example");
-/// # let _ = ga;
-/// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeclaredCookie {
-    pub(crate) name: String,
-    pub(crate) prefix: bool,
-    pub(crate) category: Category,
-    pub(crate) provider: String,
-    pub(crate) purpose: String,
-    pub(crate) duration: String,
-    pub(crate) domain: Option<String>,
-    pub(crate) path: String,
-    /// Set and deleted by the layer itself, not by the gate.
-    pub(crate) managed: bool,
+/// What the gate read from one request.
+pub(crate) struct GateRead {
+    /// Declared, non-necessary cookies the request carried: name and registry index.
+    present: Vec<(String, usize)>,
+    /// This response's CSP nonce, when the CSP is on.
+    pub(crate) nonce: Option<Arc<str>>,
 }
 
-impl DeclaredCookie {
-    /// The cookie called exactly `name`.
-    pub fn exact(name: impl Into<String>, category: Category) -> Self {
-        Self::new(name.into(), false, category)
-    }
+/// The gate part of the layer.
+pub(crate) struct GatePart {
+    registry: CookieRegistry,
+    strict: bool,
+    csp: Option<Csp>,
+    /// Deletions carry `Secure` (off only for plain-http development).
+    secure: bool,
+}
 
-    /// Every cookie whose name starts with `prefix` (for example `_ga` covers `_ga` and
-    /// `_ga_XYZ`).
-    pub fn prefix(prefix: impl Into<String>, category: Category) -> Self {
-        Self::new(prefix.into(), true, category)
-    }
-
-    fn new(name: String, prefix: bool, category: Category) -> Self {
+impl GatePart {
+    /// A gate over the site's `declared` cookies and the layer's own `managed` ones (set
+    /// and deleted by their parts, listed in the declaration, never deleted by the gate).
+    pub(crate) fn new(
+        declared: Vec<DeclaredCookie>,
+        managed: Vec<DeclaredCookie>,
+        strict: bool,
+        csp: Option<Csp>,
+        secure: bool,
+    ) -> Self {
+        let mut registry = CookieRegistry::default();
+        for cookie in declared {
+            registry.declare(cookie, false);
+        }
+        for cookie in managed {
+            registry.declare(cookie, true);
+        }
         Self {
-            name,
-            prefix,
-            category,
-            provider: "This site".into(),
-            purpose: String::new(),
-            duration: String::new(),
-            domain: None,
-            path: "/".into(),
-            managed: false,
+            registry,
+            strict,
+            csp,
+            secure,
         }
     }
 
-    /// Who sets it (shown in the declaration).
-    #[must_use]
-    pub fn provider(mut self, provider: impl Into<String>) -> Self {
-        self.provider = provider.into();
-        self
+    /// Every declaration names a category of `policy`.
+    pub(crate) fn validate(&self, policy: &Policy) -> Result<(), ConfigError> {
+        self.registry
+            .entries
+            .iter()
+            .try_for_each(|entry| entry.cookie.validate(policy))
+            .map_err(|invalid| ConfigError::invalid(Part::Gate, invalid.setting, invalid.reason))
     }
 
-    /// What it is for (shown in the declaration).
-    #[must_use]
-    pub fn purpose(mut self, purpose: impl Into<String>) -> Self {
-        self.purpose = purpose.into();
-        self
+    /// Whether responses carry a CSP.
+    pub(crate) fn csp_enabled(&self) -> bool {
+        self.csp.is_some()
     }
 
-    /// How long it lives, as text (shown in the declaration).
-    #[must_use]
-    pub fn duration(mut self, duration: impl Into<String>) -> Self {
-        self.duration = duration.into();
-        self
-    }
-
-    /// The `Domain` it is set with, needed to delete it (host-only when unset).
-    #[must_use]
-    pub fn domain(mut self, domain: impl Into<String>) -> Self {
-        self.domain = Some(domain.into());
-        self
-    }
-
-    /// The `Path` it is set with (default `/`), needed to delete it.
-    #[must_use]
-    pub fn path(mut self, path: impl Into<String>) -> Self {
-        self.path = path.into();
-        self
-    }
-
-    /// The category.
-    pub fn category(&self) -> &Category {
-        &self.category
-    }
-
-    fn matches(&self, name: &str) -> bool {
-        if self.prefix {
-            name.starts_with(&self.name)
-        } else {
-            name == self.name
+    /// The request side: the declared cookies the request carries, and a fresh nonce.
+    pub(crate) fn read(&self, cookies: &RequestCookies<'_>) -> GateRead {
+        GateRead {
+            present: self.registry.present(cookies),
+            nonce: self.csp.is_some().then(random_nonce),
         }
     }
+
+    /// The response side, for a visitor whose consent is `granted`: removes `Set-Cookie`
+    /// headers the visitor has not consented to, deletes cookies of categories not granted
+    /// that the request carried, and sets the CSP (unless the app set its own).
+    pub(crate) fn respond(&self, read: &GateRead, granted: Granted<'_>, headers: &mut HeaderMap) {
+        let gate = Gate {
+            registry: &self.registry,
+            strict: self.strict,
+            secure: self.secure,
+            allows: &|category| granted.allows(category),
+        };
+        gate.filter(headers);
+        gate.delete_withdrawn(headers, &read.present);
+        if let (Some(csp), Some(nonce)) = (&self.csp, read.nonce.as_deref()) {
+            let name = csp.header_name();
+            if !headers.contains_key(&name) {
+                let origins: Vec<&str> = granted
+                    .definitions()
+                    .flat_map(|def| def.origins().iter().map(String::as_str))
+                    .collect();
+                if let Ok(value) = HeaderValue::try_from(csp.render(nonce, &origins)) {
+                    headers.insert(name, value);
+                }
+            }
+        }
+    }
+
+    /// The cookie declaration as JSON.
+    pub(crate) fn declaration_json(&self, policy: &Policy, language: &str) -> serde_json::Value {
+        self.registry.declaration_json(policy, language)
+    }
+
+    /// The cookie declaration as an HTML table.
+    pub(crate) fn declaration_html(&self, policy: &Policy, language: &str) -> String {
+        self.registry.declaration_html(policy, language)
+    }
+}
+
+fn random_nonce() -> Arc<str> {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the operating system random generator failed");
+    URL_SAFE_NO_PAD.encode(bytes).into()
+}
+
+/// One declaration in the registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Entry {
+    cookie: DeclaredCookie,
+    /// Set and deleted by the layer's own parts, not by the gate.
+    managed: bool,
 }
 
 /// Every declared cookie. Produces the declaration and drives the gate.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct CookieRegistry {
-    entries: Vec<DeclaredCookie>,
+struct CookieRegistry {
+    entries: Vec<Entry>,
 }
 
 impl CookieRegistry {
-    pub(crate) fn declare(&mut self, cookie: DeclaredCookie) {
+    fn declare(&mut self, cookie: DeclaredCookie, managed: bool) {
         self.entries.retain(|e| {
+            let e = &e.cookie;
             !(e.name == cookie.name && e.prefix == cookie.prefix && e.category == cookie.category)
         });
-        self.entries.push(cookie);
+        self.entries.push(Entry { cookie, managed });
     }
 
-    /// The declaration for `name`: an exact entry, else the longest matching prefix.
-    pub(crate) fn lookup(&self, name: &str) -> Option<&DeclaredCookie> {
+    /// The entry for `name`: an exact declaration, else the longest matching prefix.
+    fn lookup_entry(&self, name: &str) -> Option<(usize, &Entry)> {
         self.entries
             .iter()
-            .find(|e| !e.prefix && e.name == name)
+            .enumerate()
+            .find(|(_, e)| !e.cookie.prefix && e.cookie.name == name)
             .or_else(|| {
                 self.entries
                     .iter()
-                    .filter(|e| e.prefix && e.matches(name))
-                    .max_by_key(|e| e.name.len())
+                    .enumerate()
+                    .filter(|(_, e)| e.cookie.prefix && e.cookie.matches(name))
+                    .max_by_key(|(_, e)| e.cookie.name.len())
             })
     }
 
-    pub(crate) fn entries(&self) -> &[DeclaredCookie] {
-        &self.entries
+    /// The declaration for `name`.
+    fn lookup(&self, name: &str) -> Option<&DeclaredCookie> {
+        self.lookup_entry(name).map(|(_, entry)| &entry.cookie)
     }
 
-    pub(crate) fn validate(&self, policy: &Policy) -> Result<(), ConfigError> {
-        for entry in &self.entries {
-            let valid_name = !entry.name.is_empty()
-                && entry
-                    .name
-                    .bytes()
-                    .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b));
-            if !valid_name {
-                return Err(ConfigError::Consent(format!(
-                    "{:?} is not a cookie name",
-                    entry.name
-                )));
-            }
-            if policy.get(&entry.category).is_none() {
-                return Err(ConfigError::Consent(format!(
-                    "cookie {:?} names unknown category {}",
-                    entry.name, entry.category
-                )));
-            }
-            if !entry.path.starts_with('/') {
-                return Err(ConfigError::Consent(format!(
-                    "cookie {:?}: path must start with /",
-                    entry.name
-                )));
-            }
-        }
-        Ok(())
+    fn cookies(&self) -> impl Iterator<Item = &DeclaredCookie> {
+        self.entries.iter().map(|entry| &entry.cookie)
     }
 
     /// Declared, non-necessary cookies the request carries.
-    pub(crate) fn present(&self, cookies: &RequestCookies<'_>) -> Vec<(String, usize)> {
+    fn present(&self, cookies: &RequestCookies<'_>) -> Vec<(String, usize)> {
         let mut present: Vec<(String, usize)> = Vec::new();
         for name in cookies.names() {
             if present.iter().any(|(seen, _)| seen == name) {
                 continue;
             }
-            if let Some(index) = self
-                .lookup(name)
-                .filter(|entry| entry.category != Category::NECESSARY && !entry.managed)
-                .and_then(|entry| self.entries.iter().position(|e| e == entry))
+            if let Some((index, _)) = self
+                .lookup_entry(name)
+                .filter(|(_, e)| e.cookie.category != Category::NECESSARY && !e.managed)
             {
                 present.push((name.to_owned(), index));
             }
@@ -195,17 +195,17 @@ impl CookieRegistry {
 }
 
 /// Applies the gate to a response's headers.
-pub(crate) struct Gate<'a> {
-    pub(crate) registry: &'a CookieRegistry,
-    pub(crate) strict: bool,
-    pub(crate) secure: bool,
+struct Gate<'a> {
+    registry: &'a CookieRegistry,
+    strict: bool,
+    secure: bool,
     /// Whether a category is granted for this visitor.
-    pub(crate) allows: &'a dyn Fn(&Category) -> bool,
+    allows: &'a dyn Fn(&Category) -> bool,
 }
 
 impl Gate<'_> {
     /// Removes `Set-Cookie` headers the visitor has not consented to.
-    pub(crate) fn filter(&self, headers: &mut HeaderMap) {
+    fn filter(&self, headers: &mut HeaderMap) {
         if !headers.contains_key(SET_COOKIE) {
             return;
         }
@@ -255,9 +255,9 @@ impl Gate<'_> {
 
     /// Deletes cookies the request carried whose category is not granted (after a
     /// withdrawal, a revision bump or a rejection).
-    pub(crate) fn delete_withdrawn(&self, headers: &mut HeaderMap, present: &[(String, usize)]) {
+    fn delete_withdrawn(&self, headers: &mut HeaderMap, present: &[(String, usize)]) {
         for (name, index) in present {
-            let entry = &self.registry.entries()[*index];
+            let entry = &self.registry.entries[*index].cookie;
             if (self.allows)(&entry.category) {
                 continue;
             }
@@ -300,10 +300,16 @@ mod tests {
 
     fn registry() -> CookieRegistry {
         let mut registry = CookieRegistry::default();
-        registry.declare(DeclaredCookie::exact("_sa", Category::ANALYTICS));
-        registry.declare(DeclaredCookie::prefix("_ga", Category::ANALYTICS).domain("shop.example"));
-        registry.declare(DeclaredCookie::prefix("_ga_special", Category::MARKETING));
-        registry.declare(DeclaredCookie::exact("lang", Category::PREFERENCES));
+        registry.declare(DeclaredCookie::exact("_sa", Category::ANALYTICS), false);
+        registry.declare(
+            DeclaredCookie::prefix("_ga", Category::ANALYTICS).domain("shop.example"),
+            false,
+        );
+        registry.declare(
+            DeclaredCookie::prefix("_ga_special", Category::MARKETING),
+            false,
+        );
+        registry.declare(DeclaredCookie::exact("lang", Category::PREFERENCES), false);
         registry
     }
 

@@ -9,7 +9,7 @@ use std::sync::{Mutex, PoisonError};
 use futures_channel::oneshot;
 
 use super::{ConsentLedger, LedgerFuture, LedgerRecord};
-use crate::error::{ConfigError, LedgerError};
+use crate::error::LedgerError;
 
 struct Job {
     line: Vec<u8>,
@@ -25,13 +25,13 @@ struct Job {
 /// crash mid-write, never acknowledged) is cut off.
 ///
 /// ```
-/// use consentry::JsonlLedger;
+/// use consentry::ledger::JsonlLedger;
 ///
 /// let dir = std::env::temp_dir().join(format!("consentry-doc-{}", std::process::id()));
 /// let ledger = JsonlLedger::open(dir.join("consent-ledger.jsonl"))?;
 /// # drop(ledger);
 /// # std::fs::remove_dir_all(dir).ok();
-/// # Ok::<(), consentry::ConfigError>(())
+/// # Ok::<(), consentry::ledger::LedgerError>(())
 /// ```
 pub struct JsonlLedger {
     jobs: Mutex<mpsc::Sender<Job>>,
@@ -54,25 +54,25 @@ impl JsonlLedger {
     /// [`JsonlLedger::DEFAULT_MAX_BYTES`].
     ///
     /// # Errors
-    /// [`ConfigError::Ledger`] when the file cannot be created, repaired or opened.
-    pub fn open(path: impl Into<PathBuf>) -> Result<Self, ConfigError> {
+    /// [`LedgerError::Io`] when the file cannot be created, repaired or opened.
+    pub fn open(path: impl Into<PathBuf>) -> Result<Self, LedgerError> {
         Self::open_with_max_bytes(path, Self::DEFAULT_MAX_BYTES)
     }
 
     /// Like [`JsonlLedger::open`], rotating once the file reaches `max_bytes`.
     ///
     /// # Errors
-    /// [`ConfigError::Ledger`] when the file cannot be created, repaired or opened.
+    /// [`LedgerError::Io`] when the file cannot be created, repaired or opened.
     pub fn open_with_max_bytes(
         path: impl Into<PathBuf>,
         max_bytes: u64,
-    ) -> Result<Self, ConfigError> {
+    ) -> Result<Self, LedgerError> {
         let path = path.into();
         if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
-            fs::create_dir_all(dir).map_err(ConfigError::Ledger)?;
+            fs::create_dir_all(dir)?;
         }
-        let file = open_append(&path).map_err(ConfigError::Ledger)?;
-        let cut = repair_torn_tail(&file).map_err(ConfigError::Ledger)?;
+        let file = open_append(&path)?;
+        let cut = repair_torn_tail(&file)?;
         if cut > 0 {
             tracing::warn!(bytes = cut, path = %path.display(), "cut a torn last line from the consent ledger");
         }
@@ -84,8 +84,7 @@ impl JsonlLedger {
         };
         std::thread::Builder::new()
             .name("consentry-ledger".into())
-            .spawn(move || writer.run(&queue))
-            .map_err(ConfigError::Ledger)?;
+            .spawn(move || writer.run(&queue))?;
         Ok(Self {
             jobs: Mutex::new(jobs),
             path,
@@ -398,10 +397,7 @@ mod tests {
         // A directory where the file should be.
         let path = dir.join("ledger.jsonl");
         fs::create_dir_all(&path).unwrap();
-        assert!(matches!(
-            JsonlLedger::open(&path),
-            Err(ConfigError::Ledger(_))
-        ));
+        assert!(matches!(JsonlLedger::open(&path), Err(LedgerError::Io(_))));
         fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -7,14 +7,14 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::LedgerError;
-
 mod jsonl;
+pub use crate::error::LedgerError;
 pub use jsonl::JsonlLedger;
 
 /// Where a decision came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Source {
     /// The JavaScript/WASM banner.
     Banner,
@@ -26,6 +26,7 @@ pub enum Source {
 
 /// One decision, as proven in the ledger. No account data, no raw IP.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct LedgerRecord {
     /// The random consent id of the browser (hex).
     pub consent_id: String,
@@ -65,7 +66,7 @@ impl<L: ConsentLedger + ?Sized> ConsentLedger for Arc<L> {
 /// A ledger in memory, for tests. Clones share the records.
 ///
 /// ```
-/// use consentry::MemoryLedger;
+/// use consentry::ledger::MemoryLedger;
 ///
 /// let ledger = MemoryLedger::new();
 /// let seen_by_test = ledger.clone();

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use crate::consent::{Category, Policy};
-use crate::error::ConfigError;
+use crate::error::{ConfigError, Part};
+use crate::policy::{Category, Policy};
 
 /// A registered partner: links carry its id (`?ref=acme`), and its portal host names tag
 /// every request made through them.
@@ -64,6 +64,7 @@ impl Partner {
 
 /// Which touch an order is attributed to when several partners referred the visitor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Attribution {
     /// The first partner within the window keeps the visitor.
     FirstTouch,
@@ -159,46 +160,60 @@ impl ReferralConfig {
     }
 
     pub(crate) fn validate(&self, policy: &Policy) -> Result<(), ConfigError> {
-        let err = |message: String| Err(ConfigError::Referral(message));
+        let err = |setting: &'static str, reason: String| {
+            Err(ConfigError::invalid(Part::Referral, setting, reason))
+        };
         if self.param.is_empty()
             || !self
                 .param
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         {
-            return err(format!(
-                "query parameter {:?} must be a plain name",
-                self.param
-            ));
+            return err(
+                "param",
+                format!("query parameter {:?} must be a plain name", self.param),
+            );
         }
         if self.window.as_secs() == 0 {
-            return err("the attribution window must be at least one second".into());
+            return err(
+                "window",
+                "the attribution window must be at least one second".into(),
+            );
         }
         for (index, partner) in self.partners.iter().enumerate() {
             if !is_slug(&partner.id) {
-                return err(format!(
-                    "partner id {:?} must be 1-32 characters of a-z, 0-9 and -",
-                    partner.id
-                ));
+                return err(
+                    "partner",
+                    format!(
+                        "partner id {:?} must be 1-32 characters of a-z, 0-9 and -",
+                        partner.id
+                    ),
+                );
             }
             if partner.name.trim().is_empty() {
-                return err(format!("partner {:?} needs a name", partner.id));
+                return err("partner", format!("partner {:?} needs a name", partner.id));
             }
             if self.partners[..index].iter().any(|p| p.id == partner.id) {
-                return err(format!("partner id {:?} is registered twice", partner.id));
+                return err(
+                    "partner",
+                    format!("partner id {:?} is registered twice", partner.id),
+                );
             }
             if policy.get(&partner.category).is_none() {
-                return err(format!(
-                    "partner {:?} names unknown category {}",
-                    partner.id, partner.category
-                ));
+                return err(
+                    "partner",
+                    format!(
+                        "partner {:?} names unknown category {}",
+                        partner.id, partner.category
+                    ),
+                );
             }
             for host in &partner.portal_hosts {
                 if !is_host(host) {
-                    return err(format!(
-                        "partner {:?}: {host:?} is not a host name",
-                        partner.id
-                    ));
+                    return err(
+                        "portal_host",
+                        format!("partner {:?}: {host:?} is not a host name", partner.id),
+                    );
                 }
                 let claimed = self.partners[..index]
                     .iter()
@@ -207,7 +222,10 @@ impl ReferralConfig {
                     .filter(|h| *h == host)
                     .count();
                 if claimed > 1 {
-                    return err(format!("portal host {host:?} is claimed twice"));
+                    return err(
+                        "portal_host",
+                        format!("portal host {host:?} is claimed twice"),
+                    );
                 }
             }
         }
@@ -262,7 +280,13 @@ mod tests {
         ];
         for config in bad {
             assert!(
-                matches!(config.validate(&policy), Err(ConfigError::Referral(_))),
+                matches!(
+                    config.validate(&policy),
+                    Err(ConfigError::Invalid {
+                        part: Part::Referral,
+                        ..
+                    })
+                ),
                 "{config:?}"
             );
         }

@@ -5,16 +5,23 @@
 //! subkey, and is written only when the partner's consent category is granted. Before
 //! consent, the referral still applies to the request and travels, signed, inside the
 //! consent form, so it is stored at the moment of consent instead of being lost.
+//!
+//! The part's request side is [`ReferralPart::read`] (with [`ReferralPart::pending_token`]
+//! and [`ReferralPart::clean_url`] deciding from what it read), its response side
+//! [`ReferralPart::respond`].
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue, Method, Uri};
 
+use http::header::SET_COOKIE;
+
 use crate::clock::Clock;
 use crate::codec::Codec;
 use crate::cookies::{CookieSettings, RequestCookies};
 use crate::keys::{Keyring, Purpose};
+use crate::policy::{DeclaredCookie, Granted};
 
 mod config;
 
@@ -97,27 +104,28 @@ const PENDING: &str = "consentry-pending-referral";
 /// How long a pending referral token stays valid.
 const PENDING_TTL: u64 = 24 * 3600;
 
-pub(crate) struct ReferralRuntime {
-    pub(crate) config: ReferralConfig,
+/// The referral part of the layer: the partner registry and the signed referral cookie.
+pub(crate) struct ReferralPart {
+    config: ReferralConfig,
     codec: Codec,
-    pub(crate) cookie_name: String,
+    cookie_name: String,
     cookies: CookieSettings,
     clock: Arc<dyn Clock>,
 }
 
-/// What a request says about referral.
-pub(crate) struct ReferralContext {
+/// What the referral part read from one request.
+pub(crate) struct ReferralRead {
     /// From a valid cookie.
-    pub(crate) stored: Option<Touchpoint>,
+    stored: Option<Touchpoint>,
     /// The touch of this request (link or portal), merged with `stored`.
-    pub(crate) touched: Option<Touchpoint>,
+    touched: Option<Touchpoint>,
     /// The referral the request is handled with.
     pub(crate) current: Option<Referral>,
     /// This request tagged through a link (candidate for a clean-URL redirect).
-    pub(crate) via_link: bool,
+    via_link: bool,
 }
 
-impl ReferralRuntime {
+impl ReferralPart {
     pub(crate) fn new(
         config: ReferralConfig,
         keyring: &Keyring,
@@ -133,7 +141,7 @@ impl ReferralRuntime {
         }
     }
 
-    pub(crate) fn partner(&self, index: usize) -> &Partner {
+    fn partner(&self, index: usize) -> &Partner {
         &self.config.partners[index]
     }
 
@@ -217,13 +225,40 @@ impl ReferralRuntime {
         }
     }
 
-    pub(crate) fn evaluate(
+    /// The referral cookie, declared under each partner category in use.
+    pub(crate) fn declares(&self) -> Vec<DeclaredCookie> {
+        let window = self.config.window.as_secs() / 86_400;
+        let partners = &self.config.partners;
+        let mut declared: Vec<DeclaredCookie> = Vec::new();
+        for partner in partners {
+            if declared.iter().any(|d| d.category() == &partner.category) {
+                continue;
+            }
+            let names: Vec<&str> = partners
+                .iter()
+                .filter(|p| p.category == partner.category)
+                .map(|p| p.name.as_str())
+                .collect();
+            declared.push(
+                DeclaredCookie::exact(self.cookie_name.clone(), partner.category.clone())
+                    .purpose(format!(
+                        "Recognises a visitor referred by a partner ({}) so orders can be attributed; holds only the partner id and two dates",
+                        names.join(", ")
+                    ))
+                    .duration(format!("{window} days")),
+            );
+        }
+        declared
+    }
+
+    /// The request side: the stored referral, and this request's touch (link or portal).
+    pub(crate) fn read(
         &self,
         method: &Method,
         uri: &Uri,
         headers: &HeaderMap,
         cookies: &RequestCookies<'_>,
-    ) -> ReferralContext {
+    ) -> ReferralRead {
         let now = self.clock.now();
         let stored = cookies
             .values(&self.cookie_name)
@@ -258,7 +293,7 @@ impl ReferralRuntime {
                 last_touch: touch.last,
             }
         });
-        ReferralContext {
+        ReferralRead {
             stored,
             touched,
             current,
@@ -266,11 +301,56 @@ impl ReferralRuntime {
         }
     }
 
-    /// A signed token for a referral that waits for consent.
-    pub(crate) fn pending_token(&self, touch: &Touchpoint) -> String {
+    /// A signed token carrying this request's referral through the consent form, when the
+    /// partner's category is not granted yet (so the cookie cannot be written now).
+    pub(crate) fn pending_token(
+        &self,
+        read: &ReferralRead,
+        granted: Granted<'_>,
+    ) -> Option<String> {
+        read.touched
+            .filter(|touch| !granted.allows(&self.partner(touch.partner).category))
+            .map(|touch| self.seal_pending(&touch))
+    }
+
+    fn seal_pending(&self, touch: &Touchpoint) -> String {
         let now = self.clock.now();
         self.codec
             .seal(PENDING, now + PENDING_TTL, &self.encode(touch))
+    }
+
+    /// With clean URLs on, a `GET` that tagged a partner through a link and can store the
+    /// referral now is redirected to the same URL without the parameter: the location.
+    pub(crate) fn clean_url(
+        &self,
+        read: &ReferralRead,
+        granted: Granted<'_>,
+        method: &Method,
+        uri: &Uri,
+    ) -> Option<String> {
+        if !self.config.clean_urls || !read.via_link || method != Method::GET {
+            return None;
+        }
+        let touch = read.touched?;
+        if !granted.allows(&self.partner(touch.partner).category) {
+            return None;
+        }
+        let param = self.config.param.as_str();
+        let query = uri.query().unwrap_or_default();
+        let kept: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+            .filter(|(key, _)| key != param)
+            .map(|(key, value)| (key.into_owned(), value.into_owned()))
+            .collect();
+        let mut location = uri.path().to_owned();
+        if !kept.is_empty() {
+            location.push('?');
+            location.push_str(
+                &form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(kept)
+                    .finish(),
+            );
+        }
+        Some(location)
     }
 
     /// The referral a pending token carries, if it verifies.
@@ -280,7 +360,7 @@ impl ReferralRuntime {
         self.decode(&opened.body)
     }
 
-    pub(crate) fn set_cookie(&self, touch: &Touchpoint) -> HeaderValue {
+    fn set_cookie(&self, touch: &Touchpoint) -> HeaderValue {
         let now = self.clock.now();
         let expires_at = self.expires_at(touch);
         let value = self
@@ -293,40 +373,33 @@ impl ReferralRuntime {
         )
     }
 
-    pub(crate) fn expire_cookie(&self) -> HeaderValue {
+    fn expire_cookie(&self) -> HeaderValue {
         self.cookies.expire(&self.cookie_name)
     }
 
-    /// The `Set-Cookie` (if any) for the end of a request. `allows` tells whether a
-    /// partner's category is granted in the final consent state; `pending` is a referral
-    /// the visitor's consent form carried.
-    pub(crate) fn response_cookie(
+    /// The response side: writes the referral cookie when the partner's category is
+    /// `granted` in the final consent state (`pending` is a referral the visitor's consent
+    /// form carried), and deletes a stored one whose category is not granted.
+    pub(crate) fn respond(
         &self,
-        context: &ReferralContext,
+        read: &ReferralRead,
         pending: Option<Touchpoint>,
-        allows: &dyn Fn(&crate::Category) -> bool,
-    ) -> Option<HeaderValue> {
+        granted: Granted<'_>,
+        headers: &mut HeaderMap,
+    ) {
         let now = self.clock.now();
-        let desired = context
+        let desired = read
             .touched
-            .or_else(|| pending.map(|p| self.merge(context.stored, p.partner, now.max(p.last))));
-        let allowed = |touch: &Touchpoint| allows(&self.partner(touch.partner).category);
-        match (desired, context.stored) {
+            .or_else(|| pending.map(|p| self.merge(read.stored, p.partner, now.max(p.last))));
+        let allowed = |touch: &Touchpoint| granted.allows(&self.partner(touch.partner).category);
+        let cookie = match (desired, read.stored) {
             (Some(touch), _) if allowed(&touch) => Some(self.set_cookie(&touch)),
             (_, Some(stored)) if !allowed(&stored) => Some(self.expire_cookie()),
             _ => None,
+        };
+        if let Some(cookie) = cookie {
+            headers.append(SET_COOKIE, cookie);
         }
-    }
-
-    /// The referral that waits for consent in this request, if any.
-    pub(crate) fn waiting(
-        &self,
-        context: &ReferralContext,
-        allows: &dyn Fn(&crate::Category) -> bool,
-    ) -> Option<Touchpoint> {
-        context
-            .touched
-            .filter(|touch| !allows(&self.partner(touch.partner).category))
     }
 }
 
@@ -336,7 +409,7 @@ mod tests {
     use crate::clock::ManualClock;
     use crate::keys::Key;
 
-    fn runtime(attribution: Attribution) -> (ReferralRuntime, ManualClock) {
+    fn runtime(attribution: Attribution) -> (ReferralPart, ManualClock) {
         let clock = ManualClock::new(1_800_000_000);
         let config = ReferralConfig::new()
             .partner(Partner::new("acme", "Acme").portal_host("acme.localhost"))
@@ -344,7 +417,7 @@ mod tests {
             .attribution(attribution);
         let keyring = Keyring::new(1, Key::from_bytes(&[8; 32]).unwrap());
         (
-            ReferralRuntime::new(
+            ReferralPart::new(
                 config,
                 &keyring,
                 CookieSettings { dev: false },
@@ -355,11 +428,11 @@ mod tests {
     }
 
     fn evaluate(
-        runtime: &ReferralRuntime,
+        runtime: &ReferralPart,
         uri: &str,
         host: &str,
         cookie: Option<&str>,
-    ) -> ReferralContext {
+    ) -> ReferralRead {
         let mut headers = HeaderMap::new();
         headers.insert(http::header::HOST, host.parse().unwrap());
         if let Some(cookie) = cookie {
@@ -369,7 +442,7 @@ mod tests {
             );
         }
         let cookies = RequestCookies::parse(&headers);
-        runtime.evaluate(&Method::GET, &uri.parse().unwrap(), &headers, &cookies)
+        runtime.read(&Method::GET, &uri.parse().unwrap(), &headers, &cookies)
     }
 
     fn cookie_value(header: &HeaderValue) -> String {
@@ -462,7 +535,7 @@ mod tests {
         let touch = evaluate(&runtime, "/?ref=globex", "shop.test", None)
             .touched
             .unwrap();
-        let token = runtime.pending_token(&touch);
+        let token = runtime.seal_pending(&touch);
         assert_eq!(runtime.open_pending(&token), Some(touch));
         assert!(
             evaluate(&runtime, "/", "shop.test", Some(&token))

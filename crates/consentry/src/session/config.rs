@@ -4,8 +4,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::error::ConfigError;
-use crate::store::SessionStore;
+use consentry_store::SessionStore;
+
+use crate::error::{ConfigError, Part};
 
 /// How sessions behave: where records live and when they expire.
 ///
@@ -94,26 +95,34 @@ impl SessionConfig {
 
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
         if self.idle_timeout.as_secs() == 0 {
-            return Err(ConfigError::Session(
-                "idle_timeout must be at least one second",
+            return Err(ConfigError::invalid(
+                Part::Session,
+                "idle_timeout",
+                "must be at least one second",
             ));
         }
         if self.absolute_lifetime < self.idle_timeout {
-            return Err(ConfigError::Session(
-                "absolute_lifetime must not be shorter than idle_timeout",
+            return Err(ConfigError::invalid(
+                Part::Session,
+                "absolute_lifetime",
+                "must not be shorter than idle_timeout",
             ));
         }
         if self
             .refresh_after
             .is_some_and(|after| after >= self.idle_timeout)
         {
-            return Err(ConfigError::Session(
-                "refresh_after must be shorter than idle_timeout",
+            return Err(ConfigError::invalid(
+                Part::Session,
+                "refresh_after",
+                "must be shorter than idle_timeout",
             ));
         }
         if self.retry_after.as_secs() == 0 {
-            return Err(ConfigError::Session(
-                "retry_after must be at least one second",
+            return Err(ConfigError::invalid(
+                Part::Session,
+                "retry_after",
+                "must be at least one second",
             ));
         }
         Ok(())

@@ -11,12 +11,18 @@ use http::HeaderValue;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use bytes::Bytes;
+use consentry_store::{Changes, Record, SessionKey, SessionStore, StoreError, StoreFuture};
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
+use http::{Response, StatusCode};
+use sha2::{Digest as _, Sha256};
+
 use crate::clock::Clock;
 use crate::codec::Codec;
 use crate::cookies::{CookieSettings, RequestCookies};
-use crate::error::{SessionError, StoreError};
+use crate::error::SessionError;
 use crate::keys::{Keyring, Purpose};
-use crate::store::{Changes, Record, SessionKey, SessionStore, StoreFuture};
+use crate::policy::{Category, DeclaredCookie};
 
 mod config;
 pub use config::SessionConfig;
@@ -37,7 +43,7 @@ impl Ticket {
     fn new(id: [u8; ID_LEN], created: u64, last_seen: u64) -> Self {
         Self {
             id,
-            key: SessionKey::for_id(&id),
+            key: SessionKey::from_digest(Sha256::digest(id).into()),
             created,
             last_seen,
         }
@@ -68,8 +74,10 @@ impl Ticket {
     }
 }
 
-/// The per-layer session machinery: config, codec and cookie name.
-pub(crate) struct SessionRuntime {
+/// The session part of the layer: config, codec and cookie name. Its request side is
+/// [`SessionPart::read`]; its response side is [`Session::respond`], a [`Plan`] the response
+/// future carries out.
+pub(crate) struct SessionPart {
     config: SessionConfig,
     codec: Codec,
     cookie_name: String,
@@ -77,7 +85,7 @@ pub(crate) struct SessionRuntime {
     clock: Arc<dyn Clock>,
 }
 
-impl SessionRuntime {
+impl SessionPart {
     pub(crate) fn new(
         config: SessionConfig,
         keyring: &Keyring,
@@ -93,8 +101,37 @@ impl SessionRuntime {
         }
     }
 
-    pub(crate) fn retry_after(&self) -> Duration {
-        self.config.retry_after
+    /// The session cookie, for the declaration.
+    pub(crate) fn declares(&self) -> DeclaredCookie {
+        DeclaredCookie::exact(self.cookie_name.clone(), Category::NECESSARY)
+            .purpose(
+                "Keeps your session (cart, login) on this site; holds only a random id and timestamps",
+            )
+            .duration("until the session ends (idle or absolute timeout)")
+    }
+
+    /// The answer to a request whose session store failed: 503 with the configured
+    /// `Retry-After`.
+    pub(crate) fn unavailable(&self) -> Response<Bytes> {
+        let mut response = Response::new(Bytes::from_static(
+            br#"{"error":"session_store_unavailable","message":"The session store is unavailable; retry shortly."}"#,
+        ));
+        *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+        let headers = response.headers_mut();
+        headers.insert(RETRY_AFTER, self.config.retry_after.as_secs().into());
+        headers.insert(
+            CONTENT_TYPE,
+            http::HeaderValue::from_static("application/json"),
+        );
+        headers.insert(CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+        response
+    }
+
+    fn store_error(&self, source: StoreError) -> SessionError {
+        SessionError::Store {
+            source,
+            retry_after: self.config.retry_after,
+        }
     }
 
     /// The deadline of a session: idle and absolute limits, whichever comes first.
@@ -129,8 +166,8 @@ impl SessionRuntime {
         (None, seen)
     }
 
-    /// A session handle for a request carrying `cookies`.
-    pub(crate) fn start(self: &Arc<Self>, cookies: &RequestCookies<'_>) -> Session {
+    /// The request side: a session handle for a request carrying `cookies`.
+    pub(crate) fn read(self: &Arc<Self>, cookies: &RequestCookies<'_>) -> Session {
         let now = self.clock.now();
         let (ticket, seen) = self.verify(cookies, now);
         Session {
@@ -188,7 +225,7 @@ struct State {
 }
 
 struct Inner {
-    runtime: Arc<SessionRuntime>,
+    runtime: Arc<SessionPart>,
     state: Mutex<State>,
 }
 
@@ -253,7 +290,7 @@ impl Session {
             Err(error) => {
                 state.failed = true;
                 tracing::warn!(%error, "session store failed to load a session");
-                return Err(error.into());
+                return Err(self.inner.runtime.store_error(error));
             }
             Ok(record) => {
                 if state.ticket.is_some_and(|ticket| ticket.key == key) && state.record.is_none() {
@@ -376,13 +413,19 @@ impl Session {
         state.stale_cookie = true;
     }
 
+    /// The answer to a request whose session store failed.
+    pub(crate) fn unavailable(&self) -> Response<Bytes> {
+        self.inner.runtime.unavailable()
+    }
+
     /// Whether a store operation of this request failed.
     pub(crate) fn failed(&self) -> bool {
         self.state().failed
     }
 
-    /// Turns the request's session activity into the store work and cookie to send.
-    pub(crate) fn finish(&self) -> Plan {
+    /// The response side: turns the request's session activity into the store work and
+    /// the cookie to send for each outcome.
+    pub(crate) fn respond(&self) -> Plan {
         let runtime = &self.inner.runtime;
         let now = runtime.clock.now();
         let mut state = self.state();

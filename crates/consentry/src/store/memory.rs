@@ -233,7 +233,7 @@ mod tests {
     #[test]
     fn passes_the_conformance_suite() {
         let store = MemoryStore::new();
-        block_on(crate::store::conformance::run(&store, SystemClock.now()));
+        block_on(consentry_store::conformance::run(&store, SystemClock.now()));
     }
 
     #[test]

@@ -1,4 +1,6 @@
-//! Categories and the consent policy.
+//! The policy vocabulary every part shares: [`Category`], [`CategoryDef`], [`Policy`],
+//! [`Text`] and [`DeclaredCookie`]. This module imports nothing of the crate, so every
+//! other module can use it without a cycle.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -6,7 +8,59 @@ use std::time::Duration;
 
 use sha2::{Digest as _, Sha256};
 
-use crate::error::ConfigError;
+mod cookie;
+
+pub use cookie::DeclaredCookie;
+
+/// A setting of the policy vocabulary that cannot work, found when the layer is built.
+/// The part that owns the setting turns it into a [`ConfigError`](crate::ConfigError).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Invalid {
+    /// The setting, as its builder method is named.
+    pub(crate) setting: &'static str,
+    /// What is wrong and how to fix it.
+    pub(crate) reason: String,
+}
+
+impl Invalid {
+    pub(crate) fn new(setting: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            setting,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The categories a visitor granted, read against the policy that numbers them.
+#[derive(Clone, Copy)]
+pub(crate) struct Granted<'p> {
+    policy: &'p Policy,
+    mask: u64,
+}
+
+impl<'p> Granted<'p> {
+    pub(crate) fn new(policy: &'p Policy, mask: u64) -> Self {
+        Self { policy, mask }
+    }
+
+    /// Whether `category` is granted. An unknown category never is.
+    pub(crate) fn allows(&self, category: &Category) -> bool {
+        self.policy
+            .bit(category)
+            .is_some_and(|bit| self.mask & bit != 0)
+    }
+
+    /// The granted categories' definitions, in policy order.
+    pub(crate) fn definitions(self) -> impl Iterator<Item = &'p CategoryDef> {
+        let mask = self.mask;
+        self.policy
+            .categories
+            .iter()
+            .enumerate()
+            .filter(move |(index, _)| mask & (1u64 << index) != 0)
+            .map(|(_, def)| def)
+    }
+}
 
 /// A purpose cookies and third parties are grouped under, by its slug id.
 ///
@@ -300,50 +354,59 @@ impl Policy {
         u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])
     }
 
-    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+    pub(crate) fn validate(&self) -> Result<(), Invalid> {
         if self.categories.len() > Self::MAX_CATEGORIES {
-            return Err(ConfigError::Consent(
-                "a policy holds at most 64 categories".into(),
+            return Err(Invalid::new(
+                "category",
+                "a policy holds at most 64 categories",
             ));
         }
         if self.categories.first().map(|c| &c.category) != Some(&Category::NECESSARY) {
-            return Err(ConfigError::Consent(
-                "the first category must be `necessary`".into(),
+            return Err(Invalid::new(
+                "category",
+                "the first category must be `necessary`",
             ));
         }
         for (index, def) in self.categories.iter().enumerate() {
             let id = def.category.as_str();
             if !Category::is_valid_id(id) {
-                return Err(ConfigError::Consent(format!(
-                    "category id {id:?} must be 1-32 characters of a-z, 0-9, _ and -"
-                )));
+                return Err(Invalid::new(
+                    "category",
+                    format!("category id {id:?} must be 1-32 characters of a-z, 0-9, _ and -"),
+                ));
             }
             if self.categories[..index]
                 .iter()
                 .any(|c| c.category == def.category)
             {
-                return Err(ConfigError::Consent(format!(
-                    "category {id:?} appears twice"
-                )));
+                return Err(Invalid::new(
+                    "category",
+                    format!("category {id:?} appears twice"),
+                ));
             }
             for origin in &def.origins {
                 if !is_origin(origin) {
-                    return Err(ConfigError::Consent(format!(
-                        "category {id:?}: {origin:?} is not an origin like https://host[:port]"
-                    )));
+                    return Err(Invalid::new(
+                        "allow_origin",
+                        format!(
+                            "category {id:?}: {origin:?} is not an origin like https://host[:port]"
+                        ),
+                    ));
                 }
             }
         }
         for category in &self.gpc_denies {
             if self.get(category).is_none() {
-                return Err(ConfigError::Consent(format!(
-                    "gpc_denies names unknown category {category}"
-                )));
+                return Err(Invalid::new(
+                    "gpc_denies",
+                    format!("names unknown category {category}"),
+                ));
             }
         }
         if self.max_age.as_secs() == 0 {
-            return Err(ConfigError::Consent(
-                "max_age must be at least one second".into(),
+            return Err(Invalid::new(
+                "max_age",
+                "a decision must last at least one second",
             ));
         }
         Ok(())
@@ -389,10 +452,7 @@ mod tests {
             Policy::new(1).max_age(Duration::ZERO),
         ];
         for policy in bad {
-            assert!(
-                matches!(policy.validate(), Err(ConfigError::Consent(_))),
-                "{policy:?}"
-            );
+            assert!(policy.validate().is_err(), "{policy:?}");
         }
         let mut reordered = Policy::new(1);
         reordered.categories.swap(0, 1);

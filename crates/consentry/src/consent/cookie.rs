@@ -1,8 +1,9 @@
-//! The signed `__Host-consent` cookie payload and the unsigned static-mode choice cookie.
+//! The signed `__Host-consent` cookie payload. (The unsigned static-mode choice cookie is
+//! the banner's, in `consentry_banner::protocol`.)
 
 /// A decision as stored in the signed consent cookie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Decision {
+pub(crate) struct ConsentCookie {
     /// Random id of this browser's consent, not linked to any account.
     pub(crate) id: [u8; 16],
     /// Granted categories as a bitmask over the policy's category order.
@@ -17,7 +18,7 @@ pub(crate) struct Decision {
 
 const LEN: usize = 16 + 8 + 4 + 4 + 8 + 1;
 
-impl Decision {
+impl ConsentCookie {
     pub(crate) fn encode(&self) -> [u8; LEN] {
         let mut out = [0u8; LEN];
         out[..16].copy_from_slice(&self.id);
@@ -44,28 +45,13 @@ impl Decision {
     }
 }
 
-/// Name of the unsigned choice cookie the banner writes in static mode (no server).
-pub(crate) const CHOICE_COOKIE: &str = "consentry_choice";
-
-/// Reads a static-mode choice `1.<revision>.<granted id>.<granted id>…` and returns the ids
-/// it grants. Its grants are never trusted (nobody signed them); every optional category
-/// it does not list is taken as denied.
-pub(crate) fn parse_choice(value: &str) -> Option<Vec<&str>> {
-    let mut parts = value.split('.');
-    if parts.next()? != "1" {
-        return None;
-    }
-    parts.next()?.parse::<u32>().ok()?;
-    Some(parts.filter(|id| !id.is_empty()).collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn decision_round_trips_and_rejects_bad_lengths() {
-        let decision = Decision {
+        let decision = ConsentCookie {
             id: [7; 16],
             granted: 0b101,
             revision: 9,
@@ -73,23 +59,10 @@ mod tests {
             decided_at: 1_800_000_000,
             gpc: true,
         };
-        assert_eq!(Decision::decode(&decision.encode()), Some(decision));
-        assert_eq!(Decision::decode(&decision.encode()[..40]), None);
+        assert_eq!(ConsentCookie::decode(&decision.encode()), Some(decision));
+        assert_eq!(ConsentCookie::decode(&decision.encode()[..40]), None);
         let mut bad = decision.encode();
         bad[40] = 2;
-        assert_eq!(Decision::decode(&bad), None);
-    }
-
-    #[test]
-    fn choice_cookie_parses_leniently_but_safely() {
-        assert_eq!(
-            parse_choice("1.3.analytics.preferences"),
-            Some(vec!["analytics", "preferences"])
-        );
-        assert_eq!(parse_choice("1.3."), Some(vec![]));
-        assert_eq!(parse_choice("1.3"), Some(vec![]));
-        assert_eq!(parse_choice("2.3.analytics"), None);
-        assert_eq!(parse_choice("1.x.analytics"), None);
-        assert_eq!(parse_choice(""), None);
+        assert_eq!(ConsentCookie::decode(&bad), None);
     }
 }

@@ -1,15 +1,23 @@
 //! A behaviour suite every [`SessionStore`] must pass. Feature `testing`.
 //!
-//! ```
-//! use consentry::{Clock, SystemClock};
-//! use consentry::store::{conformance, MemoryStore};
+//! Call it from a test of your store, against a real backend, with the backend's notion of
+//! now (unix seconds):
 //!
-//! let store = MemoryStore::new();
-//! tokio::runtime::Builder::new_current_thread()
-//!     .build()
-//!     .unwrap()
-//!     .block_on(conformance::run(&store, SystemClock.now()));
 //! ```
+//! use consentry_store::{SessionStore, conformance};
+//!
+//! async fn my_store_keeps_the_contract(store: &impl SessionStore) {
+//!     let now = std::time::SystemTime::now()
+//!         .duration_since(std::time::UNIX_EPOCH)
+//!         .unwrap()
+//!         .as_secs();
+//!     conformance::run(store, now).await;
+//! }
+//! # let _ = my_store_keeps_the_contract::<std::sync::Arc<dyn SessionStore>>;
+//! ```
+//!
+//! Keys are unique to each run (derived from `now`), so runs against a shared backend do
+//! not collide.
 
 use super::{Changes, Record, SessionKey, SessionStore};
 

@@ -1,0 +1,443 @@
+//! Rendering for a page: the banner, inert-until-granted script tags, the "Cookie settings"
+//! link, the cookie declaration and the Consent Mode snippet, through the per-request
+//! [`Page`] handle.
+//!
+//! The markup comes from the banner crate's shared renderer, so the server's first paint
+//! and the WebAssembly banner agree on every id and field.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use consentry_banner::markup::{self, Banner, Category as BannerCategory};
+
+use crate::assets;
+use crate::consent::Consent;
+use crate::gate::GatePart;
+use crate::html::escape;
+use crate::policy::Category;
+
+/// The banner's texts in one language; `Default` is English. Set them per language with
+/// [`ConsentConfig::texts`](crate::ConsentConfig::texts).
+///
+/// ```
+/// use consentry::BannerTexts;
+///
+/// let german = BannerTexts {
+///     title: "Cookies auf dieser Website".into(),
+///     accept_all: "Alle akzeptieren".into(),
+///     reject_all: "Alle ablehnen".into(),
+///     ..BannerTexts::default()
+/// };
+/// assert_eq!(german.save, "Save choices");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BannerTexts {
+    /// The banner's heading.
+    pub title: String,
+    /// The first layer's text.
+    pub body: String,
+    /// The "Accept all" button.
+    pub accept_all: String,
+    /// The "Reject all" button, as prominent as "Accept all".
+    pub reject_all: String,
+    /// The control that opens the per-category switches.
+    pub customize: String,
+    /// The button that saves the switches.
+    pub save: String,
+    /// The link to the privacy policy.
+    pub privacy_link: String,
+    /// The "Cookie settings" link that reopens the banner.
+    pub settings_link: String,
+    /// The settings view's heading.
+    pub settings_title: String,
+    /// The note beside locked categories.
+    pub always_on: String,
+    /// The note shown when the browser sent Global Privacy Control.
+    pub gpc_honoured: String,
+}
+
+impl Default for BannerTexts {
+    fn default() -> Self {
+        let markup::Texts {
+            title,
+            body,
+            accept_all,
+            reject_all,
+            customize,
+            save,
+            privacy_link,
+            settings_link,
+            settings_title,
+            always_on,
+            gpc_honoured,
+        } = markup::Texts::default();
+        Self {
+            title,
+            body,
+            accept_all,
+            reject_all,
+            customize,
+            save,
+            privacy_link,
+            settings_link,
+            settings_title,
+            always_on,
+            gpc_honoured,
+        }
+    }
+}
+
+impl From<BannerTexts> for markup::Texts {
+    fn from(texts: BannerTexts) -> Self {
+        let BannerTexts {
+            title,
+            body,
+            accept_all,
+            reject_all,
+            customize,
+            save,
+            privacy_link,
+            settings_link,
+            settings_title,
+            always_on,
+            gpc_honoured,
+        } = texts;
+        Self {
+            title,
+            body,
+            accept_all,
+            reject_all,
+            customize,
+            save,
+            privacy_link,
+            settings_link,
+            settings_title,
+            always_on,
+            gpc_honoured,
+        }
+    }
+}
+
+/// What every page of one layer renders with: the endpoint's path, the privacy link, the
+/// texts per language and the gate's declaration.
+pub(crate) struct Renderer {
+    base_path: String,
+    privacy_url: String,
+    /// Lowercase primary language tag → texts; `en` always present.
+    texts: Vec<(String, markup::Texts)>,
+    gate: Arc<GatePart>,
+}
+
+impl Renderer {
+    pub(crate) fn new(
+        base_path: String,
+        privacy_url: String,
+        texts: Vec<(String, BannerTexts)>,
+        gate: Arc<GatePart>,
+    ) -> Self {
+        let mut texts: Vec<(String, markup::Texts)> = texts
+            .into_iter()
+            .map(|(language, texts)| (language, texts.into()))
+            .collect();
+        if !texts.iter().any(|(language, _)| language == "en") {
+            texts.push(("en".to_owned(), markup::Texts::default()));
+        }
+        Self {
+            base_path,
+            privacy_url,
+            texts,
+            gate,
+        }
+    }
+
+    /// The first supported language named in `Accept-Language`, else `en`.
+    pub(crate) fn negotiate(&self, accept_language: Option<&str>) -> Arc<str> {
+        accept_language
+            .into_iter()
+            .flat_map(|header| header.split(','))
+            .filter_map(|item| item.split(';').next())
+            .map(str::trim)
+            .map(|tag| tag.split('-').next().unwrap_or_default())
+            .find_map(|primary| {
+                self.texts
+                    .iter()
+                    .find(|(language, _)| language.eq_ignore_ascii_case(primary))
+            })
+            .map_or_else(
+                || Arc::from("en"),
+                |(language, _)| Arc::from(language.as_str()),
+            )
+    }
+
+    fn texts_for(&self, language: &str) -> &markup::Texts {
+        self.texts
+            .iter()
+            .find(|(lang, _)| lang.eq_ignore_ascii_case(language))
+            .or_else(|| self.texts.iter().find(|(lang, _)| lang == "en"))
+            .map(|(_, texts)| texts)
+            .expect("English texts are always present")
+    }
+}
+
+/// What a page of this request renders with: the banner, scripts that wait for consent,
+/// the settings link, the declaration. Found in the request extensions beside
+/// [`Consent`] (or extracted with the `axum` feature).
+///
+/// ```
+/// use consentry::{Category, Page};
+///
+/// fn layout(page: &Page, path: &str, content: &str) -> String {
+///     format!(
+///         "<!doctype html><html lang=\"{lang}\"><head>{mode}{tag}</head>\
+///          <body>{content}<footer>{link}</footer>{banner}</body></html>",
+///         lang = page.language(),
+///         mode = page.consent_mode_snippet(),
+///         // Live when granted, inert (activated by the banner later) when not.
+///         tag = page.script_tag(&Category::ANALYTICS, "https://stats.example/a.js"),
+///         link = page.settings_link(),
+///         banner = page.banner_html(path),
+///     )
+/// }
+/// # let _ = layout;
+/// ```
+#[derive(Clone)]
+pub struct Page {
+    renderer: Arc<Renderer>,
+    consent: Consent,
+    nonce: Option<Arc<str>>,
+    language: Arc<str>,
+    /// A signed referral waiting for consent, carried by the banner's form.
+    pending_referral: Option<Arc<str>>,
+}
+
+impl std::fmt::Debug for Page {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Page")
+            .field("consent", &self.consent)
+            .field("language", &self.language)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Page {
+    pub(crate) fn new(
+        renderer: Arc<Renderer>,
+        consent: Consent,
+        nonce: Option<Arc<str>>,
+        language: Arc<str>,
+        pending_referral: Option<String>,
+    ) -> Self {
+        Self {
+            renderer,
+            consent,
+            nonce,
+            language,
+            pending_referral: pending_referral.map(Arc::from),
+        }
+    }
+
+    /// The visitor's consent this page renders for.
+    pub fn consent(&self) -> &Consent {
+        &self.consent
+    }
+
+    /// This response's CSP nonce, when the CSP is enabled. Put it on every inline script.
+    pub fn nonce(&self) -> Option<&str> {
+        self.nonce.as_deref()
+    }
+
+    /// The language the banner is rendered in (from `Accept-Language`).
+    pub fn language(&self) -> &str {
+        &self.language
+    }
+
+    fn nonce_attr(&self) -> String {
+        self.nonce.as_deref().map_or_else(String::new, |nonce| {
+            format!(r#" nonce="{}""#, escape(nonce))
+        })
+    }
+
+    /// A `<script>` for `src` in `category`: live when granted, otherwise inert
+    /// (`type="text/plain" data-consent="…"`), so the banner can activate it on consent
+    /// and no request reaches the third party before.
+    pub fn script_tag(&self, category: &Category, src: &str) -> String {
+        if self.consent.allows(category) {
+            format!(
+                r#"<script src="{}"{}></script>"#,
+                escape(src),
+                self.nonce_attr()
+            )
+        } else {
+            format!(
+                r#"<script type="text/plain" data-consent="{}" data-src="{}"{}></script>"#,
+                escape(category.as_str()),
+                escape(src),
+                self.nonce_attr()
+            )
+        }
+    }
+
+    /// Google Consent Mode v2: an inline script that sets every purpose to `denied` by
+    /// default and then, if the visitor decided, to what they chose. Put it before any
+    /// tag; the banner sends `update` when the choice changes.
+    pub fn consent_mode_snippet(&self) -> String {
+        let mut script = format!(
+            "<script{}>window.dataLayer=window.dataLayer||[];function gtag(){{dataLayer.push(arguments);}}\
+             gtag('consent','default',{{ad_storage:'denied',ad_user_data:'denied',ad_personalization:'denied',\
+             analytics_storage:'denied',functionality_storage:'denied',personalization_storage:'denied',\
+             security_storage:'granted',wait_for_update:500}});",
+            self.nonce_attr()
+        );
+        if self.consent.decided() {
+            let _ = write!(
+                script,
+                "gtag('consent','update',{});",
+                self.consent_mode_update()
+            );
+        }
+        script.push_str("</script>");
+        script
+    }
+
+    /// The Consent Mode `update` object for this state, as a JavaScript object literal.
+    pub fn consent_mode_update(&self) -> String {
+        let word = |category: &Category| {
+            if self.consent.allows(category) {
+                "granted"
+            } else {
+                "denied"
+            }
+        };
+        let ads = word(&Category::MARKETING);
+        let analytics = word(&Category::ANALYTICS);
+        let preferences = word(&Category::PREFERENCES);
+        format!(
+            "{{ad_storage:'{ads}',ad_user_data:'{ads}',ad_personalization:'{ads}',analytics_storage:'{analytics}',\
+             functionality_storage:'{preferences}',personalization_storage:'{preferences}'}}"
+        )
+    }
+
+    /// The banner for this page: the first layer (Accept all, Reject all, Customize) while
+    /// the visitor is undecided, as a plain form that posts to the consent endpoint so it
+    /// works without JavaScript. With the `banner` feature (the default) it also carries the
+    /// WebAssembly banner's loader, and once the visitor has decided, the settings view
+    /// rendered `hidden` (so "Cookie settings" opens it in place); without the feature it
+    /// is empty once decided. `return_to` is the path to come back to (use the current
+    /// path).
+    pub fn banner_html(&self, return_to: &str) -> String {
+        #[cfg(feature = "banner")]
+        {
+            // Decided visitors get the settings view hidden, for "Cookie settings" to open
+            // in place.
+            let decided = self.consent.decided();
+            self.render(return_to, decided, decided) + &self.loader()
+        }
+        #[cfg(not(feature = "banner"))]
+        if self.consent.decided() {
+            String::new()
+        } else {
+            self.render(return_to, false, false)
+        }
+    }
+
+    /// The consent form with the per-category switches open, showing the current choice.
+    /// The endpoint serves it at `GET /consent` to browsers, for the "Cookie settings" link.
+    pub fn settings_html(&self, return_to: &str) -> String {
+        self.render(return_to, true, false)
+    }
+
+    /// Every declared cookie as an HTML table, for the privacy page. Generated from the
+    /// same registry that drives the gate, so the policy cannot drift from reality.
+    pub fn declaration_html(&self) -> String {
+        self.renderer
+            .gate
+            .declaration_html(self.consent.policy(), &self.language)
+    }
+
+    /// The cookie declaration as JSON (what `GET /consent/declaration` returns).
+    pub fn declaration_json(&self) -> serde_json::Value {
+        self.renderer
+            .gate
+            .declaration_json(self.consent.policy(), &self.language)
+    }
+
+    /// A "Cookie settings" link: opens the settings page without JavaScript, and the
+    /// banner's dialog with it.
+    pub fn settings_link(&self) -> String {
+        format!(
+            r#"<a href="{}" data-consent-open>{}</a>"#,
+            escape(&self.renderer.base_path),
+            escape(&self.texts().settings_link)
+        )
+    }
+
+    /// The settings page's `<title>`.
+    pub(crate) fn settings_title(&self) -> &str {
+        &self.texts().settings_title
+    }
+
+    fn texts(&self) -> &markup::Texts {
+        self.renderer.texts_for(&self.language)
+    }
+
+    /// Renders the banner markup. `open` shows the settings view reflecting the current
+    /// choice; `hidden` renders it for the WebAssembly banner to open in place later.
+    fn render(&self, return_to: &str, open: bool, hidden: bool) -> String {
+        let renderer = &self.renderer;
+        let consent = &self.consent;
+        let policy = consent.policy();
+        let categories: Vec<BannerCategory> = policy
+            .categories()
+            .iter()
+            .map(|def| {
+                let text = def.text_for(&self.language);
+                BannerCategory {
+                    id: def.category().as_str().to_owned(),
+                    label: text.label.clone(),
+                    description: text.description.clone(),
+                    locked: def.category() == &Category::NECESSARY,
+                }
+            })
+            .collect();
+        let stylesheet = format!("{}/{}", renderer.base_path, assets::stylesheet_name());
+        let gpc_denies: Vec<String> = policy
+            .names(policy.gpc_mask())
+            .map(|c| c.as_str().to_owned())
+            .collect();
+        let granted: Vec<String> = if consent.decided() {
+            consent
+                .granted()
+                .iter()
+                .map(|c| c.as_str().to_owned())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        markup::render(&Banner {
+            action: &renderer.base_path,
+            stylesheet: Some(&stylesheet),
+            revision: consent.state().revision(),
+            return_to,
+            referral: self.pending_referral.as_deref(),
+            privacy_url: &renderer.privacy_url,
+            gpc: consent.state().gpc(),
+            gpc_denies: &gpc_denies,
+            open,
+            granted: &granted,
+            hidden,
+            categories: &categories,
+            texts: self.texts(),
+        })
+    }
+
+    /// The WebAssembly banner's loader. It reads everything it needs from the markup.
+    #[cfg(feature = "banner")]
+    fn loader(&self) -> String {
+        format!(
+            "<script type=\"module\" src=\"{}/{}\"{}></script>\n",
+            escape(&self.renderer.base_path),
+            assets::loader_name(),
+            self.nonce_attr(),
+        )
+    }
+}

@@ -1,0 +1,200 @@
+//! [`ResponseFuture`]: the response side of the middleware.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, ready};
+
+use http::header::{CACHE_CONTROL, SET_COOKIE};
+use http::{HeaderValue, Response};
+use pin_project_lite::pin_project;
+
+use super::{ConsentryBody, Reads, Shared};
+use crate::endpoint::{EndpointFuture, Update};
+use crate::store::StoreFuture;
+
+pin_project! {
+    /// The response future of [`ConsentryService`](crate::ConsentryService): the inner
+    /// future (or the consent endpoint), then, only when the session changed, the store
+    /// write, then each part's response side. Not boxed on the app's path.
+    pub struct ResponseFuture<F, B> {
+        #[pin]
+        state: State<F, B>,
+        reads: Reads,
+        shared: Arc<Shared>,
+    }
+}
+
+impl<F, B> ResponseFuture<F, B> {
+    pub(super) fn new(state: State<F, B>, reads: Reads, shared: Arc<Shared>) -> Self {
+        Self {
+            state,
+            reads,
+            shared,
+        }
+    }
+}
+
+pin_project! {
+    #[project = StateProj]
+    pub(super) enum State<F, B> {
+        Inner { #[pin] future: F },
+        Endpoint { future: EndpointFuture },
+        Persist {
+            // `None` when the session needs no store work.
+            work: Option<StoreFuture<'static, bool>>,
+            response: Option<Response<ConsentryBody<B>>>,
+            update: Option<Update>,
+            best_effort: bool,
+            on_success: Option<HeaderValue>,
+            on_gone: Option<HeaderValue>,
+        },
+        Done,
+    }
+}
+
+impl<F, B> State<F, B> {
+    pub(super) fn inner(future: F) -> Self {
+        Self::Inner { future }
+    }
+
+    pub(super) fn endpoint(future: EndpointFuture) -> Self {
+        Self::Endpoint { future }
+    }
+
+    /// After the app (or the endpoint) answered: the session's response side, as store work
+    /// and the cookie for each outcome.
+    fn persist(
+        response: Response<ConsentryBody<B>>,
+        update: Option<Update>,
+        reads: &Reads,
+    ) -> Self {
+        let Some(session) = &reads.session else {
+            return Self::Persist {
+                work: None,
+                response: Some(response),
+                update,
+                best_effort: false,
+                on_success: None,
+                on_gone: None,
+            };
+        };
+        if session.failed() {
+            return Self::Persist {
+                work: None,
+                response: Some(session.unavailable().map(ConsentryBody::full)),
+                update,
+                best_effort: false,
+                on_success: None,
+                on_gone: None,
+            };
+        }
+        let plan = session.respond();
+        Self::Persist {
+            work: plan.work,
+            response: Some(response),
+            update,
+            best_effort: plan.best_effort,
+            on_success: plan.on_success,
+            on_gone: plan.on_gone,
+        }
+    }
+}
+
+impl<F, B, E> Future for ResponseFuture<F, B>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+{
+    type Output = Result<Response<ConsentryBody<B>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            let next = match this.state.as_mut().project() {
+                StateProj::Inner { future } => {
+                    let response = ready!(future.poll(cx))?;
+                    State::persist(response.map(ConsentryBody::inner), None, this.reads)
+                }
+                StateProj::Endpoint { future } => {
+                    let reply = ready!(future.as_mut().poll(cx));
+                    State::persist(
+                        reply.response.map(ConsentryBody::full),
+                        reply.update,
+                        this.reads,
+                    )
+                }
+                StateProj::Persist {
+                    work,
+                    response,
+                    update,
+                    best_effort,
+                    on_success,
+                    on_gone,
+                } => {
+                    let outcome = match work {
+                        Some(work) => Some(ready!(work.as_mut().poll(cx))),
+                        None => None,
+                    };
+                    let mut response = response.take().expect("polled after completion");
+                    let cookie = match outcome {
+                        None | Some(Ok(true)) => on_success.take(),
+                        Some(Ok(false)) => on_gone.take(),
+                        Some(Err(error)) if *best_effort => {
+                            tracing::warn!(%error, "session renewal skipped: store failed");
+                            None
+                        }
+                        Some(Err(error)) => {
+                            tracing::error!(%error, "session store failed; answering 503");
+                            if let Some(session) = &this.reads.session {
+                                response = session.unavailable().map(ConsentryBody::full);
+                            }
+                            None
+                        }
+                    };
+                    let update = update.take();
+                    this.state.set(State::Done);
+                    respond(
+                        this.shared,
+                        this.reads,
+                        update.as_ref(),
+                        cookie,
+                        &mut response,
+                    );
+                    return Poll::Ready(Ok(response));
+                }
+                StateProj::Done => panic!("ResponseFuture polled after completion"),
+            };
+            this.state.set(next);
+        }
+    }
+}
+
+/// The parts' response sides, in a fixed order: the gate (filter, withdrawn cookies,
+/// CSP), the consent cookie, the referral cookie, the session cookie; then
+/// `Cache-Control: private` on a response that sets cookies (unless the app chose).
+fn respond<B>(
+    shared: &Shared,
+    reads: &Reads,
+    update: Option<&Update>,
+    session_cookie: Option<HeaderValue>,
+    response: &mut Response<B>,
+) {
+    let headers = response.headers_mut();
+    if let (Some(side), Some((consent, gate))) = (&shared.consent, &reads.consent) {
+        let state = update.map_or(consent.consent.state(), |u| &u.consent.state);
+        let granted = state.granted_in(side.consent.policy());
+        side.gate.respond(gate, granted, headers);
+        side.consent
+            .respond(consent, update.map(|u| &u.consent), headers);
+        if let (Some(part), Some(read)) = (&shared.referral, &reads.referral) {
+            part.respond(read, update.and_then(|u| u.referral), granted, headers);
+        }
+    }
+    if let Some(cookie) = session_cookie {
+        headers.append(SET_COOKIE, cookie);
+    }
+    // A response that sets cookies must not be served from a shared cache to someone else.
+    if headers.contains_key(SET_COOKIE) && !headers.contains_key(CACHE_CONTROL) {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("private"));
+    }
+}

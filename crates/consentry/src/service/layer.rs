@@ -1,0 +1,56 @@
+//! [`ConsentryLayer`]: wraps an app in a [`ConsentryService`].
+
+use std::sync::Arc;
+
+use tower_layer::Layer;
+
+use super::{ConsentryService, Shared};
+
+/// The consentry middleware, built by [`Consentry::builder`](crate::Consentry::builder).
+///
+/// Cheap to clone; clones share configuration, stores and the ledger.
+///
+/// ```
+/// use consentry::{Consentry, Key, Keyring, SessionConfig};
+/// use consentry::store::MemoryStore;
+/// use tower::Layer as _;
+///
+/// let layer = Consentry::builder(Keyring::new(1, Key::generate()))
+///     .session(SessionConfig::new(MemoryStore::new()))
+///     .build()?;
+/// let app = layer.layer(tower::service_fn(|_: http::Request<String>| async {
+///     Ok::<_, std::convert::Infallible>(http::Response::new(String::from("hello")))
+/// }));
+/// # let _ = app;
+/// # Ok::<(), consentry::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct ConsentryLayer {
+    shared: Arc<Shared>,
+}
+
+impl ConsentryLayer {
+    pub(crate) fn new(shared: Shared) -> Self {
+        Self {
+            shared: Arc::new(shared),
+        }
+    }
+}
+
+impl std::fmt::Debug for ConsentryLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsentryLayer")
+            .field("sessions", &self.shared.session.is_some())
+            .field("consent", &self.shared.consent.is_some())
+            .field("referral", &self.shared.referral.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> Layer<S> for ConsentryLayer {
+    type Service = ConsentryService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ConsentryService::new(inner, Arc::clone(&self.shared))
+    }
+}

@@ -1,0 +1,52 @@
+//! The tower middleware: [`ConsentryLayer`] makes a [`ConsentryService`] around an app, whose
+//! calls return the unboxed [`ResponseFuture`] with a [`ConsentryBody`].
+//!
+//! This is the only module that knows every part. A request goes through them in a fixed
+//! order (see `ARCHITECTURE.md` at the repository root): each part's `read` on the way in,
+//! the app or the consent endpoint, then each part's `respond` on the way out.
+
+mod body;
+mod future;
+mod layer;
+#[allow(
+    clippy::module_inception,
+    reason = "the tower-http layout: layer, service, future"
+)]
+mod service;
+
+use std::sync::Arc;
+
+pub use body::ConsentryBody;
+pub use future::ResponseFuture;
+pub use layer::ConsentryLayer;
+pub use service::ConsentryService;
+
+use crate::consent::{ConsentPart, ConsentRead};
+use crate::endpoint::Endpoint;
+use crate::gate::{GatePart, GateRead};
+use crate::referral::{ReferralPart, ReferralRead};
+use crate::render::Renderer;
+use crate::session::{Session, SessionPart};
+
+/// The parts of one layer, side by side; what every request of the layer shares.
+pub(crate) struct Shared {
+    pub(crate) session: Option<Arc<SessionPart>>,
+    pub(crate) consent: Option<ConsentSide>,
+    /// Only with consent: the cookie is written only when the partner's category is granted.
+    pub(crate) referral: Option<Arc<ReferralPart>>,
+}
+
+/// Consent with its response side (the gate), the renderer and the endpoint.
+pub(crate) struct ConsentSide {
+    pub(crate) consent: Arc<ConsentPart>,
+    pub(crate) gate: Arc<GatePart>,
+    pub(crate) renderer: Arc<Renderer>,
+    pub(crate) endpoint: Arc<Endpoint>,
+}
+
+/// What each part read from one request, for its response side.
+pub(crate) struct Reads {
+    session: Option<Session>,
+    consent: Option<(ConsentRead, GateRead)>,
+    referral: Option<ReferralRead>,
+}
