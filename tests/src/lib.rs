@@ -92,6 +92,11 @@ pub mod oneshot {
     }
 }
 
+/// The workspace README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct WorkspaceReadmeDoctests;
+
 /// The banner while it is shown (it stays in the page, `hidden`, once the visitor decided).
 pub const VISIBLE_BANNER: &str = "#consentry:not([hidden])";
 
