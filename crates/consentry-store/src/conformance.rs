@@ -6,14 +6,14 @@
 //! ```
 //! use consentry_store::{SessionStore, conformance};
 //!
-//! async fn my_store_keeps_the_contract(store: &impl SessionStore) {
+//! async fn my_store_keeps_the_contract(store: &dyn SessionStore) {
 //!     let now = std::time::SystemTime::now()
 //!         .duration_since(std::time::UNIX_EPOCH)
 //!         .unwrap()
 //!         .as_secs();
 //!     conformance::run(store, now).await;
 //! }
-//! # let _ = my_store_keeps_the_contract::<std::sync::Arc<dyn SessionStore>>;
+//! # let _ = my_store_keeps_the_contract;
 //! ```
 //!
 //! Keys are unique to each run (derived from `now`), so runs against a shared backend do

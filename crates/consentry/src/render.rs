@@ -56,65 +56,42 @@ pub struct BannerTexts {
     pub gpc_honoured: String,
 }
 
-impl Default for BannerTexts {
-    fn default() -> Self {
-        let markup::Texts {
-            title,
-            body,
-            accept_all,
-            reject_all,
-            customize,
-            save,
-            privacy_link,
-            settings_link,
-            settings_title,
-            always_on,
-            gpc_honoured,
-        } = markup::Texts::default();
-        Self {
-            title,
-            body,
-            accept_all,
-            reject_all,
-            customize,
-            save,
-            privacy_link,
-            settings_link,
-            settings_title,
-            always_on,
-            gpc_honoured,
+/// Conversions both ways between [`BannerTexts`] and the banner crate's texts, with the
+/// field list written once (a missing field does not compile).
+macro_rules! mirror_texts {
+    ($($field:ident),* $(,)?) => {
+        impl From<BannerTexts> for markup::Texts {
+            fn from(texts: BannerTexts) -> Self {
+                Self { $($field: texts.$field),* }
+            }
         }
-    }
+
+        impl From<markup::Texts> for BannerTexts {
+            fn from(texts: markup::Texts) -> Self {
+                Self { $($field: texts.$field),* }
+            }
+        }
+    };
 }
 
-impl From<BannerTexts> for markup::Texts {
-    fn from(texts: BannerTexts) -> Self {
-        let BannerTexts {
-            title,
-            body,
-            accept_all,
-            reject_all,
-            customize,
-            save,
-            privacy_link,
-            settings_link,
-            settings_title,
-            always_on,
-            gpc_honoured,
-        } = texts;
-        Self {
-            title,
-            body,
-            accept_all,
-            reject_all,
-            customize,
-            save,
-            privacy_link,
-            settings_link,
-            settings_title,
-            always_on,
-            gpc_honoured,
-        }
+mirror_texts!(
+    title,
+    body,
+    accept_all,
+    reject_all,
+    customize,
+    save,
+    privacy_link,
+    settings_link,
+    settings_title,
+    always_on,
+    gpc_honoured,
+);
+
+impl Default for BannerTexts {
+    /// English.
+    fn default() -> Self {
+        markup::Texts::default().into()
     }
 }
 
