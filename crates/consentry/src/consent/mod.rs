@@ -127,12 +127,6 @@ pub(crate) enum Choice {
     Granted(Vec<String>),
 }
 
-/// A decision the endpoint recorded: the state to seal, and whether GPC was on when made.
-pub(crate) struct ConsentUpdate {
-    pub(crate) state: ConsentState,
-    pub(crate) gpc: bool,
-}
-
 /// What the consent part read from one request.
 pub(crate) struct ConsentRead {
     pub(crate) consent: Consent,
@@ -282,32 +276,34 @@ impl ConsentPart {
         }
     }
 
-    /// The response side: after a decision, the signed cookie recording it (and the
-    /// deletion of a static-mode choice cookie the request carried).
+    /// The response side: after a decision (the state the endpoint recorded), the signed
+    /// cookie recording it, and the deletion of a static-mode choice cookie the request
+    /// carried.
     pub(crate) fn respond(
         &self,
         read: &ConsentRead,
-        update: Option<&ConsentUpdate>,
+        decided: Option<&ConsentState>,
         headers: &mut HeaderMap,
     ) {
-        let Some(update) = update else {
+        let Some(state) = decided else {
             return;
         };
-        headers.append(SET_COOKIE, self.seal(&update.state, update.gpc));
+        headers.append(SET_COOKIE, self.seal(state));
         if read.choice_cookie {
             headers.append(SET_COOKIE, self.cookies.expire_script_cookie(CHOICE_COOKIE));
         }
     }
 
-    /// A signed cookie recording `state` as decided.
-    fn seal(&self, state: &ConsentState, gpc_at_decision: bool) -> HeaderValue {
+    /// A signed cookie recording `state` as decided; its GPC flag says whether Global
+    /// Privacy Control was on at the decision (so grants of GPC categories were explicit).
+    fn seal(&self, state: &ConsentState) -> HeaderValue {
         let decision = ConsentCookie {
             id: state.id.unwrap_or_default(),
             granted: state.granted,
             revision: self.policy.revision,
             fingerprint: self.fingerprint,
             decided_at: state.decided_at.unwrap_or_else(|| self.clock.now()),
-            gpc: gpc_at_decision,
+            gpc: state.gpc,
         };
         let max_age = self.policy.max_age;
         let expires_at = decision.decided_at.saturating_add(max_age.as_secs());

@@ -27,10 +27,11 @@ use http_body::Body;
 use crate::BoxError;
 use crate::assets;
 use crate::clock::Clock;
-use crate::consent::{ConsentPart, ConsentState, ConsentUpdate};
+use crate::consent::{ConsentPart, ConsentState};
 use crate::gate::GatePart;
 use crate::html::escape;
 use crate::ledger::{ClientIp, ConsentLedger, LedgerRecord, Source, truncate_ip};
+use crate::policy::Granted;
 use crate::referral::{ReferralPart, Touchpoint};
 use crate::render::Page;
 
@@ -43,10 +44,10 @@ use reply::{
     Rejection, bad_request, error, immutable, json, not_allowed, not_found, respond, see_other,
 };
 
-/// A decision the endpoint recorded: what the consent part seals, and a referral the
+/// A decision the endpoint recorded: the state the consent part seals, and a referral the
 /// consent form carried (stored now if its category is granted).
 pub(crate) struct Update {
-    pub(crate) consent: ConsentUpdate,
+    pub(crate) consent: ConsentState,
     pub(crate) referral: Option<Touchpoint>,
 }
 
@@ -116,7 +117,7 @@ impl Endpoint {
         self: &Arc<Self>,
         page: Page,
         request: Request<B>,
-        rest: &str,
+        mut rest: String,
     ) -> EndpointFuture
     where
         B: Body + Send + 'static,
@@ -124,7 +125,7 @@ impl Endpoint {
         B::Error: Into<BoxError>,
     {
         let endpoint = Arc::clone(self);
-        let rest = rest.trim_end_matches('/').to_owned();
+        rest.truncate(rest.trim_end_matches('/').len());
         Box::pin(async move {
             let method = request.method().clone();
             match (rest.as_str(), &method) {
@@ -366,13 +367,7 @@ impl Endpoint {
             self.decision_response(current, applied.as_ref(), ok, return_to, newly_granted);
         Reply {
             response,
-            update: applied.map(|state| Update {
-                consent: ConsentUpdate {
-                    state,
-                    gpc: current.gpc,
-                },
-                referral,
-            }),
+            update: applied.map(|consent| Update { consent, referral }),
         }
     }
 
@@ -392,9 +387,9 @@ impl Endpoint {
             (true, Some(back)) => see_other(&back),
             (true, None) => {
                 let reload = self.gate.csp_enabled()
-                    && policy
-                        .names(newly_granted)
-                        .any(|c| policy.get(c).is_some_and(|def| !def.origins().is_empty()));
+                    && Granted::new(policy, newly_granted)
+                        .definitions()
+                        .any(|def| !def.origins().is_empty());
                 let mut body = shown.to_json(policy);
                 body["reload"] = reload.into();
                 json(StatusCode::OK, &body)

@@ -136,7 +136,7 @@ where
     ReqBody::Error: Into<BoxError>,
 {
     if let Some(rest) = side.endpoint.route(request.uri().path()).map(str::to_owned) {
-        return State::endpoint(side.endpoint.handle(page, request, &rest));
+        return State::endpoint(side.endpoint.handle(page, request, rest));
     }
     let granted = page.consent().granted_view();
     let clean = referral
