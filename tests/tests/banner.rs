@@ -178,9 +178,9 @@ async fn static_mode_renders_stores_the_choice_and_activates_scripts() {
     let cookie = browser.js("return document.cookie").await;
     browser
         .ensure(
-            cookie
-                .as_str()
-                .is_some_and(|c| c.contains("consentry_choice=1.1.necessary.analytics.marketing")),
+            cookie.as_str().is_some_and(|c| {
+                choice_in(c).is_some_and(|v| v.ends_with(".necessary.analytics.marketing"))
+            }),
             &format!("choice stored: {cookie}"),
         )
         .await;
@@ -212,7 +212,14 @@ async fn static_mode_renders_stores_the_choice_and_activates_scripts() {
     browser
         .click("#consentry-dialog button[value=reject_all]")
         .await;
-    browser.ensure(browser.wait_js("return document.cookie.includes('consentry_choice=1.1.necessary;') || document.cookie.endsWith('consentry_choice=1.1.necessary')").await, "rejection stored").await;
+    browser
+        .ensure(
+            browser
+                .wait_js(r"return /(^|; )consentry_choice=2\.1\.\d+\.necessary(;|$)/.test(document.cookie)")
+                .await,
+            "rejection stored, with its time",
+        )
+        .await;
     browser.banner_ready().await;
     let off = browser
         .js("return window.__analytics === undefined && !consentry.allows('analytics')")
@@ -231,7 +238,7 @@ async fn static_mode_renders_stores_the_choice_and_activates_scripts() {
     browser.goto(&site.url).await;
     browser.banner_ready().await;
     browser
-        .js("document.cookie = 'consentry_choice=1.1.necessary.analytics; path=/'")
+        .js("document.cookie = 'consentry_choice=2.1.1800000000.necessary.analytics; path=/'")
         .await;
     browser.client.refresh().await.unwrap();
     browser.banner_ready().await;
@@ -246,4 +253,23 @@ async fn static_mode_renders_stores_the_choice_and_activates_scripts() {
         .ensure(inert == Value::Bool(true), "old grants are not applied")
         .await;
     browser.close().await;
+}
+
+/// The value of the choice cookie in `document.cookie` text, checked to be the timed format
+/// (`2.<revision>.<unix seconds>.…`) with a time near now.
+fn choice_in(cookies: &str) -> Option<&str> {
+    let value = cookies
+        .split("; ")
+        .find_map(|pair| pair.strip_prefix("consentry_choice="))?;
+    let time: u64 = value
+        .strip_prefix("2.1.")?
+        .split('.')
+        .next()?
+        .parse()
+        .ok()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    (time.abs_diff(now) < 600).then_some(value)
 }

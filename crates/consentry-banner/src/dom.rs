@@ -57,14 +57,14 @@ thread_local! {
     static STATE: RefCell<State> = RefCell::new(State::default());
 }
 
-/// The body of a decision: `{"granted":[…],"revision":N,"source":"banner","referral":…}`;
-/// the referral is the pending one the server put in the form.
+/// The body of a decision: `{"granted":[…],"revision":N,"referral":…}`; the referral is
+/// the pending one the server put in the form. (The server tells the banner's posts from
+/// the browser's fetch metadata, not from the body.)
 fn decision_body(granted: &[String], config: &State, form: &Element) -> String {
     let body = Object::new();
     let list: Array = granted.iter().map(|g| JsValue::from_str(g)).collect();
     let _ = Reflect::set(&body, &"granted".into(), &list);
     let _ = Reflect::set(&body, &"revision".into(), &config.revision.into());
-    let _ = Reflect::set(&body, &"source".into(), &"banner".into());
     if let Ok(Some(referral)) = form.query_selector(REFERRAL_SELECTOR) {
         let value = referral.unchecked_into::<HtmlInputElement>().value();
         let _ = Reflect::set(&body, &"referral".into(), &value.into());
@@ -614,7 +614,10 @@ mod static_mode {
         let revision = STATE.with(|s| s.borrow().revision);
         let mut cookie = String::from(CHOICE_COOKIE);
         cookie.push('=');
-        cookie.push_str(&choice_value(revision, granted));
+        // Whole seconds since 1970 fit a u32 until 2106; the cast saturates.
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let now = (js_sys::Date::now() / 1000.0) as u32;
+        cookie.push_str(&choice_value(revision, now, granted));
         cookie.push_str(";path=/;max-age=15724800;samesite=lax");
         if super::window().location().protocol().ok().as_deref() == Some("https:") {
             cookie.push_str(";secure");

@@ -166,8 +166,8 @@ mod tests {
 
     #[test]
     fn choice_cookie_round_trips_and_re_asks_on_a_new_revision() {
-        let value = choice_value(4, &["necessary".into(), "analytics".into()]);
-        assert_eq!(value, "1.4.necessary.analytics");
+        let value = choice_value(4, 1_800_000_000, &["necessary".into(), "analytics".into()]);
+        assert_eq!(value, "2.4.1800000000.necessary.analytics");
         let cookies = format!("a=b; {CHOICE_COOKIE}={value}; c=d");
         assert_eq!(
             read_choice(&cookies, 4),

@@ -5,25 +5,29 @@
 //! # The choice cookie
 //!
 //! In static mode (no server) the banner keeps the visitor's choice in a first-party cookie
-//! named [`CHOICE_COOKIE`], valued `1.<revision>.<granted id>.<granted id>…`
-//! ([`choice_value`], [`parse_choice`]). Nobody signs it, so the two sides read it
-//! differently, on purpose:
+//! named [`CHOICE_COOKIE`], valued `2.<revision>.<unix seconds>.<granted id>.<granted id>…`
+//! ([`choice_value`], [`parse_choice`]; the older `1.<revision>.<granted id>…` without a
+//! time is still read). Nobody signs it, so the two sides read it differently, on purpose:
 //!
 //! - the **banner** uses it only when its revision is the page's revision; a choice made
 //!   under another revision asks the visitor again;
-//! - a **server** honours only its denials, whatever revision they were made under (a
-//!   denial from any source wins; a grant counts only when the server signed it), and
-//!   never its grants.
+//! - a **server** never honours its grants (a grant counts only when the server signed
+//!   it), and honours its denials only when the choice is **newer than the server's signed
+//!   decision** (and not from the future). A visitor who denies on a static page after
+//!   accepting on a server page is denied; a choice cookie planted by a sibling subdomain,
+//!   or left over from earlier, cannot override a decision the visitor makes afterwards.
+//!   A choice without a time counts only when there is no signed decision.
 //!
 //! ```
 //! use consentry_banner::protocol::{choice_value, parse_choice};
 //!
-//! let value = choice_value(3, &["necessary".to_owned(), "analytics".to_owned()]);
-//! assert_eq!(value, "1.3.necessary.analytics");
+//! let value = choice_value(3, 1_800_000_000, &["necessary".to_owned(), "analytics".to_owned()]);
+//! assert_eq!(value, "2.3.1800000000.necessary.analytics");
 //! let choice = parse_choice(&value).unwrap();
-//! assert_eq!(choice.revision, 3);
+//! assert_eq!((choice.revision, choice.time), (3, Some(1_800_000_000)));
 //! assert_eq!(choice.granted().collect::<Vec<_>>(), ["necessary", "analytics"]);
-//! assert!(parse_choice("2.3.analytics").is_none(), "unknown format version");
+//! assert_eq!(parse_choice("1.3.analytics").unwrap().time, None);
+//! assert!(parse_choice("3.3.analytics").is_none(), "unknown format version");
 //! ```
 
 use crate::text::push_u32;
@@ -91,6 +95,9 @@ pub const INERT_SCRIPTS_SELECTOR: &str = "script[type='text/plain'][data-consent
 pub struct Choice<'a> {
     /// The revision the choice was made under.
     pub revision: u32,
+    /// When the choice was made (unix seconds, by the browser's clock); `None` for the
+    /// older format without a time.
+    pub time: Option<u32>,
     granted: core::str::Split<'a, char>,
 }
 
@@ -101,10 +108,12 @@ impl<'a> Choice<'a> {
     }
 }
 
-/// The choice cookie's value for `granted` under `revision`.
-pub fn choice_value(revision: u32, granted: &[String]) -> String {
-    let mut out = String::from("1.");
+/// The choice cookie's value for `granted` under `revision`, made at `time` (unix seconds).
+pub fn choice_value(revision: u32, time: u32, granted: &[String]) -> String {
+    let mut out = String::from("2.");
     push_u32(&mut out, revision);
+    out.push('.');
+    push_u32(&mut out, time);
     for id in granted {
         out.push('.');
         out.push_str(id);
@@ -115,11 +124,20 @@ pub fn choice_value(revision: u32, granted: &[String]) -> String {
 /// Parses a choice cookie's value; `None` when it is not one.
 pub fn parse_choice(value: &str) -> Option<Choice<'_>> {
     let mut parts = value.split('.');
-    if parts.next()? != "1" {
-        return None;
-    }
+    let timed = match parts.next()? {
+        "1" => false,
+        "2" => true,
+        _ => return None,
+    };
+    let revision = parts.next()?.parse().ok()?;
+    let time = if timed {
+        Some(parts.next()?.parse().ok()?)
+    } else {
+        None
+    };
     Some(Choice {
-        revision: parts.next()?.parse().ok()?,
+        revision,
+        time,
         granted: parts,
     })
 }
@@ -141,12 +159,15 @@ mod tests {
         assert_eq!(ids("1.3."), Some(vec![]));
         assert_eq!(ids("1.3"), Some(vec![]));
         assert_eq!(parse_choice("1.3").unwrap().revision, 3);
-        assert_eq!(ids("2.3.analytics"), None);
+        assert_eq!(ids("2.3.analytics"), None, "a timed choice needs its time");
+        assert_eq!(ids("2.3.17"), Some(vec![]));
+        assert_eq!(ids("3.3.analytics"), None);
         assert_eq!(ids("1.x.analytics"), None);
         assert_eq!(ids("1."), None);
         assert_eq!(ids(""), None);
-        let round = choice_value(7, &["a".into(), "b-c".into()]);
+        let round = choice_value(7, 1_800_000_000, &["a".into(), "b-c".into()]);
         assert_eq!(ids(&round), Some(vec!["a", "b-c"]));
+        assert_eq!(parse_choice(&round).unwrap().time, Some(1_800_000_000));
     }
 
     #[test]

@@ -13,6 +13,7 @@ use crate::error::{ConfigError, Part};
 use crate::gate::{Csp, GatePart};
 use crate::keys::Keyring;
 use crate::ledger::ConsentLedger;
+use crate::origin::Served;
 use crate::policy::{DeclaredCookie, Policy};
 use crate::referral::{ReferralConfig, ReferralPart};
 use crate::render::{BannerTexts, Renderer};
@@ -166,7 +167,7 @@ impl ConsentConfig {
 
     fn validate_endpoint(&self) -> Result<(), ConfigError> {
         let base = &self.base_path;
-        if !base.starts_with('/')
+        if !crate::origin::is_local_path(base)
             || base.len() < 2
             || base.ends_with('/')
             || base.contains(['?', '#'])
@@ -368,9 +369,15 @@ fn consent_side(
         texts,
         Arc::clone(&gate),
     ));
+    let served = if cookies.dev {
+        Served::PlainHttp
+    } else {
+        Served::Secure
+    };
     let endpoint = Arc::new(Endpoint::new(
         base_path,
         record_ip,
+        served,
         Arc::clone(&consent),
         Arc::clone(&gate),
         referral.clone(),

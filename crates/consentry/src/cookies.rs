@@ -5,25 +5,34 @@ use std::time::Duration;
 use cookie::{Cookie, SameSite};
 use http::{HeaderMap, HeaderValue, header::COOKIE};
 
+/// Most cookie pairs read from one request. Browsers keep at most about 180 cookies per
+/// site; anything past this is not a browser's header and is ignored.
+pub(crate) const MAX_PAIRS: usize = 256;
+/// Most values of one name that are looked at. A browser sends a name more than once only
+/// for cookies of different paths or domains, a handful at most; looking at more would let
+/// a forged header buy one signature check per value.
+pub(crate) const MAX_VALUES_PER_NAME: usize = 4;
+
 /// Every cookie pair of a request, parsed once.
+///
+/// Parsing is byte-wise and lenient per pair: a pair that is not UTF-8 or has no `=` is
+/// skipped on its own, never the whole header, so one foreign cookie cannot reset a
+/// visitor's session or consent. The work is bounded by [`MAX_PAIRS`] and
+/// [`MAX_VALUES_PER_NAME`].
 #[derive(Debug, Default)]
 pub(crate) struct RequestCookies<'h> {
     pairs: Vec<(&'h str, &'h str)>,
 }
 
 impl<'h> RequestCookies<'h> {
-    /// Parses all `Cookie` headers; unreadable headers and malformed pairs are skipped.
+    /// Parses all `Cookie` headers.
     pub(crate) fn parse(headers: &'h HeaderMap) -> Self {
         let pairs = headers
             .get_all(COOKIE)
             .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(Cookie::split_parse)
-            .filter_map(Result::ok)
-            .filter_map(|cookie| match (cookie.name_raw(), cookie.value_raw()) {
-                (Some(name), Some(value)) => Some((name, value)),
-                _ => None,
-            })
+            .flat_map(|value| value.as_bytes().split(|&byte| byte == b';'))
+            .filter_map(parse_pair)
+            .take(MAX_PAIRS)
             .collect();
         Self { pairs }
     }
@@ -33,13 +42,35 @@ impl<'h> RequestCookies<'h> {
         self.pairs.iter().map(|(n, _)| *n)
     }
 
-    /// Every value sent under `name`, in header order (a browser may send several).
+    /// The values sent under `name`, in header order (a browser may send several), at
+    /// most [`MAX_VALUES_PER_NAME`] of them.
     pub(crate) fn values<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'h str> + 's {
         self.pairs
             .iter()
             .filter(move |(n, _)| *n == name)
             .map(|(_, v)| *v)
+            .take(MAX_VALUES_PER_NAME)
     }
+}
+
+/// One `name=value` pair of a `Cookie` header, as RFC 6265 §5.4 writes it: surrounding
+/// whitespace trimmed, a value in double quotes unquoted. `None` for a pair without `=`,
+/// with an empty name, or that is not UTF-8.
+fn parse_pair(pair: &[u8]) -> Option<(&str, &str)> {
+    let pair = pair.trim_ascii();
+    let split = pair.iter().position(|&byte| byte == b'=')?;
+    let name = pair[..split].trim_ascii();
+    let mut value = pair[split + 1..].trim_ascii();
+    if let [b'"', inner @ .., b'"'] = value {
+        value = inner;
+    }
+    if name.is_empty() {
+        return None;
+    }
+    Some((
+        std::str::from_utf8(name).ok()?,
+        std::str::from_utf8(value).ok()?,
+    ))
 }
 
 /// Cookie naming and attributes shared by every cookie the layer writes.
@@ -105,14 +136,58 @@ mod tests {
         let mut headers = HeaderMap::new();
         headers.append(
             COOKIE,
-            HeaderValue::from_static("a=1; __Host-sid=x; junk; b=2"),
+            HeaderValue::from_static("a=1; __Host-sid=x; junk; b=2; =nameless"),
         );
-        headers.append(COOKIE, HeaderValue::from_static("__Host-sid=y"));
-        headers.append(COOKIE, HeaderValue::from_bytes(b"c=\xff").unwrap());
+        headers.append(
+            COOKIE,
+            HeaderValue::from_static("__Host-sid=y;c=\"quoted\""),
+        );
         let cookies = RequestCookies::parse(&headers);
         assert_eq!(cookies.values("__Host-sid").collect::<Vec<_>>(), ["x", "y"]);
         assert_eq!(cookies.values("b").collect::<Vec<_>>(), ["2"]);
+        assert_eq!(cookies.values("c").collect::<Vec<_>>(), ["quoted"]);
+        assert_eq!(cookies.names().count(), 5);
+    }
+
+    #[test]
+    fn a_foreign_pair_is_skipped_alone() {
+        let mut headers = HeaderMap::new();
+        // Raw UTF-8 and a byte that is not UTF-8 at all, beside valid pairs.
+        headers.append(
+            COOKIE,
+            HeaderValue::from_bytes(
+                &[
+                    &b"__Host-sid=abc; pref="[..],
+                    "café".as_bytes(),
+                    b"; x=\xff\xfe; z=1",
+                ]
+                .concat(),
+            )
+            .unwrap(),
+        );
+        headers.append(COOKIE, HeaderValue::from_bytes(b"c=\xff; d=4").unwrap());
+        let cookies = RequestCookies::parse(&headers);
+        assert_eq!(cookies.values("__Host-sid").collect::<Vec<_>>(), ["abc"]);
+        assert_eq!(cookies.values("pref").collect::<Vec<_>>(), ["café"]);
+        assert_eq!(cookies.values("z").collect::<Vec<_>>(), ["1"]);
+        assert_eq!(cookies.values("d").collect::<Vec<_>>(), ["4"]);
         assert_eq!(cookies.values("c").count(), 0);
+    }
+
+    #[test]
+    fn the_work_is_bounded() {
+        let header = (0..5_000)
+            .map(|n| format!("__Host-sid=forged{n}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut headers = HeaderMap::new();
+        headers.insert(COOKIE, HeaderValue::from_str(&header).unwrap());
+        let cookies = RequestCookies::parse(&headers);
+        assert_eq!(cookies.names().count(), MAX_PAIRS);
+        assert_eq!(
+            cookies.values("__Host-sid").collect::<Vec<_>>(),
+            ["forged0", "forged1", "forged2", "forged3"]
+        );
     }
 
     #[test]

@@ -1,15 +1,22 @@
-//! Same-origin checks for state-changing requests (cross-site request forgery defence).
+//! Same-origin checks for state-changing requests (cross-site request forgery defence),
+//! and the rule for paths the layer redirects to.
 
 use http::header::{HOST, ORIGIN};
 use http::{HeaderMap, Uri};
 
-/// Whether a request was sent by a page of this same origin, judged as browsers allow:
+/// Whether a request was sent by a page of this same origin (scheme, host and port),
+/// judged as browsers allow:
 ///
 /// - `Sec-Fetch-Site` (sent by current browsers) must be `same-origin` or `none`
 ///   (typed by the user); `same-site` and `cross-site` are refused.
-/// - Otherwise `Origin`, when present, must name the host (and port) the request was sent
-///   to; `Origin: null` is refused.
+/// - Otherwise `Origin`, when present, must name the scheme, host and port the request
+///   was sent to; `Origin: null` is refused.
 /// - A request with neither header (not sent by a browser) is allowed.
+///
+/// The scheme is the request URI's own when it has one (HTTP/2, absolute form). Otherwise
+/// the site is taken to be served the way its `__Host-` cookies require: over `https`, or
+/// over `http` on a loopback host (`localhost`, `*.localhost`, `127.0.0.0/8`, `[::1]`),
+/// which browsers treat as secure too. An `Origin` with another scheme is refused.
 ///
 /// Use it on every state-changing route; the consent endpoint applies it itself.
 ///
@@ -23,6 +30,10 @@ use http::{HeaderMap, Uri};
 /// headers.insert("origin", HeaderValue::from_static("https://shop.example:8443"));
 /// assert!(is_same_origin(&headers, &uri));
 ///
+/// // Same host and port, another scheme: another origin.
+/// headers.insert("origin", HeaderValue::from_static("http://shop.example:8443"));
+/// assert!(!is_same_origin(&headers, &uri));
+///
 /// headers.insert("origin", HeaderValue::from_static("https://evil.example"));
 /// assert!(!is_same_origin(&headers, &uri));
 ///
@@ -30,6 +41,20 @@ use http::{HeaderMap, Uri};
 /// assert!(!is_same_origin(&headers, &uri));
 /// ```
 pub fn is_same_origin(headers: &HeaderMap, uri: &Uri) -> bool {
+    same_origin(headers, uri, Served::Secure)
+}
+
+/// How the site is served, for judging an `Origin`'s scheme when the request URI has none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Served {
+    /// Over `https`, or `http` on a loopback host (a secure context for browsers).
+    Secure,
+    /// Over plain `http` (development cookies without `Secure`).
+    PlainHttp,
+}
+
+/// [`is_same_origin`] for a site served as `served`.
+pub(crate) fn same_origin(headers: &HeaderMap, uri: &Uri, served: Served) -> bool {
     // Browsers send each header once; repeated ones are not from a browser page and are
     // too ambiguous to trust.
     if headers.get_all("sec-fetch-site").iter().count() > 1
@@ -43,21 +68,68 @@ pub fn is_same_origin(headers: &HeaderMap, uri: &Uri) -> bool {
     let Some(origin) = headers.get(ORIGIN) else {
         return true;
     };
-    let Ok(origin) = origin.to_str() else {
-        return false;
-    };
-    let Some(origin_authority) = origin
-        .split_once("://")
-        .map(|(_, rest)| rest)
-        .filter(|rest| !rest.is_empty() && !rest.contains('/'))
+    let Some((scheme, origin_authority)) = origin
+        .to_str()
+        .ok()
+        .and_then(|origin| origin.split_once("://"))
+        .filter(|(_, rest)| !rest.is_empty() && !rest.contains('/'))
     else {
         return false;
     };
-    let host = headers
+    let Some(host) = headers
         .get(HOST)
         .and_then(|host| host.to_str().ok())
-        .or_else(|| uri.authority().map(http::uri::Authority::as_str));
-    host.is_some_and(|host| host.eq_ignore_ascii_case(origin_authority))
+        .or_else(|| uri.authority().map(http::uri::Authority::as_str))
+    else {
+        return false;
+    };
+    let scheme_matches = match (uri.scheme_str(), served) {
+        (Some(own), _) => own.eq_ignore_ascii_case(scheme),
+        (None, Served::PlainHttp) => scheme.eq_ignore_ascii_case("http"),
+        (None, Served::Secure) => {
+            scheme.eq_ignore_ascii_case("https")
+                || (scheme.eq_ignore_ascii_case("http") && is_loopback(host))
+        }
+    };
+    scheme_matches
+        && without_default_port(host, scheme)
+            .eq_ignore_ascii_case(without_default_port(origin_authority, scheme))
+}
+
+/// `host[:port]` without the scheme's default port, which browsers leave out of `Origin`.
+fn without_default_port<'a>(authority: &'a str, scheme: &str) -> &'a str {
+    let default = if scheme.eq_ignore_ascii_case("https") {
+        ":443"
+    } else {
+        ":80"
+    };
+    authority.strip_suffix(default).unwrap_or(authority)
+}
+
+/// Whether `authority` (`host[:port]`) names this machine, where browsers treat plain
+/// `http` as a secure context.
+fn is_loopback(authority: &str) -> bool {
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+        _ => authority,
+    };
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host == "[::1]"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether `path` is a path on this site, safe to name in a `Location` header: it starts
+/// with one `/` and holds no backslash or control character. `//host/…` and `/\host/…` are
+/// refused because browsers read them as another site.
+pub(crate) fn is_local_path(path: &str) -> bool {
+    let bytes = path.as_bytes();
+    bytes.first() == Some(&b'/')
+        && !matches!(bytes.get(1), Some(b'/' | b'\\'))
+        && !path.chars().any(|c| c.is_control() || c == '\\')
 }
 
 #[cfg(test)]
@@ -89,22 +161,49 @@ mod tests {
                 false,
             ),
             (vec![("sec-fetch-site", "cross-site")], false),
-            (vec![("host", "a.test"), ("origin", "http://a.test")], true),
+            (vec![("host", "a.test"), ("origin", "https://a.test")], true),
             (
-                vec![("host", "A.test:80"), ("origin", "http://a.test:80")],
+                vec![("host", "A.test:443"), ("origin", "https://a.test")],
                 true,
             ),
             (
-                vec![("host", "a.test"), ("origin", "http://a.test:8080")],
+                vec![("host", "a.test"), ("origin", "https://a.test:8080")],
                 false,
             ),
-            (vec![("host", "a.test"), ("origin", "http://b.test")], false),
+            (
+                vec![("host", "a.test"), ("origin", "https://b.test")],
+                false,
+            ),
             (vec![("host", "a.test"), ("origin", "null")], false),
             (
-                vec![("host", "a.test"), ("origin", "http://a.test/path")],
+                vec![("host", "a.test"), ("origin", "https://a.test/path")],
                 false,
             ),
-            (vec![("origin", "http://a.test")], false),
+            (vec![("origin", "https://a.test")], false),
+            // The scheme is part of the origin: plain http is another origin, except on
+            // loopback hosts, where browsers treat http as secure.
+            (vec![("host", "a.test"), ("origin", "http://a.test")], false),
+            (
+                vec![
+                    ("host", "127.0.0.1:3000"),
+                    ("origin", "http://127.0.0.1:3000"),
+                ],
+                true,
+            ),
+            (
+                vec![
+                    ("host", "acme.localhost:3000"),
+                    ("origin", "http://acme.localhost:3000"),
+                ],
+                true,
+            ),
+            (
+                vec![
+                    ("host", "127.0.0.1:3000"),
+                    ("origin", "ftp://127.0.0.1:3000"),
+                ],
+                false,
+            ),
             (vec![("host", "a.test")], true),
         ];
         for (pairs, expected) in cases {
@@ -114,7 +213,7 @@ mod tests {
                 "{pairs:?}"
             );
         }
-        let mut twice = headers(&[("host", "a.test"), ("origin", "http://a.test")]);
+        let mut twice = headers(&[("host", "a.test"), ("origin", "https://a.test")]);
         twice.append(ORIGIN, HeaderValue::from_static("http://evil.test"));
         assert!(
             !is_same_origin(&twice, &uri),
@@ -125,5 +224,32 @@ mod tests {
             &headers(&[("origin", "http://a.test")]),
             &absolute
         ));
+        assert!(!is_same_origin(
+            &headers(&[("origin", "https://a.test")]),
+            &absolute
+        ));
+        let plain = headers(&[("host", "a.test:8080"), ("origin", "http://a.test:8080")]);
+        assert!(same_origin(&plain, &uri, Served::PlainHttp));
+        let secure = headers(&[("host", "a.test:8080"), ("origin", "https://a.test:8080")]);
+        assert!(!same_origin(&secure, &uri, Served::PlainHttp));
+    }
+
+    #[test]
+    fn local_paths_never_name_another_site() {
+        for path in ["/", "/cart", "/a//b", "/a?b=//c", "/%2F%2Fevil.example"] {
+            assert!(is_local_path(path), "{path}");
+        }
+        for path in [
+            "",
+            "cart",
+            "//evil.example/",
+            "/\\evil.example/",
+            "/a\\b",
+            "https://evil.example/",
+            "/\tevil",
+            "/a\nb",
+        ] {
+            assert!(!is_local_path(path), "{path:?}");
+        }
     }
 }

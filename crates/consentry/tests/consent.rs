@@ -170,14 +170,16 @@ async fn undecided_visitor_sees_the_banner_and_no_grant() {
 async fn json_decision_is_recorded_then_applied() {
     let ledger = MemoryLedger::new();
     let layer = layer(config(1, ledger.clone()));
-    let reply = send(
-        &layer,
-        post_json(
-            r#"{"granted":["analytics"],"revision":1,"source":"banner"}"#,
-            &[],
-        ),
-    )
-    .await;
+    // What a page script's fetch sends: the browser adds `Sec-Fetch-Dest: empty`. The
+    // `source` the body claims is not believed.
+    let mut banner_post = post_json(
+        r#"{"granted":["analytics"],"revision":1,"source":"form"}"#,
+        &[],
+    );
+    banner_post
+        .headers_mut()
+        .insert("sec-fetch-dest", http::HeaderValue::from_static("empty"));
+    let reply = send(&layer, banner_post).await;
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.granted(), ["necessary", "analytics"]);
     assert_eq!(reply.json()["reload"], false, "no CSP, nothing to reload");
@@ -476,9 +478,14 @@ async fn a_client_edited_grant_is_ignored() {
 async fn an_unsigned_denial_is_honoured_but_an_unsigned_grant_is_not() {
     let layer = layer(config(1, MemoryLedger::new()));
     let all = decide(&layer, r#"{"action":"accept_all"}"#).await;
+    // A static-mode choice made after the signed decision (the test clock stands still
+    // at 1_800_000_000; the decision was made then).
     let narrowed = send(
         &layer,
-        get("/consent", &[&all, "consentry_choice=1.1.analytics"]),
+        get(
+            "/consent",
+            &[&all, "consentry_choice=2.1.1800000060.analytics"],
+        ),
     )
     .await;
     assert_eq!(
@@ -486,13 +493,17 @@ async fn an_unsigned_denial_is_honoured_but_an_unsigned_grant_is_not() {
         ["necessary", "analytics"],
         "marketing and preferences denied"
     );
-    let none = send(&layer, get("/consent", &[&all, "consentry_choice=1.1."])).await;
+    let none = send(
+        &layer,
+        get("/consent", &[&all, "consentry_choice=2.1.1800000060."]),
+    )
+    .await;
     assert_eq!(none.granted(), ["necessary"]);
     let garbage = send(&layer, get("/consent", &[&all, "consentry_choice=garbage"])).await;
     assert_eq!(
         garbage.granted(),
-        ["necessary"],
-        "an unreadable choice denies everything"
+        ["necessary", "preferences", "analytics", "marketing"],
+        "an unreadable choice says nothing"
     );
 
     let only_prefs = decide(&layer, r#"{"granted":["preferences"]}"#).await;
@@ -502,7 +513,7 @@ async fn an_unsigned_denial_is_honoured_but_an_unsigned_grant_is_not() {
             "/consent",
             &[
                 &only_prefs,
-                "consentry_choice=1.1.analytics.preferences.marketing",
+                "consentry_choice=2.1.1800000060.analytics.preferences.marketing",
             ],
         ),
     )
@@ -512,7 +523,11 @@ async fn an_unsigned_denial_is_honoured_but_an_unsigned_grant_is_not() {
         ["necessary", "preferences"],
         "unsigned grants count for nothing"
     );
-    let undecided = send(&layer, get("/consent", &["consentry_choice=1.1.analytics"])).await;
+    let undecided = send(
+        &layer,
+        get("/consent", &["consentry_choice=2.1.1800000060.analytics"]),
+    )
+    .await;
     assert_eq!(undecided.granted(), ["necessary"]);
 
     // A decision through the endpoint supersedes the static choice cookie and deletes it.

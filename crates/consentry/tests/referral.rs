@@ -252,7 +252,7 @@ async fn a_pending_referral_travels_through_the_consent_form() {
         .unwrap();
     request
         .headers_mut()
-        .insert(header::ORIGIN, "http://shop.test".parse().unwrap());
+        .insert(header::ORIGIN, "https://shop.test".parse().unwrap());
     let response = Client::new(layer.layer(service_fn(app)))
         .send(request)
         .await;

@@ -135,6 +135,10 @@ pub(crate) struct ConsentRead {
     choice_cookie: bool,
 }
 
+/// How far ahead of this server's clock a browser's clock may be for its choice cookie to
+/// count.
+const CHOICE_CLOCK_SKEW: u64 = 300;
+
 /// The consent part of the layer: the policy and the signed consent cookie.
 pub(crate) struct ConsentPart {
     policy: Policy,
@@ -211,17 +215,30 @@ impl ConsentPart {
         }
         let necessary = policy.necessary_mask();
         let mut granted = decision.map_or(0, |d| d.granted) & policy.all_mask();
-        // Denials from unsigned sources. A choice cookie's denials count whatever revision
-        // it was made under; its grants never count (see `protocol`).
+        // Denials from unsigned sources. A static-mode choice cookie's grants never count;
+        // its denials count, whatever revision they were made under, when the choice is
+        // newer than the signed decision and not from the future (see `protocol`), so a
+        // planted or stale choice cannot override a decision the visitor made after it.
         let mut choice_cookie = false;
         for value in cookies.values(CHOICE_COOKIE) {
             choice_cookie = true;
-            let allowed = protocol::parse_choice(value)
-                .into_iter()
-                .flat_map(protocol::Choice::granted)
-                .filter_map(|id| policy.bit_of(id))
-                .fold(necessary, |mask, bit| mask | bit);
-            granted &= allowed;
+            let Some(choice) = protocol::parse_choice(value) else {
+                continue;
+            };
+            let newer = match (choice.time, decision) {
+                (_, None) => true,
+                (None, Some(_)) => false,
+                (Some(time), Some(decision)) => {
+                    let time = u64::from(time);
+                    time > decision.decided_at && time <= now + CHOICE_CLOCK_SKEW
+                }
+            };
+            if newer {
+                granted &= choice
+                    .granted()
+                    .filter_map(|id| policy.bit_of(id))
+                    .fold(necessary, |mask, bit| mask | bit);
+            }
         }
         if gpc && !decision.is_some_and(|d| d.gpc) {
             granted &= !policy.gpc_mask();

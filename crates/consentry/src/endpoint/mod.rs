@@ -20,7 +20,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
+use http::header::{
+    ACCEPT, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, RETRY_AFTER, X_FRAME_OPTIONS,
+};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
 
@@ -31,6 +33,7 @@ use crate::consent::{ConsentPart, ConsentState};
 use crate::gate::GatePart;
 use crate::html::escape;
 use crate::ledger::{ClientIp, ConsentLedger, LedgerRecord, Source, truncate_ip};
+use crate::origin::{Served, same_origin};
 use crate::policy::Granted;
 use crate::referral::{ReferralPart, Touchpoint};
 use crate::render::Page;
@@ -78,6 +81,7 @@ pub(crate) type EndpointFuture = Pin<Box<dyn Future<Output = Reply> + Send>>;
 pub(crate) struct Endpoint {
     base_path: String,
     record_ip: bool,
+    served: Served,
     consent: Arc<ConsentPart>,
     gate: Arc<GatePart>,
     referral: Option<Arc<ReferralPart>>,
@@ -86,9 +90,11 @@ pub(crate) struct Endpoint {
 }
 
 impl Endpoint {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         base_path: String,
         record_ip: bool,
+        served: Served,
         consent: Arc<ConsentPart>,
         gate: Arc<GatePart>,
         referral: Option<Arc<ReferralPart>>,
@@ -98,6 +104,7 @@ impl Endpoint {
         Self {
             base_path,
             record_ip,
+            served,
             consent,
             gate,
             referral,
@@ -129,7 +136,10 @@ impl Endpoint {
         Box::pin(async move {
             let method = request.method().clone();
             match (rest.as_str(), &method) {
-                ("", &Method::GET) => Reply::plain(state_or_page(&page, &request)),
+                ("", &Method::GET) => {
+                    let frame_csp = !endpoint.gate.csp_enforced();
+                    Reply::plain(state_or_page(&page, &request, frame_csp))
+                }
                 ("", &Method::POST) => endpoint.decide_request(&page, request).await,
                 ("", &Method::DELETE) => endpoint.withdraw(&page, request).await,
                 ("", _) => Reply::plain(not_allowed("GET, POST, DELETE")),
@@ -157,7 +167,9 @@ fn query_param<B>(request: &Request<B>, name: &str) -> Option<String> {
         .map(|(_, value)| value.into_owned())
 }
 
-fn state_or_page<B>(page: &Page, request: &Request<B>) -> Response<Bytes> {
+/// The state as JSON, or the settings page for browsers; `frame_csp` adds a CSP of
+/// `frame-ancestors 'self'` alone (when the layer sends no enforced CSP of its own).
+fn state_or_page<B>(page: &Page, request: &Request<B>, frame_csp: bool) -> Response<Bytes> {
     let return_to = safe_return_to(query_param(request, "return_to").as_deref());
     let consent = page.consent();
     if !wants_html(request) {
@@ -171,7 +183,18 @@ fn state_or_page<B>(page: &Page, request: &Request<B>) -> Response<Bytes> {
         title = escape(page.settings_title()),
         form = page.settings_html(&return_to),
     );
-    respond(StatusCode::OK, "text/html; charset=utf-8", html)
+    let mut response = respond(StatusCode::OK, "text/html; charset=utf-8", html);
+    // The settings page changes consent with one click: never inside another site's frame,
+    // whether or not the app sends a CSP of its own.
+    let headers = response.headers_mut();
+    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("SAMEORIGIN"));
+    if frame_csp {
+        headers.insert(
+            CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("frame-ancestors 'self'"),
+        );
+    }
+    response
 }
 
 fn declaration(page: &Page) -> Response<Bytes> {
@@ -203,24 +226,42 @@ fn stylesheet() -> Response<Bytes> {
     response
 }
 
-fn cross_site<B>(request: &Request<B>) -> Option<Response<Bytes>> {
-    (!crate::origin::is_same_origin(request.headers(), request.uri())).then(|| {
-        error(
-            StatusCode::FORBIDDEN,
-            "cross_site",
-            "consent can only be changed from this site",
-        )
-    })
+/// Where a decision came from, as the request shows it (never as the client claims): a
+/// form post is the no-JavaScript form; a request with the fetch metadata browsers add to
+/// a page script's `fetch` (`Sec-Fetch-Dest: empty`, which scripts cannot set) is the
+/// banner or another script on the site's pages; anything else is an API call.
+fn source_of<B>(request: &Request<B>, form: bool) -> Source {
+    if form {
+        Source::Form
+    } else if request
+        .headers()
+        .get("sec-fetch-dest")
+        .is_some_and(|dest| dest.as_bytes() == b"empty")
+    {
+        Source::Banner
+    } else {
+        Source::Api
+    }
 }
 
 impl Endpoint {
+    fn cross_site<B>(&self, request: &Request<B>) -> Option<Response<Bytes>> {
+        (!same_origin(request.headers(), request.uri(), self.served)).then(|| {
+            error(
+                StatusCode::FORBIDDEN,
+                "cross_site",
+                "consent can only be changed from this site",
+            )
+        })
+    }
+
     async fn decide_request<B>(&self, page: &Page, request: Request<B>) -> Reply
     where
         B: Body + Send + 'static,
         B::Data: Send,
         B::Error: Into<BoxError>,
     {
-        if let Some(forbidden) = cross_site(&request) {
+        if let Some(forbidden) = self.cross_site(&request) {
             return Reply::plain(forbidden);
         }
         let content_type = request
@@ -235,9 +276,11 @@ impl Endpoint {
                     .to_ascii_lowercase()
             });
         let ip = self.client_ip(&request);
+        let form = content_type.as_deref() == Some("application/x-www-form-urlencoded");
+        let source = source_of(&request, form);
         let parse: fn(&[u8]) -> Result<Parsed, Rejection> = match content_type.as_deref() {
             Some("application/json") => parse_json,
-            Some("application/x-www-form-urlencoded") => parse_form,
+            _ if form => parse_form,
             _ => {
                 return Reply::plain(error(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -280,7 +323,7 @@ impl Endpoint {
         });
         let decision = Decision {
             mask,
-            source: parsed.source,
+            source,
             return_to: parsed.return_to,
             ip,
             referral,
@@ -289,13 +332,10 @@ impl Endpoint {
     }
 
     async fn withdraw<B>(&self, page: &Page, request: Request<B>) -> Reply {
-        if let Some(forbidden) = cross_site(&request) {
+        if let Some(forbidden) = self.cross_site(&request) {
             return Reply::plain(forbidden);
         }
-        let source = match query_param(&request, "source").as_deref() {
-            Some("banner") => Source::Banner,
-            _ => Source::Api,
-        };
+        let source = source_of(&request, false);
         let mask = self.consent.policy().necessary_mask();
         let ip = self.client_ip(&request);
         drop(request);
@@ -330,6 +370,13 @@ impl Endpoint {
             referral,
         } = decision;
         let policy = self.consent.policy();
+        if current.decided && mask == current.granted {
+            // The same decision again from the same consent id: nothing new to prove, so
+            // nothing is recorded (a repeated post cannot grow the ledger) and the signed
+            // cookie stays as it is.
+            let response = self.decision_response(current, None, true, return_to, 0);
+            return Reply::plain(response);
+        }
         let now = self.clock.now();
         let from = current.deciding();
         let decided = |granted: u64| self.consent.decided(&from, granted, now);

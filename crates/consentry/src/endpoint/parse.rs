@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::reply::{Rejection, bad_request};
 use crate::BoxError;
 use crate::consent::Choice;
-use crate::ledger::Source;
+use crate::origin::is_local_path;
 
 /// Largest accepted request body.
 pub(super) const MAX_BODY: usize = 4 * 1024;
@@ -20,15 +20,7 @@ pub(super) const MAX_BODY: usize = 4 * 1024;
 /// A path on this site to return to, or `/` for anything else (no open redirect).
 pub(super) fn safe_return_to(candidate: Option<&str>) -> String {
     match candidate {
-        Some(path)
-            if path.starts_with('/')
-                && !path.starts_with("//")
-                && !path.starts_with("/\\")
-                && path.len() <= 2048
-                && !path.chars().any(|c| c.is_control() || c == '\\') =>
-        {
-            path.to_owned()
-        }
+        Some(path) if path.len() <= 2048 && is_local_path(path) => path.to_owned(),
         _ => "/".to_owned(),
     }
 }
@@ -38,14 +30,12 @@ struct JsonDecision {
     granted: Option<Vec<String>>,
     action: Option<String>,
     revision: Option<u32>,
-    source: Option<Source>,
     referral: Option<String>,
 }
 
 pub(super) struct Parsed {
     pub(super) choice: Choice,
     pub(super) revision: Option<u32>,
-    pub(super) source: Source,
     /// Form posts come back here with 303.
     pub(super) return_to: Option<String>,
     /// A pending referral token from the banner.
@@ -76,10 +66,6 @@ pub(super) fn parse_json(body: &[u8]) -> Result<Parsed, Rejection> {
     Ok(Parsed {
         choice,
         revision: decision.revision,
-        source: match decision.source {
-            Some(Source::Banner) => Source::Banner,
-            _ => Source::Api,
-        },
         return_to: None,
         referral: decision.referral,
     })
@@ -114,7 +100,6 @@ pub(super) fn parse_form(body: &[u8]) -> Result<Parsed, Rejection> {
     Ok(Parsed {
         choice,
         revision,
-        source: Source::Form,
         return_to: Some(safe_return_to(return_to.as_deref())),
         referral,
     })

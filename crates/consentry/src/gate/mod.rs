@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use http::header::SET_COOKIE;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE};
 use http::{HeaderMap, HeaderValue};
 
 use crate::cookies::RequestCookies;
@@ -78,6 +78,11 @@ impl GatePart {
         self.csp.is_some()
     }
 
+    /// Whether responses carry an enforced CSP (with `frame-ancestors 'self'`).
+    pub(crate) fn csp_enforced(&self) -> bool {
+        self.csp.as_ref().is_some_and(|csp| !csp.report_only)
+    }
+
     /// The request side: the declared cookies the request carries, and a fresh nonce.
     pub(crate) fn read(&self, cookies: &RequestCookies<'_>) -> GateRead {
         GateRead {
@@ -108,6 +113,14 @@ impl GatePart {
                 if let Ok(value) = HeaderValue::try_from(csp.render(nonce, &origins)) {
                     headers.insert(name, value);
                 }
+            }
+            // A page whose scripts carry this response's nonce must not be served to anyone
+            // else from a shared cache (the nonce would be known and reused).
+            let html = headers
+                .get(CONTENT_TYPE)
+                .is_some_and(|kind| kind.as_bytes().starts_with(b"text/html"));
+            if html && !headers.contains_key(CACHE_CONTROL) {
+                headers.insert(CACHE_CONTROL, HeaderValue::from_static("private"));
             }
         }
     }
@@ -211,14 +224,16 @@ impl Gate<'_> {
         }
         let values: Vec<HeaderValue> = headers.get_all(SET_COOKIE).iter().cloned().collect();
         headers.remove(SET_COOKIE);
-        for value in values {
-            if self.keep(&value) {
+        for mut value in values {
+            if self.keep(&mut value) {
                 headers.append(SET_COOKIE, value);
             }
         }
     }
 
-    fn keep(&self, value: &HeaderValue) -> bool {
+    /// Whether a `Set-Cookie` value may pass; a deletion passes rewritten into its
+    /// canonical form.
+    fn keep(&self, value: &mut HeaderValue) -> bool {
         let Ok(text) = value.to_str() else {
             tracing::warn!("dropped a Set-Cookie header that is not text");
             return false;
@@ -228,6 +243,7 @@ impl Gate<'_> {
             return false;
         };
         if is_deletion(&cookie) {
+            *value = canonical_deletion(&cookie);
             return true;
         }
         match self.registry.lookup(cookie.name()) {
@@ -285,13 +301,45 @@ impl Gate<'_> {
     }
 }
 
+/// Whether a `Set-Cookie` deletes its cookie, judged by the lifetime a browser computes
+/// (RFC 6265 §5.3): `Max-Age`, when present, wins over `Expires`.
 fn is_deletion(cookie: &cookie::Cookie<'_>) -> bool {
-    cookie
-        .max_age()
-        .is_some_and(|age| age <= cookie::time::Duration::ZERO)
-        || cookie
+    match cookie.max_age() {
+        Some(age) => age <= cookie::time::Duration::ZERO,
+        None => cookie
             .expires_datetime()
-            .is_some_and(|at| at <= cookie::time::OffsetDateTime::now_utc())
+            .is_some_and(|at| at <= cookie::time::OffsetDateTime::now_utc()),
+    }
+}
+
+/// A deletion as the gate lets it through: the same name and scope (path, domain,
+/// `Secure`, `HttpOnly`, `SameSite`, `Partitioned`), an empty value, `Max-Age=0` and an
+/// `Expires` in the past. Whatever else the original carried is dropped, so what passes as
+/// a deletion cannot store anything, whichever attribute a browser would have believed.
+fn canonical_deletion(cookie: &cookie::Cookie<'_>) -> HeaderValue {
+    let mut deletion = cookie::Cookie::build((cookie.name().to_owned(), ""))
+        .max_age(cookie::time::Duration::ZERO)
+        .expires(cookie::time::OffsetDateTime::UNIX_EPOCH);
+    if let Some(path) = cookie.path() {
+        deletion = deletion.path(path.to_owned());
+    }
+    if let Some(domain) = cookie.domain() {
+        deletion = deletion.domain(domain.to_owned());
+    }
+    if let Some(secure) = cookie.secure() {
+        deletion = deletion.secure(secure);
+    }
+    if let Some(http_only) = cookie.http_only() {
+        deletion = deletion.http_only(http_only);
+    }
+    if let Some(same_site) = cookie.same_site() {
+        deletion = deletion.same_site(same_site);
+    }
+    if let Some(partitioned) = cookie.partitioned() {
+        deletion = deletion.partitioned(partitioned);
+    }
+    HeaderValue::try_from(deletion.build().to_string())
+        .expect("a parsed cookie's name and attributes are valid header text")
 }
 
 #[cfg(test)]
@@ -367,7 +415,13 @@ mod tests {
             "not a cookie",
         ]);
         gate.filter(&mut headers);
-        assert_eq!(kept(&headers), ["lang=de; Path=/", "_sa=; Max-Age=0"]);
+        assert_eq!(
+            kept(&headers),
+            [
+                "lang=de; Path=/",
+                "_sa=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT"
+            ]
+        );
 
         let lenient = Gate {
             strict: false,
@@ -376,6 +430,42 @@ mod tests {
         let mut headers = set_cookies(&["mystery=3", "_sa=1"]);
         lenient.filter(&mut headers);
         assert_eq!(kept(&headers), ["mystery=3"]);
+    }
+
+    #[test]
+    fn a_deletion_is_judged_as_a_browser_would_and_passes_canonical() {
+        let registry = registry();
+        let allows = |c: &Category| *c == Category::NECESSARY;
+        let gate = Gate {
+            registry: &registry,
+            strict: true,
+            secure: true,
+            allows: &allows,
+        };
+        // Max-Age wins over Expires (RFC 6265 §5.3): these store a cookie for a year.
+        let mut headers = set_cookies(&[
+            "_sa=1; Path=/; Max-Age=31536000; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+            "_sa=1; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Max-Age=60",
+            "_sa=1; Max-Age=0; Max-Age=60",
+            "_sa=1; Expires=Fri, 01 Jan 2100 00:00:00 GMT",
+        ]);
+        gate.filter(&mut headers);
+        assert_eq!(kept(&headers), Vec::<String>::new());
+        // Real deletions pass, rewritten: the value and anything else they carried is gone.
+        let mut headers = set_cookies(&[
+            "_sa=tracking-id; Path=/shop; Max-Age=0; Domain=shop.example; Secure",
+            "_sa=tracking-id; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly",
+            "_sa=x; Max-Age=-5",
+        ]);
+        gate.filter(&mut headers);
+        assert_eq!(
+            kept(&headers),
+            [
+                "_sa=; Secure; Path=/shop; Domain=shop.example; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+                "_sa=; HttpOnly; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+                "_sa=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
+            ]
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::io::{self, Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
 
 use futures_channel::oneshot;
 
@@ -67,7 +68,38 @@ impl JsonlLedger {
         path: impl Into<PathBuf>,
         max_bytes: u64,
     ) -> Result<Self, LedgerError> {
-        let path = path.into();
+        Self::builder(path).max_bytes(max_bytes).open()
+    }
+
+    /// Options beyond [`JsonlLedger::open`]: the rotation size and how long rotated files
+    /// are kept.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use consentry::ledger::JsonlLedger;
+    ///
+    /// let dir = std::env::temp_dir().join(format!("consentry-doc-retention-{}", std::process::id()));
+    /// let ledger = JsonlLedger::builder(dir.join("consent-ledger.jsonl"))
+    ///     .max_bytes(16 * 1024 * 1024)
+    ///     .retention(Duration::from_secs(3 * 365 * 86_400))
+    ///     .open()?;
+    /// # drop(ledger);
+    /// # std::fs::remove_dir_all(dir).ok();
+    /// # Ok::<(), consentry::ledger::LedgerError>(())
+    /// ```
+    pub fn builder(path: impl Into<PathBuf>) -> JsonlLedgerBuilder {
+        JsonlLedgerBuilder {
+            path: path.into(),
+            max_bytes: Self::DEFAULT_MAX_BYTES,
+            retention: None,
+        }
+    }
+
+    fn start(
+        path: PathBuf,
+        max_bytes: u64,
+        retention: Option<Duration>,
+    ) -> Result<Self, LedgerError> {
         if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
             fs::create_dir_all(dir)?;
         }
@@ -81,7 +113,9 @@ impl JsonlLedger {
             file,
             path: path.clone(),
             max_bytes: max_bytes.max(1),
+            retention,
         };
+        writer.prune();
         std::thread::Builder::new()
             .name("consentry-ledger".into())
             .spawn(move || writer.run(&queue))?;
@@ -138,10 +172,48 @@ impl ConsentLedger for JsonlLedger {
     }
 }
 
+/// Options of a [`JsonlLedger`]; see [`JsonlLedger::builder`].
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct JsonlLedgerBuilder {
+    path: PathBuf,
+    max_bytes: u64,
+    retention: Option<Duration>,
+}
+
+impl JsonlLedgerBuilder {
+    /// Rotates the file once it reaches `max_bytes` (default
+    /// [`JsonlLedger::DEFAULT_MAX_BYTES`]).
+    pub fn max_bytes(mut self, max_bytes: u64) -> Self {
+        self.max_bytes = max_bytes;
+        self
+    }
+
+    /// Deletes rotated files once everything in them is older than `retention` (judged by
+    /// the rotation time in the file name), at open and after each rotation. The file being
+    /// written is never deleted. Without it (the default) rotated files are kept for good:
+    /// the ledger is the site's proof of consent, and how long that proof must be kept is
+    /// the site's decision (commonly the consent's lifetime plus the limitation period for
+    /// claims, a few years).
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.retention = Some(retention);
+        self
+    }
+
+    /// Opens (or creates, with its directory) the ledger.
+    ///
+    /// # Errors
+    /// [`LedgerError::Io`] when the file cannot be created, repaired or opened.
+    pub fn open(self) -> Result<JsonlLedger, LedgerError> {
+        JsonlLedger::start(self.path, self.max_bytes, self.retention)
+    }
+}
+
 struct Writer {
     file: File,
     path: PathBuf,
     max_bytes: u64,
+    retention: Option<Duration>,
 }
 
 impl Writer {
@@ -203,8 +275,72 @@ impl Writer {
             File::open(dir)?.sync_all()?;
         }
         tracing::info!(rotated_to = %target.display(), "consent ledger rotated");
+        self.prune();
         Ok(())
     }
+
+    /// Deletes rotated files past the retention; failures are logged, never fatal.
+    fn prune(&self) {
+        let Some(retention) = self.retention else {
+            return;
+        };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let cutoff = now.saturating_sub(retention.as_secs());
+        match prune_rotated(&self.path, cutoff) {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(
+                removed,
+                "pruned rotated consent ledger files past retention"
+            ),
+            Err(error) => tracing::warn!(%error, "could not prune rotated consent ledger files"),
+        }
+    }
+}
+
+/// Deletes the files rotated from `path` (`<stem>.<unix time>[-n].jsonl`) before `cutoff`;
+/// returns how many.
+fn prune_rotated(path: &Path, cutoff: u64) -> io::Result<usize> {
+    let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+        return Ok(0);
+    };
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut removed = 0;
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(rotated_at) = name.to_str().and_then(|name| rotation_time(name, stem)) else {
+            continue;
+        };
+        if rotated_at < cutoff {
+            fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// The rotation time in a rotated file's name, if `name` is one rotated from `stem`.
+fn rotation_time(name: &str, stem: &str) -> Option<u64> {
+    let middle = name
+        .strip_prefix(stem)?
+        .strip_prefix('.')?
+        .strip_suffix(".jsonl")?;
+    let time = middle.split_once('-').map_or(middle, |(time, n)| {
+        if n.bytes().all(|b| b.is_ascii_digit()) && !n.is_empty() {
+            time
+        } else {
+            ""
+        }
+    });
+    if time.is_empty() || !time.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    time.parse().ok()
 }
 
 fn open_append(path: &Path) -> io::Result<File> {
@@ -331,6 +467,57 @@ mod tests {
         let ledger = JsonlLedger::open(&path).unwrap();
         block_on(ledger.append(&record(7))).unwrap();
         assert_eq!(JsonlLedger::read(&path).unwrap(), vec![record(7)]);
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn rotated_files_past_retention_are_pruned_and_nothing_else() {
+        let dir = temp_dir("retention");
+        fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("ledger.jsonl");
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let day = 86_400;
+        let old = format!("ledger.{}.jsonl", now - 40 * day);
+        let old_second = format!("ledger.{}-1.jsonl", now - 40 * day);
+        let recent = format!("ledger.{}.jsonl", now - 5 * day);
+        let unrelated = [
+            "other.1.jsonl",
+            "ledger.x.jsonl",
+            "ledger.1-.jsonl",
+            "notes.txt",
+        ];
+        for name in [&old, &old_second, &recent]
+            .into_iter()
+            .chain(&unrelated.map(String::from))
+        {
+            fs::write(dir.join(name), b"{}\n").unwrap();
+        }
+        let ledger = JsonlLedger::builder(&path)
+            .retention(std::time::Duration::from_secs(30 * day))
+            .max_bytes(1)
+            .open()
+            .unwrap();
+        let mut left: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        let mut expected: Vec<String> = [recent.clone(), "ledger.jsonl".into()]
+            .into_iter()
+            .chain(unrelated.map(String::from))
+            .collect();
+        expected.sort();
+        assert_eq!(left, expected, "old rotated files pruned at open");
+        // A rotation prunes too, and never the records just written.
+        block_on(ledger.append(&record(1))).unwrap();
+        let rotated = fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| rotation_time(e.unwrap().file_name().to_str().unwrap(), "ledger"))
+            .count();
+        assert_eq!(rotated, 2, "the recent file and the one just rotated");
         fs::remove_dir_all(dir).unwrap();
     }
 

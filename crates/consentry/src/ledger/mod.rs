@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 mod jsonl;
 pub use crate::error::LedgerError;
-pub use jsonl::JsonlLedger;
+pub use jsonl::{JsonlLedger, JsonlLedgerBuilder};
 
 /// Where a decision came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

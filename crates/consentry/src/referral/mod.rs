@@ -21,6 +21,7 @@ use crate::clock::Clock;
 use crate::codec::Codec;
 use crate::cookies::{CookieSettings, RequestCookies};
 use crate::keys::{Keyring, Purpose};
+use crate::origin::is_local_path;
 use crate::policy::{DeclaredCookie, Granted};
 
 mod config;
@@ -252,18 +253,24 @@ impl ReferralPart {
     }
 
     /// The request side: the stored referral, and this request's touch (link or portal).
+    ///
+    /// A stored referral counts only while its partner's category is `granted`: after a
+    /// withdrawal (or under Global Privacy Control) a cookie that is still held, or replayed,
+    /// attributes nothing. A link or portal touch on this request always applies to it.
     pub(crate) fn read(
         &self,
         method: &Method,
         uri: &Uri,
         headers: &HeaderMap,
         cookies: &RequestCookies<'_>,
+        granted: Granted<'_>,
     ) -> ReferralRead {
         let now = self.clock.now();
         let stored = cookies
             .values(&self.cookie_name)
             .filter_map(|value| self.codec.open(&self.cookie_name, value, now).ok())
             .find_map(|opened| self.decode(&opened.body));
+        let counted = stored.filter(|s| granted.allows(&self.partner(s.partner).category));
         let host = headers
             .get(http::header::HOST)
             .and_then(|h| h.to_str().ok())
@@ -275,11 +282,11 @@ impl ReferralPart {
             None
         };
         let (touched, via) = match (portal, link) {
-            (Some(partner), _) => (Some(self.merge(stored, partner, now)), Via::Portal),
-            (None, Some(partner)) => (Some(self.merge(stored, partner, now)), Via::Link),
+            (Some(partner), _) => (Some(self.merge(counted, partner, now)), Via::Portal),
+            (None, Some(partner)) => (Some(self.merge(counted, partner, now)), Via::Link),
             (None, None) => (None, Via::Cookie),
         };
-        let current = touched.or(stored).map(|touch| {
+        let current = touched.or(counted).map(|touch| {
             // The request is handled with the partner of this touch (a first-touch model may
             // keep an earlier partner for attribution, but a portal still acts as itself).
             let partner = match (via, portal) {
@@ -333,6 +340,11 @@ impl ReferralPart {
         }
         let touch = read.touched?;
         if !granted.allows(&self.partner(touch.partner).category) {
+            return None;
+        }
+        // The location is this request's own path: refuse one a browser would read as
+        // another site (`//host/…`, `/\\host/…`) rather than redirect there.
+        if !is_local_path(uri.path()) {
             return None;
         }
         let param = self.config.param.as_str();
@@ -442,7 +454,15 @@ mod tests {
             );
         }
         let cookies = RequestCookies::parse(&headers);
-        runtime.read(&Method::GET, &uri.parse().unwrap(), &headers, &cookies)
+        let policy = crate::policy::Policy::new(1);
+        let everything = Granted::new(&policy, policy.all_mask());
+        runtime.read(
+            &Method::GET,
+            &uri.parse().unwrap(),
+            &headers,
+            &cookies,
+            everything,
+        )
     }
 
     fn cookie_value(header: &HeaderValue) -> String {

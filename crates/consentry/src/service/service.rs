@@ -74,16 +74,27 @@ where
         let reads = {
             let (method, uri, headers) = (request.method(), request.uri(), request.headers());
             let cookies = RequestCookies::parse(headers);
+            let consent = (shared.consent.as_ref()).map(|side| {
+                (
+                    side.consent.read(headers, &cookies),
+                    side.gate.read(&cookies),
+                )
+            });
+            // Referral is configured only beside consent; a stored referral counts only
+            // while its category is granted.
+            let referral =
+                shared
+                    .referral
+                    .as_ref()
+                    .zip(consent.as_ref())
+                    .map(|(part, (consent, _))| {
+                        let granted = consent.consent.granted_view();
+                        part.read(method, uri, headers, &cookies, granted)
+                    });
             Reads {
                 session: shared.session.as_ref().map(|part| part.read(&cookies)),
-                consent: (shared.consent.as_ref()).map(|side| {
-                    (
-                        side.consent.read(headers, &cookies),
-                        side.gate.read(&cookies),
-                    )
-                }),
-                referral: (shared.referral.as_ref())
-                    .map(|part| part.read(method, uri, headers, &cookies)),
+                consent,
+                referral,
             }
         };
         let extensions = request.extensions_mut();

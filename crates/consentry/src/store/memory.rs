@@ -1,8 +1,8 @@
 //! The embedded in-process store.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockWriteGuard};
 
 use super::{Changes, Record, SessionKey, SessionStore, StoreFuture};
@@ -15,17 +15,91 @@ const SWEEP_EVERY: usize = 256;
 struct Entry {
     record: Record,
     deadline: u64,
+    /// The session came back after it was created (loaded or updated).
+    used: AtomicBool,
+    /// When it last came back, in unix seconds.
+    last_used: AtomicU64,
 }
 
-type Shard = RwLock<HashMap<SessionKey, Entry>>;
+impl Entry {
+    fn touch(&self, now: u64) {
+        self.used.store(true, Ordering::Relaxed);
+        self.last_used.store(now, Ordering::Relaxed);
+    }
+
+    fn is_fresh(&self) -> bool {
+        !self.used.load(Ordering::Relaxed)
+    }
+}
+
+/// One shard: the records, and the keys of records created and not used since, oldest
+/// first (keys of records used or removed since are skipped lazily).
+#[derive(Default)]
+struct ShardData {
+    records: HashMap<SessionKey, Entry>,
+    fresh: VecDeque<SessionKey>,
+}
+
+impl ShardData {
+    /// Makes room for one record: the oldest session that was never used again goes first;
+    /// only when there is none, an expired record, and then the least recently used one.
+    fn evict_one(&mut self, now: u64) {
+        while let Some(key) = self.fresh.pop_front() {
+            if self.records.get(&key).is_some_and(Entry::is_fresh) {
+                self.records.remove(&key);
+                tracing::debug!("memory session store full; evicted the oldest unused session");
+                return;
+            }
+        }
+        if self.sweep(now) > 0 {
+            return;
+        }
+        let least_recent = self
+            .records
+            .iter()
+            .min_by_key(|(_, entry)| entry.last_used.load(Ordering::Relaxed))
+            .map(|(key, _)| *key);
+        if let Some(victim) = least_recent {
+            self.records.remove(&victim);
+            tracing::warn!(
+                "memory session store full of sessions in use; evicted the least recently used (raise the capacity)"
+            );
+        }
+    }
+
+    /// Removes expired records; returns how many.
+    fn sweep(&mut self, now: u64) -> usize {
+        let before = self.records.len();
+        self.records.retain(|_, entry| entry.deadline > now);
+        let records = &self.records;
+        self.fresh
+            .retain(|key| records.get(key).is_some_and(Entry::is_fresh));
+        before - self.records.len()
+    }
+}
+
+type Shard = RwLock<ShardData>;
 
 /// An in-memory [`SessionStore`]: sharded, bounded, sweeping expired records as it goes.
 ///
-/// Reads take one shard's read lock only; there is no global lock. When a shard is full,
-/// expired records are swept first and then the record closest to its deadline is evicted,
-/// so a flood of new sessions cannot grow memory without bound. Records live in this
+/// Reads take one shard's read lock only; there is no global lock. Records live in this
 /// process only: use a shared store (such as Redis) when several app instances serve one
 /// site.
+///
+/// # When it is full
+///
+/// The store holds at most its capacity ([`MemoryStore::DEFAULT_CAPACITY`] unless set with
+/// [`MemoryStore::with_capacity`]), split over 16 shards. To make room it sheds, in order:
+///
+/// 1. the oldest session that was created and **never used again** (a visitor who came
+///    once, or a flood of requests without cookies);
+/// 2. an expired record;
+/// 3. the **least recently used** session.
+///
+/// So a flood of fresh sessions only ever displaces other fresh sessions: a session in
+/// active use (one that came back at least once) is touched only when the whole shard is
+/// sessions in use. Size the capacity above the number of sessions used within their
+/// lifetime; each record costs its data plus about 200 bytes.
 ///
 /// ```
 /// use consentry::store::MemoryStore;
@@ -72,7 +146,13 @@ impl MemoryStore {
     pub fn len(&self) -> usize {
         self.shards
             .iter()
-            .map(|shard| shard.read().unwrap_or_else(PoisonError::into_inner).len())
+            .map(|shard| {
+                shard
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .records
+                    .len()
+            })
             .sum()
     }
 
@@ -86,7 +166,7 @@ impl MemoryStore {
     pub fn sweep(&self) -> usize {
         let now = self.clock.now();
         (0..SHARDS)
-            .map(|index| sweep_shard(&mut write(&self.shards[index]), now))
+            .map(|index| write(&self.shards[index]).sweep(now))
             .sum()
     }
 
@@ -98,7 +178,7 @@ impl MemoryStore {
         let count = self.writes.fetch_add(1, Ordering::Relaxed);
         if count.is_multiple_of(SWEEP_EVERY) {
             let index = (count / SWEEP_EVERY) % SHARDS;
-            sweep_shard(&mut write(&self.shards[index]), now);
+            write(&self.shards[index]).sweep(now);
         }
     }
 
@@ -106,28 +186,24 @@ impl MemoryStore {
         let now = self.clock.now();
         {
             let mut shard = write(self.shard(key));
-            if shard.len() >= self.per_shard && !shard.contains_key(key) {
-                sweep_shard(&mut shard, now);
-                if shard.len() >= self.per_shard {
-                    let soonest = shard
-                        .iter()
-                        .min_by_key(|(_, entry)| entry.deadline)
-                        .map(|(key, _)| *key);
-                    if let Some(victim) = soonest {
-                        shard.remove(&victim);
-                        tracing::debug!(
-                            "memory session store full; evicted the record closest to expiry"
-                        );
-                    }
-                }
+            if shard.records.len() >= self.per_shard && !shard.records.contains_key(key) {
+                shard.evict_one(now);
             }
-            shard.insert(
-                *key,
-                Entry {
-                    record: record.clone(),
-                    deadline,
-                },
-            );
+            // Keys of records used or removed since linger in the queue until popped;
+            // keep it from outgrowing the shard.
+            if shard.fresh.len() >= 2 * self.per_shard {
+                let ShardData { records, fresh } = &mut *shard;
+                fresh.retain(|key| records.get(key).is_some_and(Entry::is_fresh));
+            }
+            let entry = Entry {
+                record: record.clone(),
+                deadline,
+                used: AtomicBool::new(false),
+                last_used: AtomicU64::new(now),
+            };
+            if shard.records.insert(*key, entry).is_none() {
+                shard.fresh.push_back(*key);
+            }
         }
         self.after_write(now);
     }
@@ -136,14 +212,15 @@ impl MemoryStore {
         let now = self.clock.now();
         let updated = {
             let mut shard = write(self.shard(key));
-            match shard.get_mut(key) {
+            match shard.records.get_mut(key) {
                 Some(entry) if entry.deadline > now => {
                     changes.apply_to(&mut entry.record);
                     entry.deadline = deadline;
+                    entry.touch(now);
                     true
                 }
                 Some(_) => {
-                    shard.remove(key);
+                    shard.records.remove(key);
                     false
                 }
                 None => false,
@@ -154,14 +231,8 @@ impl MemoryStore {
     }
 }
 
-fn write(shard: &Shard) -> RwLockWriteGuard<'_, HashMap<SessionKey, Entry>> {
+fn write(shard: &Shard) -> RwLockWriteGuard<'_, ShardData> {
     shard.write().unwrap_or_else(PoisonError::into_inner)
-}
-
-fn sweep_shard(shard: &mut HashMap<SessionKey, Entry>, now: u64) -> usize {
-    let before = shard.len();
-    shard.retain(|_, entry| entry.deadline > now);
-    before - shard.len()
 }
 
 impl Default for MemoryStore {
@@ -186,9 +257,13 @@ impl SessionStore for MemoryStore {
             .shard(key)
             .read()
             .unwrap_or_else(PoisonError::into_inner)
+            .records
             .get(key)
             .filter(|entry| entry.deadline > now)
-            .map(|entry| entry.record.clone());
+            .map(|entry| {
+                entry.touch(now);
+                entry.record.clone()
+            });
         Box::pin(std::future::ready(Ok(record)))
     }
 
@@ -213,7 +288,7 @@ impl SessionStore for MemoryStore {
     }
 
     fn delete<'a>(&'a self, key: &'a SessionKey) -> StoreFuture<'a, ()> {
-        write(self.shard(key)).remove(key);
+        write(self.shard(key)).records.remove(key);
         Box::pin(std::future::ready(Ok(())))
     }
 }
@@ -236,26 +311,76 @@ mod tests {
         block_on(consentry_store::conformance::run(&store, SystemClock.now()));
     }
 
+    /// A key in shard 0, so a capacity of 16 × n gives that shard n slots.
+    fn shard0_key(n: u32) -> SessionKey {
+        let mut digest = [0; 32];
+        digest[1..5].copy_from_slice(&n.to_be_bytes());
+        SessionKey::from_digest(digest)
+    }
+
     #[test]
-    fn capacity_is_a_bound_and_evicts_the_soonest_deadline() {
+    fn a_flood_of_fresh_sessions_never_evicts_one_in_use() {
         let clock = ManualClock::new(1_000);
         let store = MemoryStore::new()
-            .with_capacity(16)
+            .with_capacity(16 * 10)
             .with_clock(clock.clone());
-        // Sixteen shards of one record each; put three records into shard 0.
-        let key = |n: u8| {
-            let mut digest = [n; 32];
-            digest[0] = 0;
-            SessionKey::from_digest(digest)
-        };
+        let active = SessionKey::from_digest([0; 32]);
         block_on(async {
-            store.create(&key(1), &Record::new(), 5_000).await.unwrap();
-            store.create(&key(2), &Record::new(), 2_000).await.unwrap();
-            assert_eq!(store.len(), 1, "one slot per shard");
-            assert!(store.load(&key(1)).await.unwrap().is_none());
-            store.create(&key(3), &Record::new(), 9_000).await.unwrap();
-            assert!(store.load(&key(2)).await.unwrap().is_none());
-            assert!(store.load(&key(3)).await.unwrap().is_some());
+            // The active session is the oldest and the closest to its deadline.
+            store.create(&active, &Record::new(), 2_000).await.unwrap();
+            assert!(store.load(&active).await.unwrap().is_some());
+            for n in 1..=100_000 {
+                store
+                    .create(&shard0_key(n), &Record::new(), 9_000)
+                    .await
+                    .unwrap();
+            }
+            assert!(store.load(&active).await.unwrap().is_some());
+            // The shard stayed within its bound, holding the newest fresh sessions.
+            assert_eq!(store.len(), 10);
+            assert!(store.load(&shard0_key(100_000)).await.unwrap().is_some());
+            assert!(store.load(&shard0_key(99_990)).await.unwrap().is_none());
+        });
+    }
+
+    #[test]
+    fn a_shard_of_sessions_in_use_sheds_expired_then_the_least_recently_used() {
+        let clock = ManualClock::new(1_000);
+        let store = MemoryStore::new()
+            .with_capacity(16 * 3)
+            .with_clock(clock.clone());
+        block_on(async {
+            for n in 1..=3 {
+                let deadline = if n == 2 { 1_050 } else { 9_000 };
+                store
+                    .create(&shard0_key(n), &Record::new(), deadline)
+                    .await
+                    .unwrap();
+            }
+            for n in [1, 2, 3] {
+                clock.advance(std::time::Duration::from_secs(10));
+                assert!(store.load(&shard0_key(n)).await.unwrap().is_some());
+            }
+            // Record 2 has expired by now: it goes first, though used.
+            clock.advance(std::time::Duration::from_secs(30));
+            store
+                .create(&shard0_key(4), &Record::new(), 9_000)
+                .await
+                .unwrap();
+            assert!(store.load(&shard0_key(1)).await.unwrap().is_some());
+            assert!(store.load(&shard0_key(3)).await.unwrap().is_some());
+            assert!(store.load(&shard0_key(4)).await.unwrap().is_some());
+            // All three in use now; 3 was used least recently.
+            clock.advance(std::time::Duration::from_secs(10));
+            assert!(store.load(&shard0_key(4)).await.unwrap().is_some());
+            assert!(store.load(&shard0_key(1)).await.unwrap().is_some());
+            store
+                .create(&shard0_key(5), &Record::new(), 9_000)
+                .await
+                .unwrap();
+            assert!(store.load(&shard0_key(3)).await.unwrap().is_none());
+            assert!(store.load(&shard0_key(1)).await.unwrap().is_some());
+            assert_eq!(store.len(), 3);
         });
     }
 
