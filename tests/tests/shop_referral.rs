@@ -138,7 +138,23 @@ async fn accepting_after_a_partner_link_attributes_the_order() {
         visitor.cookie("__Host-ref").is_some(),
         "the referral cookie was stored at consent"
     );
-    let report = visitor.get("/admin/partners").await;
+    // The report is for administrators only.
+    assert_eq!(
+        visitor.get("/admin/partners").await.status,
+        StatusCode::FORBIDDEN,
+        "a customer"
+    );
+    let mut stranger = Visitor::new(&app, "127.0.0.1:3000");
+    let refused = stranger.get("/admin/partners").await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER, "a visitor");
+    assert_eq!(refused.location.as_deref(), Some("/login"));
+    let mut admin = Visitor::new(&app, "127.0.0.1:3000");
+    let login = admin
+        .post("/login", "email=admin%40example.com&password=admin")
+        .await;
+    assert_eq!(login.status, StatusCode::SEE_OTHER);
+    let report = admin.get("/admin/partners").await;
+    assert_eq!(report.status, StatusCode::OK);
     assert!(
         report.body.contains(
             r#"<tr data-partner="acme"><td>Acme Print Partners</td><td class="orders">1</td>"#

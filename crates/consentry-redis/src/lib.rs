@@ -23,6 +23,9 @@
 
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 use std::fmt;
 use std::future::Future;
 use std::time::Duration;

@@ -1,10 +1,6 @@
 //! `RedisStore` against a real `redis-server` that each test starts on a free port: the
 //! store contract's conformance suite, then the store behind a bare consentry layer.
 
-use std::io::{Read as _, Write as _};
-use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,112 +12,13 @@ use consentry::{
     Clock, Consentry, ConsentryService, Key, Keyring, Session, SessionConfig, SessionError,
     SystemClock,
 };
+use consentry_redis::testing::RedisServer;
 use consentry_redis::{ConfigError, RedisStore};
 use consentry_store::{Changes, Record, SessionKey, SessionStore, StoreError, conformance};
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use tower::util::ServiceFn;
 use tower::{Layer as _, service_fn};
-
-const REDIS_SERVER: &str = "/usr/bin/redis-server";
-
-/// A `redis-server` with append-only persistence in a fresh folder.
-struct RedisServer {
-    port: u16,
-    dir: PathBuf,
-    child: Option<Child>,
-}
-
-impl RedisServer {
-    fn start() -> Self {
-        assert!(
-            std::path::Path::new(REDIS_SERVER).exists(),
-            "{REDIS_SERVER} is missing: run scripts/test, which installs the redis-server package"
-        );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let dir =
-            std::env::temp_dir().join(format!("consentry-redis-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut server = Self {
-            port,
-            dir,
-            child: None,
-        };
-        server.spawn();
-        server
-    }
-
-    fn spawn(&mut self) {
-        let child = Command::new(REDIS_SERVER)
-            .args([
-                "--port",
-                &self.port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-            ])
-            .args(["--appendonly", "yes", "--appendfsync", "always"])
-            .arg("--dir")
-            .arg(&self.dir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server starts");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !self.pong() {
-            assert!(
-                Instant::now() < deadline,
-                "redis-server did not answer PING"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn pong(&self) -> bool {
-        self.command("PING")
-            .is_some_and(|reply| reply.starts_with("+PONG"))
-    }
-
-    /// Sends one inline command and returns the first reply line.
-    fn command(&self, command: &str) -> Option<String> {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
-        stream.set_read_timeout(Some(Duration::from_secs(1))).ok()?;
-        stream.write_all(format!("{command}\r\n").as_bytes()).ok()?;
-        let mut buffer = [0u8; 256];
-        let read = stream.read(&mut buffer).ok()?;
-        Some(String::from_utf8_lossy(&buffer[..read]).into_owned())
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    /// Kills the server the hard way, like a crash.
-    fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-
-    fn restart(&mut self) {
-        self.kill();
-        self.spawn();
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.kill();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
 
 #[tokio::test]
 async fn passes_the_store_conformance_suite() {

@@ -39,6 +39,8 @@ pub(crate) enum OpenError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Opened {
     pub(crate) key_id: u8,
+    /// Signed by the primary key; otherwise by a verify-only key, and due to be re-signed.
+    pub(crate) by_primary: bool,
     pub(crate) expires_at: u64,
     pub(crate) body: Vec<u8>,
 }
@@ -103,6 +105,7 @@ impl Codec {
         }
         Ok(Opened {
             key_id,
+            by_primary: key_id == self.macs[self.primary].0,
             expires_at,
             body: payload[HEADER_LEN..].to_vec(),
         })
@@ -143,6 +146,7 @@ mod tests {
             opened,
             Opened {
                 key_id: 7,
+                by_primary: true,
                 expires_at: NOW + 60,
                 body: b"hello".to_vec()
             }

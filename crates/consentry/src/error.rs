@@ -67,7 +67,9 @@ pub enum ConfigError {
     #[error("secret is neither hex nor base64 (standard or URL-safe alphabet)")]
     SecretEncoding,
     /// Two keys in one [`Keyring`](crate::Keyring) share an id.
-    #[error("key id {0} appears more than once in the keyring")]
+    #[error(
+        "key id {0} appears more than once in the keyring (the same secret twice, or two secrets whose derived ids collide: generate another)"
+    )]
     DuplicateKeyId(u8),
     /// A setting cannot work: which part, which setting (named as its builder method), and
     /// what to change.

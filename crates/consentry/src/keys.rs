@@ -126,6 +126,29 @@ impl Key {
         Self { bytes }
     }
 
+    /// A one-byte id derived from the secret itself (not secret: one byte of an HKDF
+    /// output), so the same secret gets the same id wherever it sits in a keyring. This is
+    /// what [`Keyring::from_keys`] writes into cookies.
+    ///
+    /// ```
+    /// use consentry::Key;
+    ///
+    /// let key = Key::parse("00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff")?;
+    /// let again = Key::parse("ABEiM0RVZneImaq7zN3u/wARIjNEVWZ3iJmqu8zd7v8=")?;
+    /// assert_eq!(key.derived_id(), again.derived_id());
+    /// # Ok::<(), consentry::ConfigError>(())
+    /// ```
+    ///
+    /// # Panics
+    /// Never: one byte is a valid HKDF-SHA256 output length.
+    pub fn derived_id(&self) -> u8 {
+        let hkdf = Hkdf::<Sha256>::new(Some(b"consentry"), &self.bytes);
+        let mut out = [0u8; 1];
+        hkdf.expand(b"consentry/v1/key-id", &mut out)
+            .expect("1 byte is a valid HKDF-SHA256 output length");
+        out[0]
+    }
+
     pub(crate) fn subkey(&self, purpose: Purpose) -> Zeroizing<[u8; 32]> {
         let hkdf = Hkdf::<Sha256>::new(Some(b"consentry"), &self.bytes);
         let mut out = Zeroizing::new([0u8; 32]);
@@ -208,6 +231,57 @@ impl Keyring {
     pub fn with_verify_only(mut self, id: u8, key: Key) -> Self {
         self.keys.push((id, key));
         self
+    }
+
+    /// A keyring whose `primary` key signs and whose `previous` keys only verify, each
+    /// under its [`Key::derived_id`]. Ids follow the secrets, so a rotation is a change of
+    /// configuration alone: move the old secret to `previous`, put the new one first.
+    ///
+    /// Two secrets with the same derived id (one chance in 256 per pair) are reported as
+    /// [`ConfigError::DuplicateKeyId`] when the layer is built: generate another secret.
+    ///
+    /// ```
+    /// use consentry::{Key, Keyring};
+    ///
+    /// let old = Key::generate();
+    /// let new = Key::generate();
+    /// let id = new.derived_id();
+    /// let keyring = Keyring::from_keys(new, [old]);
+    /// assert_eq!(keyring.primary_id(), id);
+    /// ```
+    pub fn from_keys(primary: Key, previous: impl IntoIterator<Item = Key>) -> Self {
+        let mut keyring = Self::new(primary.derived_id(), primary);
+        for key in previous {
+            keyring = keyring.with_verify_only(key.derived_id(), key);
+        }
+        keyring
+    }
+
+    /// Reads a keyring from the environment for [`Keyring::from_keys`]: the signing secret
+    /// from `primary` and verify-only secrets from `previous`, comma-separated (each
+    /// secret as [`Key::parse`] reads it). `Ok(None)` when `primary` is unset or empty.
+    ///
+    /// ```
+    /// use consentry::Keyring;
+    ///
+    /// let keyring = Keyring::from_env("CONSENTRY_DOC_UNSET", "CONSENTRY_DOC_UNSET_TOO")?;
+    /// assert!(keyring.is_none());
+    /// # Ok::<(), consentry::ConfigError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Key::parse`], for the first secret that does not parse.
+    pub fn from_env(primary: &str, previous: &str) -> Result<Option<Self>, ConfigError> {
+        let Some(key) = Key::from_env(primary)? else {
+            return Ok(None);
+        };
+        let previous = std::env::var(previous).unwrap_or_default();
+        let previous = previous
+            .split(',')
+            .filter(|text| !text.trim().is_empty())
+            .map(Key::parse)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Some(Self::from_keys(key, previous)))
     }
 
     /// The id of the signing key.

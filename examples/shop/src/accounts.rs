@@ -1,4 +1,13 @@
-//! The demo account. A real shop would keep accounts in a database.
+//! The demo accounts. A real shop would keep accounts in a database.
+
+/// What an account may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Orders for themselves.
+    Customer,
+    /// Also sees the shop's reports (`/admin/…`).
+    Admin,
+}
 
 /// A customer account.
 #[derive(Debug, Clone, Copy)]
@@ -7,17 +16,28 @@ pub struct Account {
     pub id: u64,
     /// Login email.
     pub email: &'static str,
+    /// What the account may do.
+    pub role: Role,
     password: &'static str,
 }
 
-/// The demo account: `demo@example.com` / `demo`.
+/// The demo customer: `demo@example.com` / `demo`.
 pub const DEMO: Account = Account {
     id: 7_315_604_229,
     email: "demo@example.com",
+    role: Role::Customer,
     password: "demo",
 };
 
-const ACCOUNTS: &[Account] = &[DEMO];
+/// The demo administrator: `admin@example.com` / `admin`.
+pub const ADMIN: Account = Account {
+    id: 1_940_227_861,
+    email: "admin@example.com",
+    role: Role::Admin,
+    password: "admin",
+};
+
+const ACCOUNTS: &[Account] = &[DEMO, ADMIN];
 
 /// The account with these credentials.
 pub fn authenticate(email: &str, password: &str) -> Option<Account> {

@@ -24,8 +24,8 @@ mod routes;
 
 /// Everything the shop is built from.
 pub struct ShopConfig {
-    /// The master secret for cookie signing.
-    pub key: Key,
+    /// The secrets that sign cookies (one signing key, any verify-only previous keys).
+    pub keyring: Keyring,
     /// Where sessions live.
     pub store: Arc<dyn SessionStore>,
     /// Where consent decisions are proven.
@@ -39,11 +39,16 @@ pub struct ShopConfig {
 }
 
 impl ShopConfig {
-    /// Defaults for tests and demos: memory store, memory ledger, revision 1, analytics
-    /// on `http://127.0.0.1:3001`, system clock.
+    /// Defaults for tests and demos: `key` signs (no previous keys), memory store, memory
+    /// ledger, revision 1, analytics on `http://127.0.0.1:3001`, system clock.
     pub fn new(key: Key) -> Self {
+        Self::with_keyring(Keyring::from_keys(key, []))
+    }
+
+    /// [`ShopConfig::new`] with a whole keyring (a rotation in progress).
+    pub fn with_keyring(keyring: Keyring) -> Self {
         Self {
-            key,
+            keyring,
             store: Arc::new(MemoryStore::new()),
             ledger: Arc::new(MemoryLedger::new()),
             policy_revision: 1,
@@ -108,7 +113,7 @@ pub fn app(config: ShopConfig) -> Result<Router, ConfigError> {
             .map(|p| (p.id().to_owned(), p.name().to_owned()))
             .collect(),
     };
-    let layer = Consentry::builder(Keyring::new(1, config.key))
+    let layer = Consentry::builder(config.keyring)
         .session(SessionConfig::with_shared_store(Arc::clone(&config.store)))
         .consent(consent)
         .referral(referral)

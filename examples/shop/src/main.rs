@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use consentry::Key;
 use consentry::ledger::JsonlLedger;
+use consentry::{Key, Keyring};
 use shop::ShopConfig;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -24,8 +24,10 @@ Options (each also read from the environment variable in brackets):
                                without it, in memory
   -h, --help                   this text
 
-CONSENTRY_SECRET holds the cookie-signing secret (hex or base64, at least 32 bytes).
-Without it a key is generated and every cookie dies when the shop restarts.";
+CONSENTRY_SECRET holds the cookie-signing secret (hex or base64, at least 32 bytes), and
+CONSENTRY_PREVIOUS_SECRETS any earlier secrets, comma-separated, that still verify cookies
+during a rotation. Without CONSENTRY_SECRET a key is generated and every cookie dies when
+the shop restarts.";
 
 struct Args {
     addr: SocketAddr,
@@ -85,15 +87,21 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    let key = Key::from_env("CONSENTRY_SECRET")
-        .map_err(|error| format!("CONSENTRY_SECRET: {error}"))?
-        .unwrap_or_else(Key::generate);
+    let keyring = Keyring::from_env("CONSENTRY_SECRET", "CONSENTRY_PREVIOUS_SECRETS")
+        .map_err(|error| format!("CONSENTRY_SECRET / CONSENTRY_PREVIOUS_SECRETS: {error}"))?
+        .unwrap_or_else(|| {
+            eprintln!(
+                "shop: CONSENTRY_SECRET is not set; using a generated key (development only): \
+                 every cookie dies when the shop restarts"
+            );
+            Keyring::from_keys(Key::generate(), [])
+        });
     let ledger_path = args.data_dir.join("consent-ledger.jsonl");
     let ledger =
         JsonlLedger::open(&ledger_path).map_err(|e| format!("{}: {e}", ledger_path.display()))?;
     let shop_listener = bind(args.addr).await?;
     let analytics_listener = bind(args.analytics_addr).await?;
-    let mut config = ShopConfig::new(key);
+    let mut config = ShopConfig::with_keyring(keyring);
     config.ledger = Arc::new(ledger);
     config.policy_revision = args.policy_revision;
     if let Some(url) = &args.redis {

@@ -72,6 +72,24 @@ impl Ctx {
         })
     }
 
+    /// `None` for an administrator; otherwise the answer: `303 /login` for a visitor,
+    /// `403` for a customer.
+    async fn admin_only(&self) -> Result<Option<Response>, SessionError> {
+        let account = self.user().await?.and_then(accounts::by_id);
+        Ok(match account {
+            Some(account) if account.role == accounts::Role::Admin => None,
+            Some(_) => Some(
+                self.page(
+                    StatusCode::FORBIDDEN,
+                    "Forbidden",
+                    "<p>This page is for the shop's administrators.</p>",
+                )
+                .await?,
+            ),
+            None => Some(Redirect::to("/login").into_response()),
+        })
+    }
+
     async fn user(&self) -> Result<Option<u64>, SessionError> {
         self.session.get::<u64>(USER).await
     }
@@ -221,7 +239,8 @@ fn login_form(error: Option<&str>) -> String {
 <label>Email <input name="email" type="email" autocomplete="username" required></label>
 <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
 <button type="submit">Log in</button></form>
-<p>Demo account: <code>demo@example.com</code> / <code>demo</code>.</p>"#
+<p>Demo accounts: <code>demo@example.com</code> / <code>demo</code> (a customer),
+<code>admin@example.com</code> / <code>admin</code> (sees the partner report).</p>"#
     )
 }
 
@@ -345,8 +364,8 @@ pub(crate) async fn order(ctx: Ctx, Path(id): Path<String>) -> PageResult {
 }
 
 pub(crate) async fn partner_report(ctx: Ctx) -> PageResult {
-    if ctx.user().await?.is_none() {
-        return Ok(Redirect::to("/login").into_response());
+    if let Some(refused) = ctx.admin_only().await? {
+        return Ok(refused);
     }
     let orders = ctx.shop.orders.all();
     let mut body = String::from("<table><tr><th>Partner</th><th>Orders</th><th>Revenue</th></tr>");

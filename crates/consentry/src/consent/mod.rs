@@ -133,6 +133,9 @@ pub(crate) struct ConsentRead {
     /// The request carried the unsigned static-mode choice cookie (deleted once the server
     /// records a decision).
     choice_cookie: bool,
+    /// The decision cookie, when a previous key signed it: sealed again, unchanged, under
+    /// the primary key.
+    resign: Option<ConsentCookie>,
 }
 
 /// How far ahead of this server's clock a browser's clock may be for its choice cookie to
@@ -197,6 +200,7 @@ impl ConsentPart {
             .is_some_and(|value| value.as_bytes().trim_ascii() == b"1");
         let mut id = None;
         let mut decision = None;
+        let mut resign = None;
         for value in cookies.values(&self.cookie_name) {
             let Ok(opened) = self.codec.open(&self.cookie_name, value, now) else {
                 continue;
@@ -210,6 +214,9 @@ impl ConsentPart {
                 && candidate.decided_at <= now
             {
                 decision = Some(candidate);
+                if !opened.by_primary {
+                    resign = Some(candidate);
+                }
                 break;
             }
         }
@@ -256,6 +263,7 @@ impl ConsentPart {
                 },
             },
             choice_cookie,
+            resign,
         }
     }
 
@@ -303,6 +311,9 @@ impl ConsentPart {
         headers: &mut HeaderMap,
     ) {
         let Some(state) = decided else {
+            if let Some(decision) = &read.resign {
+                headers.append(SET_COOKIE, self.seal_cookie(decision));
+            }
             return;
         };
         headers.append(SET_COOKIE, self.seal(state));
@@ -322,12 +333,23 @@ impl ConsentPart {
             decided_at: state.decided_at.unwrap_or_else(|| self.clock.now()),
             gpc: state.gpc,
         };
-        let max_age = self.policy.max_age;
-        let expires_at = decision.decided_at.saturating_add(max_age.as_secs());
+        self.seal_cookie(&decision)
+    }
+
+    /// The `Set-Cookie` for a decision, expiring one policy lifetime after it was made.
+    fn seal_cookie(&self, decision: &ConsentCookie) -> HeaderValue {
+        let expires_at = decision
+            .decided_at
+            .saturating_add(self.policy.max_age.as_secs());
         let value = self
             .codec
             .seal(&self.cookie_name, expires_at, &decision.encode());
-        self.cookies.set(&self.cookie_name, value, max_age)
+        let left = expires_at.saturating_sub(self.clock.now());
+        self.cookies.set(
+            &self.cookie_name,
+            value,
+            std::time::Duration::from_secs(left),
+        )
     }
 }
 

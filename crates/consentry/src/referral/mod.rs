@@ -118,6 +118,8 @@ pub(crate) struct ReferralPart {
 pub(crate) struct ReferralRead {
     /// From a valid cookie.
     stored: Option<Touchpoint>,
+    /// The cookie was signed by a previous key: sealed again under the primary one.
+    resign: bool,
     /// The touch of this request (link or portal), merged with `stored`.
     touched: Option<Touchpoint>,
     /// The referral the request is handled with.
@@ -266,10 +268,11 @@ impl ReferralPart {
         granted: Granted<'_>,
     ) -> ReferralRead {
         let now = self.clock.now();
-        let stored = cookies
+        let opened = cookies
             .values(&self.cookie_name)
             .filter_map(|value| self.codec.open(&self.cookie_name, value, now).ok())
-            .find_map(|opened| self.decode(&opened.body));
+            .find_map(|opened| Some((self.decode(&opened.body)?, opened.by_primary)));
+        let stored = opened.map(|(touch, _)| touch);
         let counted = stored.filter(|s| granted.allows(&self.partner(s.partner).category));
         let host = headers
             .get(http::header::HOST)
@@ -302,6 +305,7 @@ impl ReferralPart {
         });
         ReferralRead {
             stored,
+            resign: opened.is_some_and(|(_, by_primary)| !by_primary),
             touched,
             current,
             via_link: link.is_some(),
@@ -407,6 +411,7 @@ impl ReferralPart {
         let cookie = match (desired, read.stored) {
             (Some(touch), _) if allowed(&touch) => Some(self.set_cookie(&touch)),
             (_, Some(stored)) if !allowed(&stored) => Some(self.expire_cookie()),
+            (None, Some(stored)) if read.resign => Some(self.set_cookie(&stored)),
             _ => None,
         };
         if let Some(cookie) = cookie {

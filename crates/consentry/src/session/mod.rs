@@ -145,8 +145,9 @@ impl SessionPart {
         idle.min(absolute)
     }
 
-    /// The first cookie value that verifies and is within both limits.
-    fn verify(&self, cookies: &RequestCookies<'_>, now: u64) -> (Option<Ticket>, bool) {
+    /// The first cookie value that verifies and is within both limits, whether it was
+    /// signed by a previous key, and whether any session cookie came at all.
+    fn verify(&self, cookies: &RequestCookies<'_>, now: u64) -> (Option<(Ticket, bool)>, bool) {
         let mut seen = false;
         for value in cookies.values(&self.cookie_name) {
             seen = true;
@@ -160,7 +161,7 @@ impl SessionPart {
                 && ticket.last_seen <= now
                 && now < self.deadline(&ticket)
             {
-                return (Some(ticket), true);
+                return (Some((ticket, !opened.by_primary)), true);
             }
         }
         (None, seen)
@@ -169,13 +170,18 @@ impl SessionPart {
     /// The request side: a session handle for a request carrying `cookies`.
     pub(crate) fn read(self: &Arc<Self>, cookies: &RequestCookies<'_>) -> Session {
         let now = self.clock.now();
-        let (ticket, seen) = self.verify(cookies, now);
+        let (verified, seen) = self.verify(cookies, now);
+        let ticket = verified.map(|(ticket, _)| ticket);
         Session {
             inner: Arc::new(Inner {
                 runtime: Arc::clone(self),
                 state: Mutex::new(State {
                     ticket,
-                    stale_cookie: seen && ticket.is_none(),
+                    cookie: match verified {
+                        Some((_, true)) => CookieSeen::ByPreviousKey,
+                        None if seen => CookieSeen::Stale,
+                        _ => CookieSeen::Fine,
+                    },
                     ..State::default()
                 }),
             }),
@@ -205,6 +211,18 @@ struct Fresh {
     base: Record,
 }
 
+/// The session cookie a request carried, as far as the response is concerned.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+enum CookieSeen {
+    /// None, or a good one.
+    #[default]
+    Fine,
+    /// One that is no longer good (forged, expired, logged out): deleted in the response.
+    Stale,
+    /// A good one signed by a previous key: renewed under the primary key.
+    ByPreviousKey,
+}
+
 #[derive(Default)]
 struct State {
     /// The live session the request's cookie names, if any.
@@ -216,8 +234,8 @@ struct State {
     changes: Changes,
     /// Records to delete (after `destroy` or `cycle_id`).
     doomed: Vec<SessionKey>,
-    /// The request carried a session cookie that is no longer good.
-    stale_cookie: bool,
+    /// What to do about the session cookie the request carried.
+    cookie: CookieSeen,
     /// A store operation failed during the request.
     failed: bool,
     /// `finish` ran; later changes cannot be saved.
@@ -298,7 +316,7 @@ impl Session {
                         state.record = Some(record);
                     } else {
                         state.ticket = None;
-                        state.stale_cookie = true;
+                        state.cookie = CookieSeen::Stale;
                     }
                 }
             }
@@ -410,7 +428,7 @@ impl Session {
         state.record = None;
         state.fresh = None;
         state.changes = Changes::default();
-        state.stale_cookie = true;
+        state.cookie = CookieSeen::Stale;
     }
 
     /// The answer to a request whose session store failed.
@@ -450,7 +468,8 @@ impl Session {
         }
 
         if let Some(ticket) = state.ticket {
-            let due = now.saturating_sub(ticket.last_seen) >= runtime.config.refresh_interval();
+            let due = state.cookie == CookieSeen::ByPreviousKey
+                || now.saturating_sub(ticket.last_seen) >= runtime.config.refresh_interval();
             if changes.is_empty() && !due {
                 return Plan::default();
             }
@@ -477,7 +496,7 @@ impl Session {
             };
         }
 
-        let expire = state.stale_cookie.then(|| runtime.expire_cookie());
+        let expire = (state.cookie == CookieSeen::Stale).then(|| runtime.expire_cookie());
         if doomed.is_empty() {
             return Plan {
                 on_success: expire,
