@@ -51,10 +51,14 @@
 // The layers of the crate, top to bottom; a module imports only from layers below it
 // (checked by tests/architecture.rs). See ARCHITECTURE.md.
 //
-// service, builder, axum, testing   the only modules that know every part
+// service, builder, axum, testing,  the only modules that know every part
+// fuzzing
 #[cfg(feature = "axum")]
 mod axum;
 mod builder;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 mod service;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -7,7 +7,11 @@ use std::path::{Path, PathBuf};
 /// The layers, top to bottom. A module may import modules of lower layers; within a
 /// layer only where `same_layer` allows it, and never in a cycle.
 const LAYERS: &[(&str, &[&str], bool)] = &[
-    ("top", &["service", "builder", "axum", "testing"], true),
+    (
+        "top",
+        &["service", "builder", "axum", "testing", "fuzzing"],
+        true,
+    ),
     ("endpoint", &["endpoint", "render"], true),
     (
         "features",

@@ -38,7 +38,7 @@ use crate::policy::Granted;
 use crate::referral::{ReferralPart, Touchpoint};
 use crate::render::Page;
 
-mod parse;
+pub(crate) mod parse;
 mod reply;
 
 use parse::safe_return_to;

@@ -18,7 +18,7 @@ use crate::origin::is_local_path;
 pub(super) const MAX_BODY: usize = 4 * 1024;
 
 /// A path on this site to return to, or `/` for anything else (no open redirect).
-pub(super) fn safe_return_to(candidate: Option<&str>) -> String {
+pub(crate) fn safe_return_to(candidate: Option<&str>) -> String {
     match candidate {
         Some(path) if path.len() <= 2048 && is_local_path(path) => path.to_owned(),
         _ => "/".to_owned(),
@@ -49,6 +49,18 @@ fn parse_action(action: &str, granted: Vec<String>) -> Result<Choice, Rejection>
         protocol::SAVE => Ok(Choice::Granted(granted)),
         _ => Err(bad_request("action must be accept_all, reject_all or save")),
     }
+}
+
+/// Parses `body` both ways, for the fuzz targets: the form's place to return to, when the
+/// form parses.
+#[cfg(feature = "fuzzing")]
+pub(crate) fn parse_both(body: &[u8]) -> Option<String> {
+    let _ = parse_json(body);
+    parse_form(body).ok().map(|parsed| {
+        parsed
+            .return_to
+            .expect("a form always has a place to return to")
+    })
 }
 
 pub(super) fn parse_json(body: &[u8]) -> Result<Parsed, Rejection> {

@@ -30,6 +30,12 @@ pub struct ConsentryLayer {
 }
 
 impl ConsentryLayer {
+    /// The parts, for the fuzz entry points.
+    #[cfg(feature = "fuzzing")]
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
     pub(crate) fn new(shared: Shared) -> Self {
         Self {
             shared: Arc::new(shared),
