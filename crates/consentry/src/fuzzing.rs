@@ -17,8 +17,10 @@ use crate::ledger::{JsonlLedger, MemoryLedger};
 use crate::origin::is_local_path;
 use crate::policy::{Category, CategoryDef, DeclaredCookie, Granted, Policy};
 use crate::referral::{Partner, ReferralConfig};
+use crate::builder::{ConsentConfig, Consentry};
+use crate::clock::ManualClock;
+use crate::render::BannerTexts;
 use crate::service::ConsentryLayer;
-use crate::{ConsentConfig, Consentry};
 
 /// The fuzzer's clock: any fixed time works, cookies are sealed relative to it.
 const NOW: u64 = 1_800_000_000;
@@ -40,7 +42,7 @@ fn layer() -> &'static ConsentryLayer {
                 .declare(DeclaredCookie::exact("_sa", Category::ANALYTICS))
                 .declare(DeclaredCookie::prefix("_ga", Category::ANALYTICS))
                 .declare(DeclaredCookie::exact("lang", Category::PREFERENCES))
-                .texts("de", crate::BannerTexts::default()),
+                .texts("de", BannerTexts::default()),
         )
         .referral(
             ReferralConfig::new()
@@ -48,7 +50,7 @@ fn layer() -> &'static ConsentryLayer {
                 .partner(Partner::new("globex", "Globex"))
                 .clean_urls(true),
         )
-        .clock(crate::ManualClock::new(NOW))
+        .clock(ManualClock::new(NOW))
         .build()
         .expect("the fuzz configuration is valid")
     })
