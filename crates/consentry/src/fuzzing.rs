@@ -10,6 +10,8 @@ use std::sync::OnceLock;
 use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, HeaderValue, Method, Uri};
 
+use crate::builder::{ConsentConfig, Consentry};
+use crate::clock::ManualClock;
 use crate::codec::{Codec, MAX_VALUE_LEN};
 use crate::cookies::{MAX_PAIRS, MAX_VALUES_PER_NAME, RequestCookies};
 use crate::keys::{Key, Keyring, Purpose};
@@ -17,8 +19,6 @@ use crate::ledger::{JsonlLedger, MemoryLedger};
 use crate::origin::is_local_path;
 use crate::policy::{Category, CategoryDef, DeclaredCookie, Granted, Policy};
 use crate::referral::{Partner, ReferralConfig};
-use crate::builder::{ConsentConfig, Consentry};
-use crate::clock::ManualClock;
 use crate::render::BannerTexts;
 use crate::service::ConsentryLayer;
 

@@ -346,6 +346,18 @@ fn canonical_deletion(cookie: &cookie::Cookie<'_>) -> HeaderValue {
 mod tests {
     use super::*;
 
+    fn strict_gate<'a>(
+        registry: &'a CookieRegistry,
+        allows: &'a dyn Fn(&Category) -> bool,
+    ) -> Gate<'a> {
+        Gate {
+            registry,
+            strict: true,
+            secure: true,
+            allows,
+        }
+    }
+
     fn registry() -> CookieRegistry {
         let mut registry = CookieRegistry::default();
         registry.declare(DeclaredCookie::exact("_sa", Category::ANALYTICS), false);
@@ -400,12 +412,7 @@ mod tests {
     fn filter_keeps_only_granted_declared_cookies_and_deletions() {
         let registry = registry();
         let allows = |c: &Category| *c == Category::NECESSARY || *c == Category::PREFERENCES;
-        let gate = Gate {
-            registry: &registry,
-            strict: true,
-            secure: true,
-            allows: &allows,
-        };
+        let gate = strict_gate(&registry, &allows);
         let mut headers = set_cookies(&[
             "_sa=1; Path=/",
             "lang=de; Path=/",
@@ -436,12 +443,7 @@ mod tests {
     fn a_deletion_is_judged_as_a_browser_would_and_passes_canonical() {
         let registry = registry();
         let allows = |c: &Category| *c == Category::NECESSARY;
-        let gate = Gate {
-            registry: &registry,
-            strict: true,
-            secure: true,
-            allows: &allows,
-        };
+        let gate = strict_gate(&registry, &allows);
         // Max-Age wins over Expires (RFC 6265 §5.3): these store a cookie for a year.
         let mut headers = set_cookies(&[
             "_sa=1; Path=/; Max-Age=31536000; Expires=Thu, 01 Jan 1970 00:00:00 GMT",
@@ -481,12 +483,7 @@ mod tests {
         assert_eq!(present.len(), 4);
 
         let allows = |c: &Category| *c == Category::NECESSARY || *c == Category::PREFERENCES;
-        let gate = Gate {
-            registry: &registry,
-            strict: true,
-            secure: true,
-            allows: &allows,
-        };
+        let gate = strict_gate(&registry, &allows);
         let mut headers = HeaderMap::new();
         gate.delete_withdrawn(&mut headers, &present);
         let deleted = kept(&headers);
