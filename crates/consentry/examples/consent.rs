@@ -10,8 +10,7 @@ use axum::response::{Html, IntoResponse};
 use axum::routing::get;
 use consentry::ledger::JsonlLedger;
 use consentry::{
-    Category, CategoryDef, ConsentConfig, Consentry, Csp, DeclaredCookie, Key, Keyring, Page,
-    Policy,
+    Category, CategoryDef, ConsentConfig, Consentry, Csp, DeclaredCookie, Keyring, Page, Policy,
 };
 
 async fn home(page: Page) -> impl IntoResponse {
@@ -49,10 +48,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )?)
         .declare(DeclaredCookie::exact("_sa", Category::ANALYTICS).purpose("Counts visits"))
         .csp(Csp::new());
-    let key = Key::from_env("CONSENTRY_SECRET")?.unwrap_or_else(Key::generate);
-    let layer = Consentry::builder(Keyring::new(1, key))
-        .consent(consent)
-        .build()?;
+    // Without CONSENTRY_SECRET: a generated key, development only (it says so on stderr).
+    let keyring = Keyring::from_env("CONSENTRY_SECRET", "CONSENTRY_PREVIOUS_SECRETS")?
+        .unwrap_or_else(Keyring::development);
+    let layer = Consentry::builder(keyring).consent(consent).build()?;
     let app = Router::new().route("/", get(home)).layer(layer);
     let addr = std::env::var("EXAMPLE_ADDR").unwrap_or_else(|_| "127.0.0.1:3000".into());
     let listener = tokio::net::TcpListener::bind(&addr).await?;

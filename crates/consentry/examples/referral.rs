@@ -9,7 +9,7 @@ use axum::response::Html;
 use axum::routing::get;
 use consentry::ledger::MemoryLedger;
 use consentry::{
-    ConsentConfig, Consentry, Key, Keyring, Page, Partner, Policy, Referral, ReferralConfig,
+    ConsentConfig, Consentry, Keyring, Page, Partner, Policy, Referral, ReferralConfig,
 };
 
 async fn home(page: Page, referral: Option<Referral>) -> Html<String> {
@@ -38,8 +38,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let referral = ReferralConfig::new()
         .partner(Partner::new("acme", "Acme Print Partners"))
         .partner(Partner::new("globex", "Globex Resellers"));
-    let key = Key::from_env("CONSENTRY_SECRET")?.unwrap_or_else(Key::generate);
-    let layer = Consentry::builder(Keyring::new(1, key))
+    // Without CONSENTRY_SECRET: a generated key, development only (it says so on stderr).
+    let keyring = Keyring::from_env("CONSENTRY_SECRET", "CONSENTRY_PREVIOUS_SECRETS")?
+        .unwrap_or_else(Keyring::development);
+    let layer = Consentry::builder(keyring)
         .consent(ConsentConfig::new(Policy::new(1)).ledger(MemoryLedger::new()))
         .referral(referral)
         .build()?;

@@ -7,7 +7,7 @@ use axum::Router;
 use axum::response::Redirect;
 use axum::routing::{get, post};
 use consentry::store::MemoryStore;
-use consentry::{Consentry, Key, Keyring, Session, SessionConfig, SessionError};
+use consentry::{Consentry, Keyring, Session, SessionConfig, SessionError};
 
 async fn home(session: Session) -> Result<String, SessionError> {
     let visits: u64 = session.get("visits").await?.unwrap_or(0) + 1;
@@ -34,8 +34,10 @@ async fn logout(session: Session) -> Redirect {
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Production: Key::from_env("CONSENTRY_SECRET")? with 32+ random bytes.
-    let key = Key::from_env("CONSENTRY_SECRET")?.unwrap_or_else(Key::generate);
-    let layer = Consentry::builder(Keyring::new(1, key))
+    // Without CONSENTRY_SECRET: a generated key, development only (it says so on stderr).
+    let keyring = Keyring::from_env("CONSENTRY_SECRET", "CONSENTRY_PREVIOUS_SECRETS")?
+        .unwrap_or_else(Keyring::development);
+    let layer = Consentry::builder(keyring)
         .session(SessionConfig::new(MemoryStore::new()))
         .build()?;
     let app = Router::new()

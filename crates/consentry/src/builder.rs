@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::clock::{Clock, SystemClock};
 use crate::consent::ConsentPart;
-use crate::cookies::CookieSettings;
+use crate::cookies::{CookieSettings, SameSite};
 use crate::endpoint::Endpoint;
 use crate::error::{ConfigError, Part};
 use crate::gate::{Csp, GatePart};
@@ -269,6 +269,13 @@ impl ConsentryBuilder {
         let session = match self.session {
             Some(config) => {
                 config.validate()?;
+                if self.dev_cookies && config.scope.same_site == SameSite::None {
+                    return Err(ConfigError::invalid(
+                        Part::Session,
+                        "same_site",
+                        "SameSite::None needs the Secure attribute, which development cookies lack",
+                    ));
+                }
                 let clock = Arc::clone(&self.clock);
                 Some(Arc::new(SessionPart::new(
                     config,

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use cookie::{Cookie, SameSite};
+use cookie::Cookie;
 use http::{HeaderMap, HeaderValue, header::COOKIE};
 
 /// Most cookie pairs read from one request. Browsers keep at most about 180 cookies per
@@ -73,6 +73,38 @@ fn parse_pair(pair: &[u8]) -> Option<(&str, &str)> {
     ))
 }
 
+/// The `SameSite` attribute of the session cookie
+/// ([`SessionConfig::same_site`](crate::SessionConfig::same_site)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SameSite {
+    /// Sent only with requests from this site: not even when following a link from
+    /// elsewhere (a visitor arriving from a search result looks logged out on that page).
+    Strict,
+    /// Sent with requests from this site and top-level navigations to it (the default).
+    #[default]
+    Lax,
+    /// Sent with every request, cross-site ones included (needs `Secure`, so not with
+    /// development cookies). Only for sites embedded in others' pages.
+    None,
+}
+
+impl SameSite {
+    fn attribute(self) -> cookie::SameSite {
+        match self {
+            Self::Strict => cookie::SameSite::Strict,
+            Self::Lax => cookie::SameSite::Lax,
+            Self::None => cookie::SameSite::None,
+        }
+    }
+}
+
+/// Where a cookie is sent: its `Domain` (none: this host only) and `SameSite`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Scope {
+    pub(crate) domain: Option<String>,
+    pub(crate) same_site: SameSite,
+}
+
 /// Cookie naming and attributes shared by every cookie the layer writes.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct CookieSettings {
@@ -81,23 +113,54 @@ pub(crate) struct CookieSettings {
 }
 
 impl CookieSettings {
-    /// The full cookie name for a base name such as `sid`.
+    /// The full cookie name for a base name such as `sid`, host-only.
     pub(crate) fn name(self, base: &str) -> String {
-        if self.dev {
-            base.to_owned()
-        } else {
-            format!("__Host-{base}")
+        self.scoped_name(base, &Scope::default())
+    }
+
+    /// The full cookie name for `base` sent within `scope`: `__Host-` for a host-only
+    /// cookie, `__Secure-` for one with a `Domain` (which `__Host-` forbids), nothing in
+    /// development.
+    pub(crate) fn scoped_name(self, base: &str, scope: &Scope) -> String {
+        match (self.dev, &scope.domain) {
+            (true, _) => base.to_owned(),
+            (false, None) => format!("__Host-{base}"),
+            (false, Some(_)) => format!("__Secure-{base}"),
         }
     }
 
     /// A `Set-Cookie` value that stores `value` for `max_age`.
     pub(crate) fn set(self, name: &str, value: String, max_age: Duration) -> HeaderValue {
-        self.render(Cookie::build((name.to_owned(), value)).max_age(to_cookie_duration(max_age)))
+        self.set_scoped(name, value, Some(max_age), &Scope::default())
+    }
+
+    /// A `Set-Cookie` value that stores `value` within `scope`, for `max_age` or (with
+    /// `None`) until the browser session ends.
+    pub(crate) fn set_scoped(
+        self,
+        name: &str,
+        value: String,
+        max_age: Option<Duration>,
+        scope: &Scope,
+    ) -> HeaderValue {
+        let mut builder = Cookie::build((name.to_owned(), value));
+        if let Some(max_age) = max_age {
+            builder = builder.max_age(to_cookie_duration(max_age));
+        }
+        self.render(builder, scope)
     }
 
     /// A `Set-Cookie` value that makes the browser delete `name`.
     pub(crate) fn expire(self, name: &str) -> HeaderValue {
-        self.render(Cookie::build((name.to_owned(), "")).max_age(cookie::time::Duration::ZERO))
+        self.expire_scoped(name, &Scope::default())
+    }
+
+    /// A `Set-Cookie` value that makes the browser delete `name` set within `scope`.
+    pub(crate) fn expire_scoped(self, name: &str, scope: &Scope) -> HeaderValue {
+        self.render(
+            Cookie::build((name.to_owned(), "")).max_age(cookie::time::Duration::ZERO),
+            scope,
+        )
     }
 
     /// A `Set-Cookie` value deleting a cookie that page scripts set (not `HttpOnly`).
@@ -106,20 +169,22 @@ impl CookieSettings {
             .path("/")
             .max_age(cookie::time::Duration::ZERO)
             .secure(!self.dev)
-            .same_site(SameSite::Lax)
+            .same_site(cookie::SameSite::Lax)
             .build();
         HeaderValue::try_from(cookie.to_string()).expect("cookie names are valid header text")
     }
 
-    fn render(self, builder: cookie::CookieBuilder<'static>) -> HeaderValue {
-        let cookie = builder
+    fn render(self, builder: cookie::CookieBuilder<'static>, scope: &Scope) -> HeaderValue {
+        let mut builder = builder
             .path("/")
             .secure(!self.dev)
             .http_only(true)
-            .same_site(SameSite::Lax)
-            .build();
-        HeaderValue::try_from(cookie.to_string())
-            .expect("cookie names and base64url values are valid header text")
+            .same_site(scope.same_site.attribute());
+        if let Some(domain) = &scope.domain {
+            builder = builder.domain(domain.clone());
+        }
+        HeaderValue::try_from(builder.build().to_string())
+            .expect("cookie names, domains and base64url values are valid header text")
     }
 }
 
@@ -201,6 +266,15 @@ mod tests {
         );
         let expired = settings.expire(&name);
         assert!(expired.to_str().unwrap().contains("Max-Age=0"));
+        let scope = Scope {
+            domain: Some("example.com".into()),
+            same_site: SameSite::Strict,
+        };
+        assert_eq!(settings.scoped_name("sid", &scope), "__Secure-sid");
+        assert_eq!(
+            settings.set_scoped("__Secure-sid", "abc".into(), None, &scope),
+            "__Secure-sid=abc; HttpOnly; SameSite=Strict; Secure; Path=/; Domain=example.com"
+        );
         let dev = CookieSettings { dev: true };
         assert_eq!(dev.name("sid"), "sid");
         assert!(

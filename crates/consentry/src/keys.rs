@@ -18,6 +18,12 @@ use zeroize::Zeroizing;
 
 use crate::error::ConfigError;
 
+/// What a generated key says, on stderr and to `tracing`.
+const GENERATED_KEY_WARNING: &str = "consentry: WARNING: using a generated signing key (development only). \
+Every session, consent and referral cookie becomes invalid when this process restarts: \
+visitors are logged out and asked for consent again. Set a persistent secret \
+(for example CONSENTRY_SECRET=$(openssl rand -hex 32)) for anything else.";
+
 /// A master secret of at least [`Key::MIN_LEN`] bytes.
 ///
 /// Its `Debug` output is redacted and its bytes are zeroized when dropped.
@@ -104,9 +110,11 @@ impl Key {
 
     /// Generates a random 32-byte key from the operating system's generator.
     ///
-    /// Meant for development: every cookie signed with it dies when the process exits, and
-    /// a warning saying so is logged. Production keys come from a secret store
-    /// ([`Key::from_env`], [`Key::parse`]).
+    /// For development and tests only: every cookie signed with it dies when the process
+    /// exits, so every visitor is logged out and asked for consent again on each restart.
+    /// It says so on stderr (and to `tracing`), since a new app often has no log
+    /// subscriber yet. Production keys come from a secret store ([`Keyring::from_env`],
+    /// [`Key::from_env`], [`Key::parse`]); see [`Keyring::development`].
     ///
     /// ```
     /// let key = consentry::Key::generate();
@@ -119,10 +127,8 @@ impl Key {
     pub fn generate() -> Self {
         let mut bytes = Zeroizing::new(vec![0u8; Self::MIN_LEN]);
         getrandom::fill(&mut bytes).expect("the operating system random generator failed");
-        tracing::warn!(
-            "using a generated key: every session, consent and referral cookie becomes \
-             invalid when this process restarts; set a persistent secret for production"
-        );
+        eprintln!("{GENERATED_KEY_WARNING}");
+        tracing::warn!("{GENERATED_KEY_WARNING}");
         Self { bytes }
     }
 
@@ -282,6 +288,21 @@ impl Keyring {
             .map(Key::parse)
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Some(Self::from_keys(key, previous)))
+    }
+
+    /// A keyring of one generated key, for development: loud on stderr, and every cookie
+    /// dies with the process (see [`Key::generate`]). The usual fallback when no secret is
+    /// configured:
+    ///
+    /// ```no_run
+    /// use consentry::Keyring;
+    ///
+    /// let keyring = Keyring::from_env("CONSENTRY_SECRET", "CONSENTRY_PREVIOUS_SECRETS")?
+    ///     .unwrap_or_else(Keyring::development);
+    /// # Ok::<(), consentry::ConfigError>(())
+    /// ```
+    pub fn development() -> Self {
+        Self::from_keys(Key::generate(), [])
     }
 
     /// The id of the signing key.

@@ -89,6 +89,7 @@ pub use crate::axum::MissingLayer;
 pub use crate::builder::{ConsentConfig, Consentry, ConsentryBuilder};
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::consent::{Consent, ConsentState};
+pub use crate::cookies::SameSite;
 pub use crate::error::{ConfigError, Part, SessionError};
 pub use crate::gate::Csp;
 pub use crate::keys::{Key, Keyring};

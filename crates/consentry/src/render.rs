@@ -218,7 +218,10 @@ impl Page {
         &self.consent
     }
 
-    /// This response's CSP nonce, when the CSP is enabled. Put it on every inline script.
+    /// This response's CSP nonce, when the CSP is enabled. Put it on every inline
+    /// `<script>` and `<style>` element. Inline `style="…"` attributes cannot carry a nonce
+    /// and are blocked unless [`Csp::style_attributes`](crate::Csp::style_attributes) allows
+    /// them.
     pub fn nonce(&self) -> Option<&str> {
         self.nonce.as_deref()
     }

@@ -407,10 +407,25 @@ async fn bad_input_gets_clear_statuses_and_changes_nothing() {
         assert_eq!(reply.status, status, "{name}: {}", reply.text());
         assert_eq!(reply.json()["error"], code, "{name}");
         assert!(
+            reply.json()["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{name}: every error says what is wrong"
+        );
+        assert!(
             reply.consent_cookie().is_none(),
             "{name} must not set consent"
         );
     }
+    // The form with a stale revision goes back, with nothing applied.
+    let stale_form = send(
+        &layer,
+        post_form("action=accept_all&revision=0&return_to=/cart", &[]),
+    )
+    .await;
+    assert_eq!(stale_form.status, StatusCode::SEE_OTHER);
+    assert_eq!(stale_form.location(), Some("/cart"));
+    assert!(stale_form.consent_cookie().is_none());
     assert!(ledger.records().is_empty(), "no decision was recorded");
 
     // A body with no length that streams past the limit.
@@ -976,4 +991,37 @@ fn banner_visible(body: &str) -> bool {
         .nth(1)
         .and_then(|rest| rest.split('>').next())
         .is_some_and(|tag| !tag.contains(" hidden"))
+}
+
+#[tokio::test]
+async fn a_policy_asks_only_about_the_categories_it_has() {
+    let policy = Policy::necessary_only(1).standard_category(Category::ANALYTICS);
+    let layer = layer(ConsentConfig::new(policy).ledger(MemoryLedger::new()));
+    let page = send(&layer, get("/", &[])).await.text();
+    assert!(page.contains(r#"value="analytics""#), "{page}");
+    for absent in ["preferences", "marketing"] {
+        assert!(
+            !page.contains(&format!(r#"value="{absent}""#)),
+            "{absent} offered"
+        );
+    }
+    let all = send(&layer, post_json(r#"{"action":"accept_all"}"#, &[])).await;
+    assert_eq!(all.granted(), ["necessary", "analytics"]);
+    let unknown = send(&layer, post_json(r#"{"granted":["marketing"]}"#, &[])).await;
+    assert_eq!(
+        unknown.status,
+        StatusCode::BAD_REQUEST,
+        "not a category here"
+    );
+
+    let custom = Consentry::builder(Keyring::new(1, Key::from_bytes(&[5; 32]).unwrap()))
+        .consent(
+            ConsentConfig::new(Policy::necessary_only(1).standard_category(Category::new("chat")))
+                .ledger(MemoryLedger::new()),
+        )
+        .build();
+    let Err(ConfigError::Invalid { setting, .. }) = custom else {
+        panic!("a category without texts is a config error");
+    };
+    assert_eq!(setting, "standard_category");
 }

@@ -442,3 +442,150 @@ async fn store_outage_is_a_503_with_retry_after_and_never_a_new_session() {
         "the session survived the outage"
     );
 }
+
+/// `/login` (with `?remember=SECS`), `/user`, `/logid`, `/cycle`.
+async fn options_app(request: Request<Full<Bytes>>) -> Result<Response<String>, Infallible> {
+    let session = request.extensions().get::<Session>().cloned().unwrap();
+    let query = request.uri().query().unwrap_or_default().to_owned();
+    let body = match request.uri().path() {
+        "/login" => {
+            session.insert("user", &"demo").await.unwrap();
+            if let Some(secs) = query.strip_prefix("remember=") {
+                let secs: u64 = secs.parse().unwrap();
+                session
+                    .remember_for(Duration::from_secs(secs))
+                    .await
+                    .unwrap();
+            }
+            "ok".to_owned()
+        }
+        "/user" => session
+            .get::<String>("user")
+            .await
+            .unwrap()
+            .unwrap_or_else(|| "-".into()),
+        "/cycle" => {
+            session.cycle_id().await.unwrap();
+            "cycled".to_owned()
+        }
+        _ => session.log_id().unwrap_or_else(|| "-".into()),
+    };
+    Ok(Response::new(body))
+}
+
+fn options_client(
+    clock: &ManualClock,
+    config: impl FnOnce(SessionConfig) -> SessionConfig,
+) -> Client<consentry::ConsentryService<OptionsApp>> {
+    let store: Arc<dyn SessionStore> = Arc::new(MemoryStore::new().with_clock(clock.clone()));
+    let app: OptionsApp = service_fn(|request| Box::pin(options_app(request)) as _);
+    Client::new(layer_with(store, clock, config).layer(app))
+}
+
+type OptionsApp = tower::util::ServiceFn<
+    fn(
+        Request<Full<Bytes>>,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Response<String>, Infallible>> + Send>,
+    >,
+>;
+
+#[tokio::test]
+async fn cookie_name_domain_same_site_and_browser_sessions() {
+    let clock = ManualClock::new(T0);
+    let host_only = options_client(&clock, |c| {
+        c.cookie_name("app_session")
+            .same_site(consentry::SameSite::Strict)
+            .browser_session(true)
+    });
+    let reply = host_only.get("/login").await;
+    let set = reply.set_cookie("__Host-app_session").expect("renamed");
+    assert!(set.contains("SameSite=Strict"), "{set}");
+    assert!(!set.contains("Max-Age"), "a browser-session cookie: {set}");
+    assert!(!set.contains("Domain"), "{set}");
+    assert_eq!(host_only.get("/user").await.text(), "demo");
+
+    let shared = options_client(&clock, |c| c.domain("example.com"));
+    let reply = shared.get("/login").await;
+    let set = reply
+        .set_cookie("__Secure-sid")
+        .expect("__Secure- with a domain");
+    assert!(
+        set.contains("Domain=example.com") && set.contains("Max-Age="),
+        "{set}"
+    );
+    assert!(reply.set_cookie("__Host-sid").is_none());
+
+    for bad in [
+        SessionConfig::new(MemoryStore::new()).cookie_name("__Host-x"),
+        SessionConfig::new(MemoryStore::new()).cookie_name("a b"),
+        SessionConfig::new(MemoryStore::new()).domain("https://example.com/"),
+    ] {
+        assert!(Consentry::builder(keyring()).session(bad).build().is_err());
+    }
+    let none_in_dev = Consentry::builder(keyring())
+        .session(SessionConfig::new(MemoryStore::new()).same_site(consentry::SameSite::None))
+        .dev_cookies(true)
+        .build();
+    assert!(none_in_dev.is_err(), "SameSite=None needs Secure");
+}
+
+#[tokio::test]
+async fn remember_me_outlives_the_idle_timeout_and_keeps_a_lasting_cookie() {
+    let clock = ManualClock::new(T0);
+    let config = |c: SessionConfig| c.browser_session(true);
+    let plain = options_client(&clock, config);
+    plain.get("/login").await;
+    let remembered = options_client(&clock, config);
+    let reply = remembered.get("/login?remember=1209600").await;
+    let set = reply.set_cookie("__Host-sid").unwrap();
+    assert!(
+        set.contains("Max-Age=1209600"),
+        "lasting for 14 days: {set}"
+    );
+
+    // A session that exists already is remembered from now on.
+    let later = options_client(&clock, config);
+    later.get("/login").await;
+    let reply = later.get("/login?remember=3600").await;
+    let set = reply.set_cookie("__Host-sid").expect("written again");
+    assert!(set.contains("Max-Age=3600"), "{set}");
+
+    // A day without a visit: past the 30-minute idle timeout.
+    clock.advance(Duration::from_secs(86_400));
+    assert_eq!(
+        plain.get("/user").await.text(),
+        "-",
+        "the plain session ended"
+    );
+    assert_eq!(remembered.get("/user").await.text(), "demo", "remembered");
+    // Logging in again (a new id) keeps it remembered.
+    remembered.get("/cycle").await;
+    clock.advance(Duration::from_secs(86_400));
+    assert_eq!(remembered.get("/user").await.text(), "demo");
+    // Never longer than max_remember (30 days by default), however long asked for.
+    let greedy = options_client(&clock, config);
+    let reply = greedy.get("/login?remember=99999999").await;
+    let set = reply.set_cookie("__Host-sid").unwrap();
+    assert!(set.contains("Max-Age=2592000"), "{set}");
+}
+
+#[tokio::test]
+async fn the_log_id_names_a_session_without_revealing_it() {
+    let clock = ManualClock::new(T0);
+    let client = options_client(&clock, |c| c);
+    assert_eq!(client.get("/logid").await.text(), "-", "no session yet");
+    client.get("/login").await;
+    let id = client.get("/logid").await.text();
+    assert_eq!(id.len(), 16);
+    assert!(id.bytes().all(|b| b.is_ascii_hexdigit()));
+    assert_eq!(client.get("/logid").await.text(), id, "stable");
+    let cookie = client.cookie("__Host-sid").unwrap();
+    assert!(!cookie.contains(&id));
+    client.get("/cycle").await;
+    assert_ne!(
+        client.get("/logid").await.text(),
+        id,
+        "a new id, a new log id"
+    );
+}

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use consentry::Keyring;
 use consentry::ledger::JsonlLedger;
-use consentry::{Key, Keyring};
 use shop::ShopConfig;
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -89,13 +89,7 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
 async fn run(args: Args) -> Result<(), String> {
     let keyring = Keyring::from_env("CONSENTRY_SECRET", "CONSENTRY_PREVIOUS_SECRETS")
         .map_err(|error| format!("CONSENTRY_SECRET / CONSENTRY_PREVIOUS_SECRETS: {error}"))?
-        .unwrap_or_else(|| {
-            eprintln!(
-                "shop: CONSENTRY_SECRET is not set; using a generated key (development only): \
-                 every cookie dies when the shop restarts"
-            );
-            Keyring::from_keys(Key::generate(), [])
-        });
+        .unwrap_or_else(Keyring::development);
     let ledger_path = args.data_dir.join("consent-ledger.jsonl");
     let ledger =
         JsonlLedger::open(&ledger_path).map_err(|e| format!("{}: {e}", ledger_path.display()))?;

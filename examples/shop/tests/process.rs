@@ -361,3 +361,39 @@ fn kill_9_loses_no_acknowledged_decision() {
     );
     let _ = std::fs::remove_dir_all(data);
 }
+
+#[test]
+fn a_generated_key_is_announced_on_stderr() {
+    let data = temp_dir("generated-key");
+    let addr = free_addr();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_shop"))
+        .arg("--addr")
+        .arg(addr.to_string())
+        .arg("--analytics-addr")
+        .arg(free_addr().to_string())
+        .arg("--data-dir")
+        .arg(&data)
+        .env_remove("CONSENTRY_SECRET")
+        .env("RUST_LOG", "off")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the shop binary starts");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(addr).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "the shop did not start listening"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("generated signing key (development only)")
+            && stderr.contains("invalid when this process restarts"),
+        "with no log subscriber output, stderr still says it: {stderr}"
+    );
+    let _ = std::fs::remove_dir_all(data);
+}

@@ -12,8 +12,10 @@
 //! | `GET /consent/banner.<hash>.js`, `.wasm` | the WebAssembly banner (feature `banner`) |
 //!
 //! Bad input: cross-site `POST`/`DELETE` 403, body over 4 KiB 413, malformed body or
-//! unknown category 400, unsupported media type 415, stale policy revision 409, other
-//! methods 405; a `return_to` that is not a same-site relative path is ignored.
+//! unknown category 400, unsupported media type 415, stale policy revision 409 (JSON: the
+//! current state with `error` and `message`; a form post is sent back with 303 and nothing
+//! applied, so the page shows the current policy), other methods 405; a `return_to` that
+//! is not a same-site relative path is ignored.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -305,6 +307,8 @@ impl Endpoint {
             }
             let mut body = consent.state().to_json(policy);
             body["error"] = "stale_revision".into();
+            body["message"] =
+                "the policy changed since it was shown; nothing was applied, show it again".into();
             return Reply::plain(json(StatusCode::CONFLICT, &body));
         }
         let mask = match self.consent.requested(consent.state(), &parsed.choice) {

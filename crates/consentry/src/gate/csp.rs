@@ -10,6 +10,13 @@
 /// browser itself blocks a third-party script before consent even if a template forgot
 /// to gate it. A response that already has a CSP keeps its own.
 ///
+/// **Inline code needs the nonce.** Every inline `<script>` and `<style>` element must carry
+/// `nonce="…"` with [`Page::nonce`](crate::Page::nonce); the layer's own markup does.
+/// **Inline `style="…"` attributes are blocked** by the base policy (a nonce cannot be put
+/// on an attribute): move them into a stylesheet, or allow them with
+/// [`Csp::style_attributes`]. See the README's CSP troubleshooting table for each common
+/// violation and its fix.
+///
 /// ```
 /// use consentry::Csp;
 ///
@@ -19,6 +26,7 @@
 #[derive(Debug, Clone, Default)]
 pub struct Csp {
     pub(crate) report_only: bool,
+    style_attributes: bool,
     extra: Vec<(String, String)>,
 }
 
@@ -49,6 +57,22 @@ impl Csp {
     #[must_use]
     pub fn report_only(mut self, report_only: bool) -> Self {
         self.report_only = report_only;
+        self
+    }
+
+    /// Allows inline `style="…"` attributes (`style-src-attr 'unsafe-inline'`), which the
+    /// base policy blocks. Style attributes cannot run code, but they let injected markup
+    /// restyle the page; prefer classes and a stylesheet when you can.
+    ///
+    /// ```
+    /// use consentry::Csp;
+    ///
+    /// let csp = Csp::new().style_attributes(true);
+    /// # let _ = csp;
+    /// ```
+    #[must_use]
+    pub fn style_attributes(mut self, allowed: bool) -> Self {
+        self.style_attributes = allowed;
         self
     }
 
@@ -97,6 +121,9 @@ impl Csp {
                 out.push_str(source);
             }
         }
+        if self.style_attributes && !self.extra.iter().any(|(n, _)| n == "style-src-attr") {
+            out.push_str("; style-src-attr 'unsafe-inline'");
+        }
         out
     }
 }
@@ -122,5 +149,12 @@ mod tests {
             )
         );
         assert!(open.contains("connect-src 'self' https://stats.example;"));
+        assert!(
+            !open.contains("style-src-attr"),
+            "style attributes blocked by default"
+        );
+        let styled = Csp::new().style_attributes(true).render("abc", &[]);
+        assert!(styled.ends_with("; style-src-attr 'unsafe-inline'"));
+        assert!(styled.contains("style-src 'self' 'nonce-abc';"));
     }
 }

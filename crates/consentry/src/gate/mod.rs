@@ -6,7 +6,8 @@
 //! Its request side is [`GatePart::read`] (declared cookies the request carries, the CSP
 //! nonce), its response side [`GatePart::respond`].
 
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -37,6 +38,30 @@ pub(crate) struct GatePart {
     csp: Option<Csp>,
     /// Deletions carry `Secure` (off only for plain-http development).
     secure: bool,
+    /// Undeclared cookie names already warned about (each is logged at `warn` once).
+    warned: UndeclaredLog,
+}
+
+/// The undeclared cookie names the gate has warned about, so each is a warning once and a
+/// debug line after that. Bounded: past [`UndeclaredLog::MAX`] names, new ones are warned
+/// about every time rather than remembered.
+#[derive(Default)]
+struct UndeclaredLog(Mutex<HashSet<String>>);
+
+impl UndeclaredLog {
+    const MAX: usize = 1024;
+
+    /// Whether `name` is met for the first time.
+    fn first(&self, name: &str) -> bool {
+        let mut seen = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if seen.contains(name) {
+            return false;
+        }
+        if seen.len() < Self::MAX {
+            seen.insert(name.to_owned());
+        }
+        true
+    }
 }
 
 impl GatePart {
@@ -61,6 +86,7 @@ impl GatePart {
             strict,
             csp,
             secure,
+            warned: UndeclaredLog::default(),
         }
     }
 
@@ -100,6 +126,7 @@ impl GatePart {
             strict: self.strict,
             secure: self.secure,
             allows: &|category| granted.allows(category),
+            warned: &self.warned,
         };
         gate.filter(headers);
         gate.delete_withdrawn(headers, &read.present);
@@ -214,6 +241,7 @@ struct Gate<'a> {
     secure: bool,
     /// Whether a category is granted for this visitor.
     allows: &'a dyn Fn(&Category) -> bool,
+    warned: &'a UndeclaredLog,
 }
 
 impl Gate<'_> {
@@ -252,19 +280,28 @@ impl Gate<'_> {
                 tracing::debug!(cookie = cookie.name(), category = %entry.category, "Set-Cookie removed: category not granted");
                 false
             }
-            None if self.strict => {
-                tracing::warn!(
-                    cookie = cookie.name(),
-                    "Set-Cookie removed: cookie not declared (strict mode)"
-                );
-                false
-            }
             None => {
-                tracing::warn!(
-                    cookie = cookie.name(),
-                    "undeclared cookie set; declare it so the gate and the declaration know it"
-                );
-                true
+                let name = cookie.name();
+                let first = self.warned.first(name);
+                match (self.strict, first) {
+                    (true, true) => {
+                        tracing::warn!(
+                            cookie = name,
+                            "Set-Cookie removed: cookie not declared (strict mode). Declare every cookie the app sets, its own included, e.g. ConsentConfig::declare(DeclaredCookie::exact(\"{name}\", Category::NECESSARY)); warned once per name"
+                        );
+                    }
+                    (false, true) => {
+                        tracing::warn!(
+                            cookie = name,
+                            "undeclared cookie set; declare it so the gate and the declaration know it (warned once per name)"
+                        );
+                    }
+                    (true, false) => {
+                        tracing::debug!(cookie = name, "Set-Cookie removed: cookie not declared");
+                    }
+                    (false, false) => tracing::debug!(cookie = name, "undeclared cookie set"),
+                }
+                !self.strict
             }
         }
     }
@@ -350,11 +387,14 @@ mod tests {
         registry: &'a CookieRegistry,
         allows: &'a dyn Fn(&Category) -> bool,
     ) -> Gate<'a> {
+        static WARNED: std::sync::LazyLock<UndeclaredLog> =
+            std::sync::LazyLock::new(UndeclaredLog::default);
         Gate {
             registry,
             strict: true,
             secure: true,
             allows,
+            warned: &WARNED,
         }
     }
 
@@ -437,6 +477,20 @@ mod tests {
         let mut headers = set_cookies(&["mystery=3", "_sa=1"]);
         lenient.filter(&mut headers);
         assert_eq!(kept(&headers), ["mystery=3"]);
+    }
+
+    #[test]
+    fn each_undeclared_name_is_a_warning_once() {
+        let log = UndeclaredLog::default();
+        assert!(log.first("theme"));
+        assert!(!log.first("theme"));
+        assert!(log.first("other"));
+        for n in 0..2 * UndeclaredLog::MAX {
+            log.first(&format!("flood{n}"));
+        }
+        assert!(log.first("late"), "past the bound a name is still reported");
+        assert!(log.first("late"), "but no longer remembered");
+        assert!(!log.first("theme"));
     }
 
     #[test]

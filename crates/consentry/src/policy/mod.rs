@@ -225,13 +225,20 @@ impl CategoryDef {
 ///     .category(CategoryDef::new(Category::new("ab_testing"), "Experiments", "Try new designs."))
 ///     .max_age(Duration::from_secs(90 * 24 * 3600));
 /// assert_eq!(policy.categories().len(), 5);
+///
+/// // A site that only measures visits asks about nothing else:
+/// let analytics_only = Policy::necessary_only(1).standard_category(Category::ANALYTICS);
+/// assert_eq!(analytics_only.categories().len(), 2);
 /// ```
 #[derive(Debug, Clone)]
 pub struct Policy {
     pub(crate) revision: u32,
     pub(crate) max_age: Duration,
     pub(crate) categories: Vec<CategoryDef>,
-    pub(crate) gpc_denies: Vec<Category>,
+    /// Set by [`Policy::gpc_denies`]; by default, `marketing` when the policy has it.
+    pub(crate) gpc_denies: Option<Vec<Category>>,
+    /// A builder call that cannot work, reported when the layer is built.
+    invalid: Option<Invalid>,
 }
 
 impl Policy {
@@ -241,18 +248,67 @@ impl Policy {
     pub const MAX_CATEGORIES: usize = 64;
 
     /// The standard four categories (necessary, preferences, analytics, marketing) with
-    /// English texts, at `revision`.
+    /// English texts, at `revision`. A site that does not use all of them builds its policy
+    /// from [`Policy::necessary_only`] instead, so visitors are asked only about purposes it
+    /// has.
     pub fn new(revision: u32) -> Self {
         Self {
-            revision,
-            max_age: Self::DEFAULT_MAX_AGE,
             categories: consentry_banner::markup::STANDARD_CATEGORIES
                 .iter()
                 .map(|(id, label, description)| {
                     CategoryDef::new(Category::new(*id), *label, *description)
                 })
                 .collect(),
-            gpc_denies: vec![Category::MARKETING],
+            ..Self::necessary_only(revision)
+        }
+    }
+
+    /// Only `necessary` (always on), at `revision`: add exactly the categories the site
+    /// uses with [`Policy::standard_category`] or [`Policy::category`]. "Accept all" then
+    /// grants those and nothing else.
+    ///
+    /// ```
+    /// use consentry::{Category, CategoryDef, Policy};
+    ///
+    /// let policy = Policy::necessary_only(1)
+    ///     .standard_category(Category::ANALYTICS)
+    ///     .category(CategoryDef::new(Category::new("chat"), "Live chat", "Loads the chat widget."));
+    /// let ids: Vec<&str> = policy.categories().iter().map(|c| c.category().as_str()).collect();
+    /// assert_eq!(ids, ["necessary", "analytics", "chat"]);
+    /// ```
+    pub fn necessary_only(revision: u32) -> Self {
+        let (id, label, description) = consentry_banner::markup::STANDARD_CATEGORIES[0];
+        Self {
+            revision,
+            max_age: Self::DEFAULT_MAX_AGE,
+            categories: vec![CategoryDef::new(Category::new(id), label, description)],
+            gpc_denies: None,
+            invalid: None,
+        }
+    }
+
+    /// Adds one of the standard categories (`preferences`, `analytics`, `marketing`) with
+    /// its standard English texts (translate or reword it with [`Policy::category`]). Any
+    /// other category is a [`ConfigError`](crate::ConfigError) when the layer is built.
+    #[must_use]
+    pub fn standard_category(self, category: Category) -> Self {
+        let standard = consentry_banner::markup::STANDARD_CATEGORIES
+            .iter()
+            .find(|(id, _, _)| *id == category.as_str());
+        match standard {
+            Some((_, label, description)) => {
+                self.category(CategoryDef::new(category, *label, *description))
+            }
+            None => Self {
+                invalid: Some(Invalid::new(
+                    "standard_category",
+                    format!(
+                        "{:?} is not a standard category (preferences, analytics, marketing); add it with Policy::category(CategoryDef::new(…))",
+                        category.as_str()
+                    ),
+                )),
+                ..self
+            },
         }
     }
 
@@ -278,10 +334,10 @@ impl Policy {
     }
 
     /// The categories a `Sec-GPC: 1` signal denies until explicitly granted (default:
-    /// marketing).
+    /// marketing, when the policy has it). Each must be in the policy.
     #[must_use]
     pub fn gpc_denies(mut self, categories: impl IntoIterator<Item = Category>) -> Self {
-        self.gpc_denies = categories.into_iter().collect();
+        self.gpc_denies = Some(categories.into_iter().collect());
         self
     }
 
@@ -327,7 +383,10 @@ impl Policy {
     }
 
     pub(crate) fn gpc_mask(&self) -> u64 {
+        const DEFAULT: &[Category] = &[Category::MARKETING];
         self.gpc_denies
+            .as_deref()
+            .unwrap_or(DEFAULT)
             .iter()
             .filter_map(|c| self.bit(c))
             .fold(0, |mask, bit| mask | bit)
@@ -355,6 +414,9 @@ impl Policy {
     }
 
     pub(crate) fn validate(&self) -> Result<(), Invalid> {
+        if let Some(invalid) = &self.invalid {
+            return Err(invalid.clone());
+        }
         if self.categories.len() > Self::MAX_CATEGORIES {
             return Err(Invalid::new(
                 "category",
@@ -395,7 +457,7 @@ impl Policy {
                 }
             }
         }
-        for category in &self.gpc_denies {
+        for category in self.gpc_denies.iter().flatten() {
             if self.get(category).is_none() {
                 return Err(Invalid::new(
                     "gpc_denies",

@@ -4,6 +4,7 @@
 //! Sessions are lazy: a visitor gets no cookie until a handler stores something.
 
 use std::fmt;
+use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -28,49 +29,81 @@ mod config;
 pub use config::SessionConfig;
 
 const ID_LEN: usize = 16;
-const BODY_LEN: usize = ID_LEN + 8 + 8;
+/// An ordinary session's ticket: id and two times.
+const BODY_LEN_V1: usize = ID_LEN + 8 + 8;
+/// A remembered session's: with its lifetime in seconds.
+const BODY_LEN: usize = BODY_LEN_V1 + 4;
 
-/// What the session cookie says, once verified: nothing but an id and two times.
+/// What the session cookie says, once verified: nothing but an id, two times and, for a
+/// remembered session, its lifetime.
 #[derive(Clone, Copy)]
 struct Ticket {
     id: [u8; ID_LEN],
     key: SessionKey,
     created: u64,
     last_seen: u64,
+    /// Seconds this session lasts without a visit ("remember me"); 0: the configured limits.
+    lifetime: u32,
 }
 
 impl Ticket {
-    fn new(id: [u8; ID_LEN], created: u64, last_seen: u64) -> Self {
+    fn new(id: [u8; ID_LEN], created: u64, last_seen: u64, lifetime: u32) -> Self {
         Self {
             id,
             key: SessionKey::from_digest(Sha256::digest(id).into()),
             created,
             last_seen,
+            lifetime,
         }
     }
 
     fn random(now: u64) -> Self {
         let mut id = [0u8; ID_LEN];
         getrandom::fill(&mut id).expect("the operating system random generator failed");
-        Self::new(id, now, now)
+        Self::new(id, now, now, 0)
     }
 
-    fn encode(&self) -> [u8; BODY_LEN] {
+    /// The cookie body: id and two times, and the lifetime only for a remembered session
+    /// (so an ordinary session cookie stays as short as before).
+    fn encode(&self) -> ([u8; BODY_LEN], usize) {
         let mut body = [0u8; BODY_LEN];
         body[..ID_LEN].copy_from_slice(&self.id);
         body[ID_LEN..ID_LEN + 8].copy_from_slice(&self.created.to_be_bytes());
-        body[ID_LEN + 8..].copy_from_slice(&self.last_seen.to_be_bytes());
-        body
+        body[ID_LEN + 8..BODY_LEN_V1].copy_from_slice(&self.last_seen.to_be_bytes());
+        if self.lifetime == 0 {
+            return (body, BODY_LEN_V1);
+        }
+        body[BODY_LEN_V1..].copy_from_slice(&self.lifetime.to_be_bytes());
+        (body, BODY_LEN)
     }
 
     fn decode(body: &[u8]) -> Option<Self> {
-        if body.len() != BODY_LEN {
+        if body.len() != BODY_LEN && body.len() != BODY_LEN_V1 {
             return None;
         }
         let id: [u8; ID_LEN] = body[..ID_LEN].try_into().ok()?;
         let created = u64::from_be_bytes(body[ID_LEN..ID_LEN + 8].try_into().ok()?);
-        let last_seen = u64::from_be_bytes(body[ID_LEN + 8..].try_into().ok()?);
-        Some(Self::new(id, created, last_seen))
+        let last_seen = u64::from_be_bytes(body[ID_LEN + 8..BODY_LEN_V1].try_into().ok()?);
+        let lifetime = match body.get(BODY_LEN_V1..) {
+            Some(bytes) if bytes.len() == 4 => u32::from_be_bytes(bytes.try_into().ok()?),
+            _ => 0,
+        };
+        Some(Self::new(id, created, last_seen, lifetime))
+    }
+
+    /// A non-secret identifier for logs: 16 hex digits of a hash of the store key (itself a
+    /// hash of the secret id), which cannot be turned back into the cookie.
+    fn log_id(&self) -> String {
+        let digest = Sha256::new()
+            .chain_update(b"consentry/v1/log-id")
+            .chain_update(self.key.as_bytes())
+            .finalize();
+        digest[..8]
+            .iter()
+            .fold(String::with_capacity(16), |mut out, byte| {
+                let _ = write!(out, "{byte:02x}");
+                out
+            })
     }
 }
 
@@ -93,9 +126,9 @@ impl SessionPart {
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
+            cookie_name: cookies.scoped_name(&config.cookie_name, &config.scope),
             config,
             codec: Codec::new(keyring, Purpose::Session),
-            cookie_name: cookies.name("sid"),
             cookies,
             clock,
         }
@@ -134,14 +167,23 @@ impl SessionPart {
         }
     }
 
-    /// The deadline of a session: idle and absolute limits, whichever comes first.
+    /// The deadline of a session: idle and absolute limits, whichever comes first. A
+    /// remembered session's idle limit is its own lifetime, and its absolute limit
+    /// [`SessionConfig::max_remember`].
     fn deadline(&self, ticket: &Ticket) -> u64 {
-        let idle = ticket
-            .last_seen
-            .saturating_add(self.config.idle_timeout.as_secs());
-        let absolute = ticket
-            .created
-            .saturating_add(self.config.absolute_lifetime.as_secs());
+        let (idle, absolute) = if ticket.lifetime > 0 {
+            (
+                u64::from(ticket.lifetime),
+                self.config.max_remember.as_secs(),
+            )
+        } else {
+            (
+                self.config.idle_timeout.as_secs(),
+                self.config.absolute_lifetime.as_secs(),
+            )
+        };
+        let idle = ticket.last_seen.saturating_add(idle);
+        let absolute = ticket.created.saturating_add(absolute);
         idle.min(absolute)
     }
 
@@ -190,18 +232,20 @@ impl SessionPart {
 
     fn set_cookie(&self, ticket: &Ticket, now: u64) -> HeaderValue {
         let deadline = self.deadline(ticket);
-        let value = self
-            .codec
-            .seal(&self.cookie_name, deadline, &ticket.encode());
-        self.cookies.set(
+        let (body, len) = ticket.encode();
+        let value = self.codec.seal(&self.cookie_name, deadline, &body[..len]);
+        let lasting = !self.config.browser_session || ticket.lifetime > 0;
+        self.cookies.set_scoped(
             &self.cookie_name,
             value,
-            Duration::from_secs(deadline.saturating_sub(now)),
+            lasting.then(|| Duration::from_secs(deadline.saturating_sub(now))),
+            &self.config.scope,
         )
     }
 
     fn expire_cookie(&self) -> HeaderValue {
-        self.cookies.expire(&self.cookie_name)
+        self.cookies
+            .expire_scoped(&self.cookie_name, &self.config.scope)
     }
 }
 
@@ -236,6 +280,9 @@ struct State {
     doomed: Vec<SessionKey>,
     /// What to do about the session cookie the request carried.
     cookie: CookieSeen,
+    /// The live session's lifetime changed ([`Session::remember_for`]): its cookie and
+    /// deadline are written again.
+    retimed: bool,
     /// A store operation failed during the request.
     failed: bool,
     /// `finish` ran; later changes cannot be saved.
@@ -406,16 +453,90 @@ impl Session {
         let now = self.inner.runtime.clock.now();
         let mut state = self.state();
         if let Some(fresh) = state.fresh.as_mut() {
-            fresh.ticket = Ticket::random(now);
+            fresh.ticket = Ticket {
+                lifetime: fresh.ticket.lifetime,
+                ..Ticket::random(now)
+            };
         } else if let Some(ticket) = state.ticket.take() {
             let base = state.record.take().unwrap_or_default();
             state.doomed.push(ticket.key);
             state.fresh = Some(Fresh {
-                ticket: Ticket::random(now),
+                ticket: Ticket {
+                    lifetime: ticket.lifetime,
+                    ..Ticket::random(now)
+                },
                 base,
             });
         }
         Ok(())
+    }
+
+    /// "Remember me": this session lasts `duration` without a visit (at most
+    /// [`SessionConfig::max_remember`] in all, and `duration` is cut to that), with a lasting
+    /// cookie even when the configuration asks for browser-session cookies. Begins a
+    /// session if the visitor has none. Call it at login when the visitor ticks the box;
+    /// [`Session::cycle_id`] keeps it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use consentry::{Session, SessionError};
+    ///
+    /// async fn log_in(session: Session, user: u64, remember: bool) -> Result<(), SessionError> {
+    ///     session.cycle_id().await?;
+    ///     session.insert("user", &user).await?;
+    ///     if remember {
+    ///         session.remember_for(Duration::from_secs(14 * 24 * 3600)).await?;
+    ///     }
+    ///     Ok(())
+    /// }
+    /// ```
+    ///
+    /// # Errors
+    /// [`SessionError::Store`] when the store fails.
+    pub async fn remember_for(&self, duration: Duration) -> Result<(), SessionError> {
+        self.load().await?;
+        let runtime = &self.inner.runtime;
+        let longest = runtime.config.max_remember.min(duration).as_secs().max(1);
+        let lifetime = u32::try_from(longest).unwrap_or(u32::MAX);
+        let now = runtime.clock.now();
+        let mut state = self.state();
+        warn_if_finished(&state);
+        if let Some(fresh) = state.fresh.as_mut() {
+            fresh.ticket.lifetime = lifetime;
+        } else if let Some(ticket) = state.ticket.as_mut() {
+            ticket.lifetime = lifetime;
+            state.retimed = true;
+        } else {
+            let mut ticket = Ticket::random(now);
+            ticket.lifetime = lifetime;
+            state.fresh = Some(Fresh {
+                ticket,
+                base: Record::new(),
+            });
+        }
+        Ok(())
+    }
+
+    /// A non-secret identifier of the session for logs and support (16 hex digits), or
+    /// `None` when the visitor has no session. It is derived from the session by a one-way
+    /// hash: it names the session in a log line without letting anyone who reads the log
+    /// use it. It changes with [`Session::cycle_id`].
+    ///
+    /// ```
+    /// use consentry::Session;
+    ///
+    /// fn trace(session: &Session) {
+    ///     tracing::info!(session = session.log_id().as_deref().unwrap_or("-"), "checkout");
+    /// }
+    /// ```
+    pub fn log_id(&self) -> Option<String> {
+        let state = self.state();
+        state
+            .fresh
+            .as_ref()
+            .map(|fresh| fresh.ticket)
+            .or(state.ticket)
+            .map(|ticket| ticket.log_id())
     }
 
     /// Ends the session: its record is deleted and the cookie expired, so a replay of the
@@ -469,6 +590,7 @@ impl Session {
 
         if let Some(ticket) = state.ticket {
             let due = state.cookie == CookieSeen::ByPreviousKey
+                || state.retimed
                 || now.saturating_sub(ticket.last_seen) >= runtime.config.refresh_interval();
             if changes.is_empty() && !due {
                 return Plan::default();
@@ -485,7 +607,7 @@ impl Session {
             };
             let deadline = runtime.deadline(&kept);
             let store = Arc::clone(&runtime.config.store);
-            let best_effort = changes.is_empty();
+            let best_effort = changes.is_empty() && !state.retimed;
             return Plan {
                 work: Some(Box::pin(async move {
                     store.update(&kept.key, &changes, deadline).await
