@@ -238,6 +238,11 @@ async fn cross_site_posts_are_403() {
         .unwrap();
     let reply = send(&app, request).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert!(
+        reply.body.contains("Cross-site request refused."),
+        "{}",
+        reply.body
+    );
     assert!(reply.set_cookies().is_empty());
     let request = Request::post("/cart")
         .header(header::HOST, "127.0.0.1:3000")

@@ -80,7 +80,7 @@ mod cookies;
 mod error;
 pub mod html;
 mod keys;
-pub mod origin;
+mod origin;
 // policy                            the shared vocabulary: imports nothing of the crate
 mod policy;
 

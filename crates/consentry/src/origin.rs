@@ -1,8 +1,18 @@
-//! Same-origin checks for state-changing requests (cross-site request forgery defence),
-//! and the rule for paths the layer redirects to.
+//! The consent endpoint's same-origin check (cross-site request forgery defence), and the
+//! rule for paths the layer redirects to. Apps protect their own routes with a CSRF
+//! layer such as `tower_http::csrf::CsrfLayer`.
 
 use http::header::{HOST, ORIGIN};
 use http::{HeaderMap, Uri};
+
+/// How the site is served, for judging an `Origin`'s scheme when the request URI has none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Served {
+    /// Over `https`, or `http` on a loopback host (a secure context for browsers).
+    Secure,
+    /// Over plain `http` (development cookies without `Secure`).
+    PlainHttp,
+}
 
 /// Whether a request was sent by a page of this same origin (scheme, host and port),
 /// judged as browsers allow:
@@ -14,46 +24,8 @@ use http::{HeaderMap, Uri};
 /// - A request with neither header (not sent by a browser) is allowed.
 ///
 /// The scheme is the request URI's own when it has one (HTTP/2, absolute form). Otherwise
-/// the site is taken to be served the way its `__Host-` cookies require: over `https`, or
-/// over `http` on a loopback host (`localhost`, `*.localhost`, `127.0.0.0/8`, `[::1]`),
-/// which browsers treat as secure too. An `Origin` with another scheme is refused.
-///
-/// Use it on every state-changing route; the consent endpoint applies it itself.
-///
-/// ```
-/// use consentry::origin::is_same_origin;
-/// use http::{HeaderMap, HeaderValue, Uri};
-///
-/// let uri: Uri = "/cart".parse().unwrap();
-/// let mut headers = HeaderMap::new();
-/// headers.insert("host", HeaderValue::from_static("shop.example:8443"));
-/// headers.insert("origin", HeaderValue::from_static("https://shop.example:8443"));
-/// assert!(is_same_origin(&headers, &uri));
-///
-/// // Same host and port, another scheme: another origin.
-/// headers.insert("origin", HeaderValue::from_static("http://shop.example:8443"));
-/// assert!(!is_same_origin(&headers, &uri));
-///
-/// headers.insert("origin", HeaderValue::from_static("https://evil.example"));
-/// assert!(!is_same_origin(&headers, &uri));
-///
-/// headers.insert("sec-fetch-site", HeaderValue::from_static("cross-site"));
-/// assert!(!is_same_origin(&headers, &uri));
-/// ```
-pub fn is_same_origin(headers: &HeaderMap, uri: &Uri) -> bool {
-    same_origin(headers, uri, Served::Secure)
-}
-
-/// How the site is served, for judging an `Origin`'s scheme when the request URI has none.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Served {
-    /// Over `https`, or `http` on a loopback host (a secure context for browsers).
-    Secure,
-    /// Over plain `http` (development cookies without `Secure`).
-    PlainHttp,
-}
-
-/// [`is_same_origin`] for a site served as `served`.
+/// it is what `served` says: over `https` (or `http` on a loopback host, which browsers
+/// treat as secure too), or over plain `http` with development cookies.
 pub(crate) fn same_origin(headers: &HeaderMap, uri: &Uri, served: Served) -> bool {
     // Browsers send each header once; repeated ones are not from a browser page and are
     // too ambiguous to trust.
@@ -208,7 +180,7 @@ mod tests {
         ];
         for (pairs, expected) in cases {
             assert_eq!(
-                is_same_origin(&headers(&pairs), &uri),
+                same_origin(&headers(&pairs), &uri, Served::Secure),
                 expected,
                 "{pairs:?}"
             );
@@ -216,17 +188,19 @@ mod tests {
         let mut twice = headers(&[("host", "a.test"), ("origin", "https://a.test")]);
         twice.append(ORIGIN, HeaderValue::from_static("http://evil.test"));
         assert!(
-            !is_same_origin(&twice, &uri),
+            !same_origin(&twice, &uri, Served::Secure),
             "repeated Origin headers are refused"
         );
         let absolute = Uri::from_static("http://a.test/x");
-        assert!(is_same_origin(
+        assert!(same_origin(
             &headers(&[("origin", "http://a.test")]),
-            &absolute
+            &absolute,
+            Served::Secure
         ));
-        assert!(!is_same_origin(
+        assert!(!same_origin(
             &headers(&[("origin", "https://a.test")]),
-            &absolute
+            &absolute,
+            Served::Secure
         ));
         let plain = headers(&[("host", "a.test:8080"), ("origin", "http://a.test:8080")]);
         assert!(same_origin(&plain, &uri, Served::PlainHttp));

@@ -14,6 +14,7 @@ use consentry::{
     Category, CategoryDef, Clock, ConfigError, ConsentConfig, Consentry, Csp, DeclaredCookie, Key,
     Keyring, Partner, Policy, ReferralConfig, SessionConfig, SystemClock,
 };
+use tower_http::csrf::CsrfLayer;
 
 pub mod accounts;
 pub mod analytics;
@@ -132,6 +133,8 @@ pub fn app(config: ShopConfig) -> Result<Router, ConfigError> {
         .route("/static/shop.css", get(routes::stylesheet))
         .fallback(routes::not_found)
         .with_state(shop)
-        .layer(axum::middleware::from_fn(routes::same_origin_only))
+        // The shop's own state-changing routes refuse cross-site requests; the consent
+        // endpoint, inside the consentry layer, keeps its own (stricter) check.
+        .layer(CsrfLayer::new().with_rejection_response(routes::cross_site_refused as fn(_) -> _))
         .layer(layer))
 }

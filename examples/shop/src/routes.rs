@@ -4,10 +4,9 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use axum::Form;
-use axum::extract::{FromRequestParts, Path, Request};
+use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
-use axum::http::{Method, StatusCode, header};
-use axum::middleware::Next;
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use consentry::{MissingLayer, Page, Referral, Session, SessionError};
 use serde::Deserialize;
@@ -113,20 +112,13 @@ fn unit_price(chrome: &Chrome, cents: u32) -> u64 {
     }
 }
 
-/// Refuses state-changing requests sent by other sites.
-pub(crate) async fn same_origin_only(request: Request, next: Next) -> Response {
-    let safe = matches!(
-        *request.method(),
-        Method::GET | Method::HEAD | Method::OPTIONS
-    );
-    if !safe && !consentry::origin::is_same_origin(request.headers(), request.uri()) {
-        return (
-            StatusCode::FORBIDDEN,
-            Html("<h1>Forbidden</h1><p>Cross-site request refused.</p>".to_owned()),
-        )
-            .into_response();
-    }
-    next.run(request).await
+/// The answer to a state-changing request another site sent (from the CSRF layer).
+pub(crate) fn cross_site_refused(_: tower_http::csrf::ProtectionError) -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        Html("<h1>Forbidden</h1><p>Cross-site request refused.</p>".to_owned()),
+    )
+        .into_response()
 }
 
 pub(crate) async fn stylesheet() -> impl IntoResponse {
