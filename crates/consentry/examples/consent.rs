@@ -23,7 +23,7 @@ async fn home(page: Page) -> impl IntoResponse {
         tag = page.script_tag(&Category::ANALYTICS, "https://stats.example/a.js"),
         state = if analytics { "granted" } else { "not granted" },
         link = page.settings_link(),
-        banner = page.banner_html("/"),
+        banner = page.banner_html(),
     );
     // The gate drops this header unless analytics is granted.
     (

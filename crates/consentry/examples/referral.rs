@@ -22,7 +22,7 @@ async fn home(page: Page, referral: Option<Referral>) -> Html<String> {
          <body><main><h1>You came from {from}</h1><p><a href=\"/order\">Place an order</a> · {link}</p>\
          </main>{banner}</body></html>",
         link = page.settings_link(),
-        banner = page.banner_html("/"),
+        banner = page.banner_html(),
     ))
 }
 

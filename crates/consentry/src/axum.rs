@@ -72,7 +72,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Consent {
 /// use consentry::Page;
 ///
 /// async fn home(page: Page) -> String {
-///     format!("<main>Hello</main>{}", page.banner_html("/"))
+///     format!("<main>Hello</main>{}", page.banner_html())
 /// }
 /// ```
 impl<S: Send + Sync> FromRequestParts<S> for Page {

@@ -44,6 +44,8 @@
 //!   [`SessionError`] as a response.
 //! - `testing`: `testing::Client`, an in-process client with a cookie jar, and
 //!   `store::conformance`, the behaviour suite for store implementations.
+//! - `maud`, `askama`: [`Html`], what the rendering helpers return, is safe markup in
+//!   those template engines (no `|safe` or `PreEscaped` needed).
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -92,6 +94,7 @@ pub use crate::consent::{Consent, ConsentState};
 pub use crate::cookies::SameSite;
 pub use crate::error::{ConfigError, Part, SessionError};
 pub use crate::gate::Csp;
+pub use crate::html::Html;
 pub use crate::keys::{Key, Keyring};
 pub use crate::policy::{Category, CategoryDef, DeclaredCookie, Policy, Text};
 pub use crate::referral::{Attribution, Partner, Referral, ReferralConfig, Via};

@@ -13,7 +13,7 @@ use consentry_banner::markup::{self, Banner, Category as BannerCategory};
 use crate::assets;
 use crate::consent::Consent;
 use crate::gate::GatePart;
-use crate::html::escape;
+use crate::html::{Html, escape};
 use crate::policy::Category;
 
 /// The banner's texts in one language; `Default` is English. Set them per language with
@@ -163,7 +163,7 @@ impl Renderer {
 /// ```
 /// use consentry::{Category, Page};
 ///
-/// fn layout(page: &Page, path: &str, content: &str) -> String {
+/// fn layout(page: &Page, content: &str) -> String {
 ///     format!(
 ///         "<!doctype html><html lang=\"{lang}\"><head>{mode}{tag}</head>\
 ///          <body>{content}<footer>{link}</footer>{banner}</body></html>",
@@ -172,7 +172,8 @@ impl Renderer {
 ///         // Live when granted, inert (activated by the banner later) when not.
 ///         tag = page.script_tag(&Category::ANALYTICS, "https://stats.example/a.js"),
 ///         link = page.settings_link(),
-///         banner = page.banner_html(path),
+///         // The no-JavaScript form comes back to this request's path.
+///         banner = page.banner_html(),
 ///     )
 /// }
 /// # let _ = layout;
@@ -185,6 +186,8 @@ pub struct Page {
     language: Arc<str>,
     /// A signed referral waiting for consent, carried by the banner's form.
     pending_referral: Option<Arc<str>>,
+    /// Where the banner's no-JavaScript form comes back to: this request's path.
+    return_to: Arc<str>,
 }
 
 impl std::fmt::Debug for Page {
@@ -203,6 +206,7 @@ impl Page {
         nonce: Option<Arc<str>>,
         language: Arc<str>,
         pending_referral: Option<String>,
+        path: &str,
     ) -> Self {
         Self {
             renderer,
@@ -210,6 +214,11 @@ impl Page {
             nonce,
             language,
             pending_referral: pending_referral.map(Arc::from),
+            return_to: if crate::origin::is_local_path(path) && path.len() <= 2048 {
+                Arc::from(path)
+            } else {
+                Arc::from("/")
+            },
         }
     }
 
@@ -240,8 +249,8 @@ impl Page {
     /// A `<script>` for `src` in `category`: live when granted, otherwise inert
     /// (`type="text/plain" data-consent="…"`), so the banner can activate it on consent
     /// and no request reaches the third party before.
-    pub fn script_tag(&self, category: &Category, src: &str) -> String {
-        if self.consent.allows(category) {
+    pub fn script_tag(&self, category: &Category, src: &str) -> Html {
+        Html::trusted(if self.consent.allows(category) {
             format!(
                 r#"<script src="{}"{}></script>"#,
                 escape(src),
@@ -254,13 +263,13 @@ impl Page {
                 escape(src),
                 self.nonce_attr()
             )
-        }
+        })
     }
 
     /// Google Consent Mode v2: an inline script that sets every purpose to `denied` by
     /// default and then, if the visitor decided, to what they chose. Put it before any
     /// tag; the banner sends `update` when the choice changes.
-    pub fn consent_mode_snippet(&self) -> String {
+    pub fn consent_mode_snippet(&self) -> Html {
         let mut script = format!(
             "<script{}>window.dataLayer=window.dataLayer||[];function gtag(){{dataLayer.push(arguments);}}\
              gtag('consent','default',{{ad_storage:'denied',ad_user_data:'denied',ad_personalization:'denied',\
@@ -276,7 +285,7 @@ impl Page {
             );
         }
         script.push_str("</script>");
-        script
+        Html::trusted(script)
     }
 
     /// The Consent Mode `update` object for this state, as a JavaScript object literal.
@@ -302,36 +311,49 @@ impl Page {
     /// works without JavaScript. With the `banner` feature (the default) it also carries the
     /// WebAssembly banner's loader, and once the visitor has decided, the settings view
     /// rendered `hidden` (so "Cookie settings" opens it in place); without the feature it
-    /// is empty once decided. `return_to` is the path to come back to (use the current
-    /// path).
-    pub fn banner_html(&self, return_to: &str) -> String {
+    /// is empty once decided. The no-JavaScript form comes back to this request's path
+    /// ([`Page::banner_html_returning_to`] names another, a query string for instance).
+    pub fn banner_html(&self) -> Html {
+        self.banner_html_returning_to(&self.return_to)
+    }
+
+    /// [`Page::banner_html`], with the no-JavaScript form coming back to `return_to` (a path
+    /// on this site; anything else comes back to `/`).
+    pub fn banner_html_returning_to(&self, return_to: &str) -> Html {
+        let return_to = if crate::origin::is_local_path(return_to) {
+            return_to
+        } else {
+            "/"
+        };
         #[cfg(feature = "banner")]
         {
             // Decided visitors get the settings view hidden, for "Cookie settings" to open
             // in place.
             let decided = self.consent.decided();
-            self.render(return_to, decided, decided) + &self.loader()
+            Html::trusted(self.render(return_to, decided, decided) + &self.loader())
         }
         #[cfg(not(feature = "banner"))]
-        if self.consent.decided() {
+        Html::trusted(if self.consent.decided() {
             String::new()
         } else {
             self.render(return_to, false, false)
-        }
+        })
     }
 
     /// The consent form with the per-category switches open, showing the current choice.
     /// The endpoint serves it at `GET /consent` to browsers, for the "Cookie settings" link.
-    pub fn settings_html(&self, return_to: &str) -> String {
-        self.render(return_to, true, false)
+    pub fn settings_html(&self, return_to: &str) -> Html {
+        Html::trusted(self.render(return_to, true, false))
     }
 
     /// Every declared cookie as an HTML table, for the privacy page. Generated from the
     /// same registry that drives the gate, so the policy cannot drift from reality.
-    pub fn declaration_html(&self) -> String {
-        self.renderer
-            .gate
-            .declaration_html(self.consent.policy(), &self.language)
+    pub fn declaration_html(&self) -> Html {
+        Html::trusted(
+            self.renderer
+                .gate
+                .declaration_html(self.consent.policy(), &self.language),
+        )
     }
 
     /// The cookie declaration as JSON (what `GET /consent/declaration` returns).
@@ -343,12 +365,12 @@ impl Page {
 
     /// A "Cookie settings" link: opens the settings page without JavaScript, and the
     /// banner's dialog with it.
-    pub fn settings_link(&self) -> String {
-        format!(
+    pub fn settings_link(&self) -> Html {
+        Html::trusted(format!(
             r#"<a href="{}" data-consent-open>{}</a>"#,
             escape(&self.renderer.base_path),
             escape(&self.texts().settings_link)
-        )
+        ))
     }
 
     /// The settings page's `<title>`.

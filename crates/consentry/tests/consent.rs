@@ -27,7 +27,7 @@ async fn app(request: Request<Full<Bytes>>) -> Result<Response<String>, Infallib
         .expect("layer installed");
     let mut response = Response::new(format!(
         "{}{}",
-        page.banner_html(request.uri().path()),
+        page.banner_html(),
         page.script_tag(&Category::ANALYTICS, &format!("{STATS}/a.js"))
     ));
     if let Some(name) = request.uri().path().strip_prefix("/set/") {

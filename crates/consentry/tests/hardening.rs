@@ -47,7 +47,7 @@ async fn app(request: Request<Full<Bytes>>) -> Result<Response<String>, Infallib
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/html; charset=utf-8"),
         );
-        *response.body_mut() = page.banner_html("/");
+        *response.body_mut() = page.banner_html().into_string();
     }
     Ok(response)
 }

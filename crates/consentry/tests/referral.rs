@@ -25,7 +25,7 @@ async fn app(request: Request<Full<Bytes>>) -> Result<Response<String>, Infallib
     );
     Ok(Response::new(format!(
         "referral={seen}\n{}",
-        page.banner_html("/")
+        page.banner_html()
     )))
 }
 

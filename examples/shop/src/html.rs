@@ -23,8 +23,6 @@ pub struct Chrome {
     pub viewer: Viewer,
     /// Rendering for this request: banner, settings link, tags that wait for consent.
     pub page: Page,
-    /// The request path, where the consent form comes back to.
-    pub path: String,
     /// The analytics provider's origin (`http://127.0.0.1:3001`).
     pub analytics_origin: String,
     /// The partner that referred the visitor, if any.
@@ -88,7 +86,7 @@ pub fn page(title: &str, chrome: &Chrome, body: &str) -> String {
         title = escape(title),
         consent_mode = render.consent_mode_snippet(),
         settings = render.settings_link(),
-        banner = render.banner_html(&chrome.path),
+        banner = render.banner_html(),
         partner = chrome.referral.as_ref().map_or_else(String::new, |referral| {
             let pricing = if chrome.portal() { " Portal pricing applies: 10% off every product." } else { "" };
             format!(

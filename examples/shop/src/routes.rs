@@ -65,7 +65,6 @@ impl Ctx {
                 cart_items: cart.values().sum(),
             },
             page: self.page.clone(),
-            path: self.path.clone(),
             analytics_origin: self.shop.analytics_origin.clone(),
             referral: self.referral.clone(),
         })
