@@ -225,15 +225,16 @@ fn esbuild(root: &Path) -> Option<PathBuf> {
 }
 
 /// The module that starts the banner: the glue, then the page's events and
-/// `window.consentry` wired to the banner's exported functions.
+/// `window.consentry` wired to the banner's exported functions. Outside a browser (a
+/// static-site generator or a test runner importing the package) it does nothing.
 fn loader_source(wasm: &str) -> String {
     let mut out =
         String::from("import init,{submit,click,closed,open,get,allows}from\"./glue.js\";");
-    out.push_str("await init({module_or_path:new URL(\"");
+    out.push_str("if(typeof document<\"u\"){await init({module_or_path:new URL(\"");
     out.push_str(wasm);
     out.push_str(
         "\",import.meta.url)});addEventListener(\"submit\",submit);addEventListener(\"click\",click);\
-         addEventListener(\"close\",closed,true);window.consentry={open,get,allows};\n",
+         addEventListener(\"close\",closed,true);window.consentry={open,get,allows}}\n",
     );
     out
 }

@@ -3,7 +3,7 @@
 //! `<script type="application/json" id="consentry-config">`: `revision`, `categories`,
 //! `privacy`, optionally `gpcDenies` and `texts` (English by default).
 
-use crate::markup::{Category, Texts};
+use crate::markup::{Category, STANDARD_CATEGORIES, Texts};
 use crate::text::{push_json_string, push_json_strings, push_u32};
 
 /// The banner's configuration.
@@ -151,9 +151,152 @@ pub fn text_fields(t: &Texts) -> [(&'static str, &str); 11] {
     ]
 }
 
+/// The keys a static configuration may hold (what [`Config::to_json`] writes).
+pub const KEYS: [&str; 9] = [
+    "endpoint",
+    "revision",
+    "decided",
+    "granted",
+    "gpc",
+    "gpcDenies",
+    "categories",
+    "texts",
+    "privacy",
+];
+
+/// What is wrong with a static configuration, one console message each (empty when
+/// nothing is): unknown keys (a misspelling would otherwise be ignored silently), unknown
+/// text names, no categories, categories without an id or with one twice.
+///
+/// ```
+/// use consentry_banner::config::problems;
+/// use consentry_banner::markup::Category;
+///
+/// let found = problems(&["revision".into(), "categorys".into()], &[], &[]);
+/// assert!(found[0].contains("unknown configuration key \"categorys\""));
+/// assert!(found[1].contains("no categories"));
+/// ```
+pub fn problems(keys: &[String], text_keys: &[String], categories: &[Category]) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut texts = Texts::default();
+    let names = text_fields_mut(&mut texts).map(|(name, _)| name);
+    for key in keys.iter().filter(|key| !KEYS.contains(&key.as_str())) {
+        found.push(unknown("configuration key ", key, &KEYS));
+    }
+    for key in text_keys
+        .iter()
+        .filter(|key| !names.contains(&key.as_str()))
+    {
+        found.push(unknown("text ", key, &names));
+    }
+    if categories.iter().all(|c| c.id == STANDARD_CATEGORIES[0].0) {
+        found.push(
+            "consentry: no categories besides \"necessary\": give \"categories\" as a list of {id, label, description}"
+                .to_owned(),
+        );
+    }
+    for (index, category) in categories.iter().enumerate() {
+        let problem = if category.id.is_empty() {
+            "a category has no \"id\""
+        } else if categories[..index].iter().any(|c| c.id == category.id) {
+            "category listed twice: "
+        } else {
+            continue;
+        };
+        let mut message = String::from("consentry: ");
+        message.push_str(problem);
+        message.push_str(&category.id);
+        found.push(message);
+    }
+    found
+}
+
+/// `consentry: unknown <what>"<key>" (known: a, b, …)`.
+fn unknown(what: &str, key: &str, known: &[&str]) -> String {
+    let mut message = String::from("consentry: unknown ");
+    message.push_str(what);
+    push_json_string(&mut message, key);
+    message.push_str(" (known:");
+    for name in known {
+        message.push(' ');
+        message.push_str(name);
+    }
+    message.push(')');
+    message
+}
+
+/// Makes sure `necessary` is there, first and locked, whatever the configuration says:
+/// it is always granted, even by a configuration with a mistake in it.
+pub fn ensure_necessary(categories: &mut Vec<Category>) {
+    let (id, label, description) = STANDARD_CATEGORIES[0];
+    match categories.iter().position(|c| c.id == id) {
+        Some(index) => {
+            let mut necessary = categories.remove(index);
+            necessary.locked = true;
+            categories.insert(0, necessary);
+        }
+        None => categories.insert(
+            0,
+            Category {
+                id: id.to_owned(),
+                label: label.to_owned(),
+                description: description.to_owned(),
+                locked: true,
+            },
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn configuration_mistakes_are_named_and_necessary_is_always_there() {
+        let analytics = Category {
+            id: "analytics".into(),
+            label: "Analytics".into(),
+            description: String::new(),
+            locked: false,
+        };
+        let keys: Vec<String> = ["revision", "categories", "texts"]
+            .map(String::from)
+            .to_vec();
+        assert!(
+            problems(
+                &keys,
+                &["acceptAll".into()],
+                std::slice::from_ref(&analytics)
+            )
+            .is_empty()
+        );
+        let found = problems(
+            &["categorys".into()],
+            &["acceptALL".into()],
+            &[analytics.clone(), analytics.clone()],
+        );
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(found[0].contains("\"categorys\""));
+        assert!(found[1].contains("unknown text \"acceptALL\""));
+        assert!(found[2].contains("listed twice: analytics"));
+
+        let mut none = Vec::new();
+        ensure_necessary(&mut none);
+        assert_eq!((none[0].id.as_str(), none[0].locked), ("necessary", true));
+        let mut late = vec![
+            analytics,
+            Category {
+                id: "necessary".into(),
+                label: "Needed".into(),
+                description: String::new(),
+                locked: false,
+            },
+        ];
+        ensure_necessary(&mut late);
+        assert_eq!(late[0].label, "Needed");
+        assert!(late[0].locked);
+        assert_eq!(late.len(), 2);
+    }
 
     #[test]
     fn both_text_field_lists_name_the_same_fields() {

@@ -119,23 +119,65 @@ fn strings(object: &JsValue, key: &str) -> Vec<String> {
     }
 }
 
-/// Static mode: the configuration the page author wrote as JSON.
+/// Static mode: the configuration the page author wrote as JSON. Every mistake is named on
+/// the console; `necessary` is offered and granted whatever the configuration says.
 #[cfg(feature = "static")]
 fn read_config(page: &Document) -> Option<State> {
-    let element = page.get_element_by_id(CONFIG_ID)?;
-    let raw = JSON::parse(&element.text_content()?).ok()?;
+    let complain = |message: &str| web_sys::console::error_1(&message.into());
+    let Some(element) = page.get_element_by_id(CONFIG_ID) else {
+        complain(
+            "consentry: no <script type=\"application/json\" id=\"consentry-config\"> on this page; the banner cannot start",
+        );
+        return None;
+    };
+    let raw = match JSON::parse(&element.text_content().unwrap_or_default()) {
+        Ok(raw) if raw.is_object() => raw,
+        Ok(_) => {
+            complain("consentry: the configuration must be a JSON object");
+            return None;
+        }
+        Err(error) => {
+            let mut message = String::from("consentry: the configuration is not valid JSON: ");
+            message.push_str(
+                &js_sys::Error::from(error)
+                    .message()
+                    .as_string()
+                    .unwrap_or_default(),
+            );
+            complain(&message);
+            return None;
+        }
+    };
+    let mut categories = static_mode::categories(&raw);
+    let text_keys = keys(&property(&raw, "texts"));
+    for problem in crate::config::problems(&keys(&raw), &text_keys, &categories) {
+        complain(&problem);
+    }
+    crate::config::ensure_necessary(&mut categories);
     let mut config = State {
         endpoint: None,
         revision: whole(property(&raw, "revision").as_f64().unwrap_or(0.0)),
         gpc: property(&raw, "gpc").is_truthy(),
         gpc_denies: strings(&raw, "gpcDenies"),
-        categories: static_mode::categories(&raw),
+        categories,
         texts: static_mode::texts(&raw),
         privacy_url: property(&raw, "privacy").as_string().unwrap_or_default(),
         ..State::default()
     };
     static_mode::restore(&mut config);
     Some(config)
+}
+
+/// An object's own keys (none for anything else).
+#[cfg(feature = "static")]
+fn keys(value: &JsValue) -> Vec<String> {
+    if !value.is_object() {
+        return Vec::new();
+    }
+    Object::keys(value.unchecked_ref::<Object>())
+        .iter()
+        .filter_map(|key| key.as_string())
+        .collect()
 }
 
 /// With a server, everything is in the markup it rendered: the endpoint (the form's
