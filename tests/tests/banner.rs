@@ -273,3 +273,64 @@ fn choice_in(cookies: &str) -> Option<&str> {
         .as_secs();
     (time.abs_diff(now) < 600).then_some(value)
 }
+
+/// Collects `console.error` messages into `window.__errors` from the first script on.
+const CAPTURE_ERRORS: &str = "window.__errors = []; const original = console.error; \
+    console.error = (...args) => { window.__errors.push(args.join(' ')); original(...args); };";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn static_configuration_mistakes_are_reported_and_necessary_always_granted() {
+    // `categorys` misspelled: no categories but necessary, and the console says why.
+    let site = consentry_tests::StaticSite::start(r#"{"revision":1,"categorys":[]}"#).await;
+    let browser = Browser::start("banner-static-mistakes", BrowserOptions::default()).await;
+    browser
+        .cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            serde_json::json!({ "source": CAPTURE_ERRORS }),
+        )
+        .await;
+    browser.goto(&site.url).await;
+    browser.banner_ready().await;
+    let errors = browser.js("return window.__errors.join('\\n')").await;
+    let errors = errors.as_str().unwrap_or_default().to_owned();
+    browser
+        .ensure(
+            errors.contains("unknown configuration key \"categorys\"")
+                && errors.contains("no categories besides \"necessary\""),
+            &format!("the misspelling is named: {errors}"),
+        )
+        .await;
+    browser
+        .ensure(
+            browser.wait_present(VISIBLE_BANNER).await,
+            "the banner still shows",
+        )
+        .await;
+    browser.click("#consentry button[value=accept_all]").await;
+    let granted = browser.js("return window.consentry.get().granted").await;
+    browser
+        .ensure(
+            granted == serde_json::json!(["necessary"]),
+            &format!("Accept all grants necessary at least: {granted}"),
+        )
+        .await;
+    browser.close().await;
+
+    // Malformed JSON is named too.
+    let site = consentry_tests::StaticSite::start(r#"{"revision":1,"categories":[}"#).await;
+    let browser = Browser::start("banner-static-bad-json", BrowserOptions::default()).await;
+    browser
+        .cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            serde_json::json!({ "source": CAPTURE_ERRORS }),
+        )
+        .await;
+    browser.goto(&site.url).await;
+    let reported = browser
+        .wait_js("return window.__errors.some(e => e.includes('not valid JSON'))")
+        .await;
+    browser
+        .ensure(reported, "malformed JSON is reported on the console")
+        .await;
+    browser.close().await;
+}

@@ -248,12 +248,19 @@ fn bundle(root: &Path, features: &str, glue: &str, wasm: &str) -> Result<Vec<u8>
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("glue.js"), glue).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("loader.js"), loader_source(wasm)).map_err(|e| e.to_string())?;
+    // The server build has nothing to say on the console; the static build names the page
+    // author's configuration mistakes there, so it keeps `console`.
+    let console = if features.contains("static") {
+        "--pure:console.log"
+    } else {
+        "--drop:console"
+    };
     let output = Command::new(esbuild)
         .arg(dir.join("loader.js"))
         .args([
             "--bundle",
             "--minify",
-            "--drop:console",
+            console,
             "--format=esm",
             "--target=es2022",
             "--log-level=warning",
