@@ -1,0 +1,2 @@
+import "consentry-banner/consentry-banner.css";
+import "consentry-banner";

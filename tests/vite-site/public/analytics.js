@@ -1,0 +1,1 @@
+window.__analytics = (window.__analytics || 0) + 1;
