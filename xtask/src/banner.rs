@@ -225,16 +225,18 @@ fn esbuild(root: &Path) -> Option<PathBuf> {
 }
 
 /// The module that starts the banner: the glue, then the page's events and
-/// `window.consentry` wired to the banner's exported functions. Outside a browser (a
-/// static-site generator or a test runner importing the package) it does nothing.
+/// `window.consentry` wired to the banner's exported functions, once the WebAssembly is
+/// ready. Outside a browser (a static-site generator or a test runner importing the
+/// package) it does nothing.
 fn loader_source(wasm: &str) -> String {
     let mut out =
         String::from("import init,{submit,click,closed,open,get,allows}from\"./glue.js\";");
-    out.push_str("if(typeof document<\"u\"){await init({module_or_path:new URL(\"");
+    // No top-level `await`: every bundler takes the module as it is.
+    out.push_str("if(typeof document<\"u\")init({module_or_path:new URL(\"");
     out.push_str(wasm);
     out.push_str(
-        "\",import.meta.url)});addEventListener(\"submit\",submit);addEventListener(\"click\",click);\
-         addEventListener(\"close\",closed,true);window.consentry={open,get,allows}}\n",
+        "\",import.meta.url)}).then(()=>{addEventListener(\"submit\",submit);addEventListener(\"click\",click);\
+         addEventListener(\"close\",closed,true);window.consentry={open,get,allows}});\n",
     );
     out
 }
