@@ -246,13 +246,7 @@ impl StaticSite {
                 "/consentry-banner.css",
                 axum::routing::get(file("consentry-banner.css", "text/css")),
             );
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind static site");
-        let url = format!("http://{}", listener.local_addr().expect("address"));
-        let task = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        let (url, task) = serve(app).await;
         Self { url, task }
     }
 }
@@ -536,6 +530,75 @@ impl Browser {
         self.ensure(ready, "the WebAssembly banner started").await;
     }
 
+    /// The static banner's whole round trip on the open page, whose inert analytics
+    /// script sets `window.__analytics`: the banner shows and analytics waits; "Accept
+    /// all" runs it without a reload and stores a timed choice ending in `granted_suffix`;
+    /// a reload keeps the choice; "Reject all" from the settings reloads without analytics.
+    pub async fn static_banner_round_trip(&self, granted_suffix: &str) {
+        self.banner_ready().await;
+        self.ensure(
+            self.wait_present(VISIBLE_BANNER).await,
+            "the banner renders itself",
+        )
+        .await;
+        let inert = self.js("return window.__analytics === undefined").await;
+        self.ensure(inert == Value::Bool(true), "analytics inert before consent")
+            .await;
+
+        self.click("#consentry button[value=accept_all]").await;
+        self.ensure(self.wait_absent(VISIBLE_BANNER).await, "banner closed")
+            .await;
+        let ran = self.wait_js("return window.__analytics === 1").await;
+        self.ensure(ran, "the analytics script ran once, without a reload")
+            .await;
+        let cookie = self.js("return document.cookie").await;
+        self.ensure(
+            cookie
+                .as_str()
+                .and_then(choice_in)
+                .is_some_and(|value| value.ends_with(granted_suffix)),
+            &format!("choice stored, timed: {cookie}"),
+        )
+        .await;
+
+        self.client.refresh().await.expect("reload");
+        self.banner_ready().await;
+        self.ensure(!self.exists(VISIBLE_BANNER).await, "the choice sticks")
+            .await;
+        self.ensure(
+            self.wait_js("return window.__analytics === 1").await,
+            "granted script runs on load",
+        )
+        .await;
+        let state = self.js("return window.consentry.get()").await;
+        self.ensure(state["decided"] == Value::Bool(true), &format!("{state}"))
+            .await;
+
+        // Withdrawing from the settings dialog reloads with analytics off.
+        self.click("a[data-consent-open]").await;
+        self.ensure(
+            self.wait_present("dialog#consentry-dialog[open]").await,
+            "settings dialog",
+        )
+        .await;
+        self.click("#consentry-dialog button[value=reject_all]")
+            .await;
+        self.ensure(
+            self.wait_js(
+                r"return /(^|; )consentry_choice=2\.1\.\d+\.necessary(;|$)/.test(document.cookie)",
+            )
+            .await,
+            "rejection stored, with its time",
+        )
+        .await;
+        self.banner_ready().await;
+        let off = self
+            .wait_js("return window.__analytics === undefined && !consentry.allows('analytics')")
+            .await;
+        self.ensure(off, "after withdrawal the page reloaded without analytics")
+            .await;
+    }
+
     /// Logs in as the demo customer through the shop's login form.
     pub async fn log_in(&self, shop_url: &str) {
         self.goto(&format!("{shop_url}/login")).await;
@@ -657,4 +720,39 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
             Some(json!({ "cmd": self.command, "params": self.params }).to_string()),
         )
     }
+}
+
+/// The value of the static banner's choice cookie in `document.cookie` text, when it is the
+/// timed format (`2.<revision>.<unix seconds>.…`) with a time near now.
+pub fn choice_in(cookies: &str) -> Option<&str> {
+    let value = cookies
+        .split("; ")
+        .find_map(|pair| pair.strip_prefix("consentry_choice="))?;
+    let time: u64 = value
+        .strip_prefix("2.1.")?
+        .split('.')
+        .next()?
+        .parse()
+        .ok()?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?
+        .as_secs();
+    (time.abs_diff(now) < 600).then_some(value)
+}
+
+/// Serves `app` on a free loopback port: its `http://127.0.0.1:PORT` URL, and the task to
+/// abort when done.
+///
+/// # Panics
+/// When no loopback port can be bound.
+pub async fn serve(app: axum::Router) -> (String, tokio::task::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free loopback port");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (url, task)
 }

@@ -155,80 +155,8 @@ async fn static_mode_renders_stores_the_choice_and_activates_scripts() {
     let site = consentry_tests::StaticSite::start(&static_config(1)).await;
     let browser = Browser::start("banner-static", BrowserOptions::default()).await;
     browser.goto(&site.url).await;
-    browser.banner_ready().await;
     browser
-        .ensure(
-            browser.wait_present(VISIBLE_BANNER).await,
-            "the banner renders itself",
-        )
-        .await;
-    let inert = browser.js("return window.__analytics === undefined").await;
-    browser
-        .ensure(inert == Value::Bool(true), "analytics inert before consent")
-        .await;
-
-    browser.click("#consentry button[value=accept_all]").await;
-    browser
-        .ensure(browser.wait_absent(VISIBLE_BANNER).await, "banner closed")
-        .await;
-    let ran = browser.wait_js("return window.__analytics === 1").await;
-    browser
-        .ensure(ran, "the analytics script ran once, without a reload")
-        .await;
-    let cookie = browser.js("return document.cookie").await;
-    browser
-        .ensure(
-            cookie.as_str().is_some_and(|c| {
-                choice_in(c).is_some_and(|v| v.ends_with(".necessary.analytics.marketing"))
-            }),
-            &format!("choice stored: {cookie}"),
-        )
-        .await;
-
-    browser.client.refresh().await.unwrap();
-    browser.banner_ready().await;
-    browser
-        .ensure(!browser.exists(VISIBLE_BANNER).await, "the choice sticks")
-        .await;
-    browser
-        .ensure(
-            browser.wait_js("return window.__analytics === 1").await,
-            "granted script runs on load",
-        )
-        .await;
-    let state = browser.js("return window.consentry.get()").await;
-    browser
-        .ensure(state["decided"] == Value::Bool(true), &format!("{state}"))
-        .await;
-
-    // Withdrawing from the settings dialog reloads with analytics off.
-    browser.click("a[data-consent-open]").await;
-    browser
-        .ensure(
-            browser.wait_present("dialog#consentry-dialog[open]").await,
-            "settings dialog",
-        )
-        .await;
-    browser
-        .click("#consentry-dialog button[value=reject_all]")
-        .await;
-    browser
-        .ensure(
-            browser
-                .wait_js(r"return /(^|; )consentry_choice=2\.1\.\d+\.necessary(;|$)/.test(document.cookie)")
-                .await,
-            "rejection stored, with its time",
-        )
-        .await;
-    browser.banner_ready().await;
-    let off = browser
-        .js("return window.__analytics === undefined && !consentry.allows('analytics')")
-        .await;
-    browser
-        .ensure(
-            off == Value::Bool(true),
-            "after withdrawal the page reloaded without analytics",
-        )
+        .static_banner_round_trip(".necessary.analytics.marketing")
         .await;
     browser.close().await;
 
@@ -255,40 +183,25 @@ async fn static_mode_renders_stores_the_choice_and_activates_scripts() {
     browser.close().await;
 }
 
-/// The value of the choice cookie in `document.cookie` text, checked to be the timed format
-/// (`2.<revision>.<unix seconds>.…`) with a time near now.
-fn choice_in(cookies: &str) -> Option<&str> {
-    let value = cookies
-        .split("; ")
-        .find_map(|pair| pair.strip_prefix("consentry_choice="))?;
-    let time: u64 = value
-        .strip_prefix("2.1.")?
-        .split('.')
-        .next()?
-        .parse()
-        .ok()?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .ok()?
-        .as_secs();
-    (time.abs_diff(now) < 600).then_some(value)
+/// Collects `console.error` messages into `window.__errors`, from the first script of
+/// every page on.
+async fn capture_errors(browser: &Browser) {
+    let source = "window.__errors = []; const original = console.error; \
+        console.error = (...args) => { window.__errors.push(args.join(' ')); original(...args); };";
+    browser
+        .cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            serde_json::json!({ "source": source }),
+        )
+        .await;
 }
-
-/// Collects `console.error` messages into `window.__errors` from the first script on.
-const CAPTURE_ERRORS: &str = "window.__errors = []; const original = console.error; \
-    console.error = (...args) => { window.__errors.push(args.join(' ')); original(...args); };";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn static_configuration_mistakes_are_reported_and_necessary_always_granted() {
     // `categorys` misspelled: no categories but necessary, and the console says why.
     let site = consentry_tests::StaticSite::start(r#"{"revision":1,"categorys":[]}"#).await;
     let browser = Browser::start("banner-static-mistakes", BrowserOptions::default()).await;
-    browser
-        .cdp(
-            "Page.addScriptToEvaluateOnNewDocument",
-            serde_json::json!({ "source": CAPTURE_ERRORS }),
-        )
-        .await;
+    capture_errors(&browser).await;
     browser.goto(&site.url).await;
     browser.banner_ready().await;
     let errors = browser.js("return window.__errors.join('\\n')").await;
@@ -319,12 +232,7 @@ async fn static_configuration_mistakes_are_reported_and_necessary_always_granted
     // Malformed JSON is named too.
     let site = consentry_tests::StaticSite::start(r#"{"revision":1,"categories":[}"#).await;
     let browser = Browser::start("banner-static-bad-json", BrowserOptions::default()).await;
-    browser
-        .cdp(
-            "Page.addScriptToEvaluateOnNewDocument",
-            serde_json::json!({ "source": CAPTURE_ERRORS }),
-        )
-        .await;
+    capture_errors(&browser).await;
     browser.goto(&site.url).await;
     let reported = browser
         .wait_js("return window.__errors.some(e => e.includes('not valid JSON'))")

@@ -29,13 +29,7 @@ async fn serve(csp: Csp) -> (String, tokio::task::JoinHandle<()>) {
         )
         .build()
         .unwrap();
-    let app = axum::Router::new().route("/", get(page)).layer(layer);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (url, task)
+    consentry_tests::serve(axum::Router::new().route("/", get(page)).layer(layer)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,8 +7,7 @@ use std::process::Command;
 
 use axum::http::header::CONTENT_TYPE;
 use axum::response::IntoResponse;
-use consentry_tests::{Browser, BrowserOptions, VISIBLE_BANNER};
-use serde_json::Value;
+use consentry_tests::{Browser, BrowserOptions};
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -86,12 +85,7 @@ async fn serve(dist: PathBuf) -> (String, tokio::task::JoinHandle<()>) {
             }
         }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    (url, task)
+    consentry_tests::serve(app).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -112,56 +106,8 @@ async fn the_packed_package_works_in_a_vite_build() {
 
     let browser = Browser::start("npm-vite", BrowserOptions::default()).await;
     browser.goto(&url).await;
-    browser.banner_ready().await;
     browser
-        .ensure(
-            browser.wait_present(VISIBLE_BANNER).await,
-            "the banner shows",
-        )
-        .await;
-    let inert = browser.js("return window.__analytics === undefined").await;
-    browser
-        .ensure(inert == Value::Bool(true), "analytics inert before consent")
-        .await;
-
-    browser.click("#consentry button[value=accept_all]").await;
-    browser
-        .ensure(
-            browser.wait_js("return window.__analytics === 1").await,
-            "accepting activates the gated script",
-        )
-        .await;
-    browser.client.refresh().await.unwrap();
-    browser.banner_ready().await;
-    browser
-        .ensure(
-            !browser.exists(VISIBLE_BANNER).await,
-            "a reload keeps the choice",
-        )
-        .await;
-    browser
-        .ensure(
-            browser.wait_js("return window.__analytics === 1").await,
-            "the granted script runs on load",
-        )
-        .await;
-
-    browser.click("a[data-consent-open]").await;
-    browser
-        .ensure(
-            browser.wait_present("dialog#consentry-dialog[open]").await,
-            "settings dialog",
-        )
-        .await;
-    browser
-        .click("#consentry-dialog button[value=reject_all]")
-        .await;
-    browser.banner_ready().await;
-    let off = browser
-        .wait_js("return window.__analytics === undefined && !consentry.allows('analytics')")
-        .await;
-    browser
-        .ensure(off, "rejecting reloads without the analytics script")
+        .static_banner_round_trip(".necessary.analytics")
         .await;
     browser.close().await;
     server.abort();

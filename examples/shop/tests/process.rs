@@ -37,6 +37,18 @@ struct Shop {
 
 impl Shop {
     fn start(addr: SocketAddr, data_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Self {
+        Self::start_with(addr, data_dir, env, args, Stdio::null())
+    }
+
+    /// The shop listening on `addr`, with `stderr` where it writes; `RUST_LOG=warn` unless
+    /// `env` says otherwise.
+    fn start_with(
+        addr: SocketAddr,
+        data_dir: &Path,
+        env: &[(&str, &str)],
+        args: &[&str],
+        stderr: Stdio,
+    ) -> Self {
         let mut command = Command::new(env!("CARGO_BIN_EXE_shop"));
         command
             .arg("--addr")
@@ -50,7 +62,7 @@ impl Shop {
             .env_remove("CONSENTRY_PREVIOUS_SECRETS")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .stderr(stderr);
         for (name, value) in env {
             command.env(name, value);
         }
@@ -64,6 +76,17 @@ impl Shop {
             std::thread::sleep(Duration::from_millis(20));
         }
         Self { child }
+    }
+
+    /// Stops the shop and returns what it wrote to a piped stderr.
+    fn stop_and_read_stderr(mut self) -> String {
+        let _ = self.child.kill();
+        let mut text = String::new();
+        if let Some(mut stderr) = self.child.stderr.take() {
+            let _ = stderr.read_to_string(&mut text);
+        }
+        let _ = self.child.wait();
+        text
     }
 
     /// `kill -9`.
@@ -366,30 +389,8 @@ fn kill_9_loses_no_acknowledged_decision() {
 fn a_generated_key_is_announced_on_stderr() {
     let data = temp_dir("generated-key");
     let addr = free_addr();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_shop"))
-        .arg("--addr")
-        .arg(addr.to_string())
-        .arg("--analytics-addr")
-        .arg(free_addr().to_string())
-        .arg("--data-dir")
-        .arg(&data)
-        .env_remove("CONSENTRY_SECRET")
-        .env("RUST_LOG", "off")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the shop binary starts");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(addr).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "the shop did not start listening"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let _ = child.kill();
-    let output = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let shop = Shop::start_with(addr, &data, &[("RUST_LOG", "off")], &[], Stdio::piped());
+    let stderr = shop.stop_and_read_stderr();
     assert!(
         stderr.contains("generated signing key (development only)")
             && stderr.contains("invalid when this process restarts"),
