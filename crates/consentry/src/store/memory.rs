@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockWriteGuard};
 
 use super::{Changes, Record, SessionKey, SessionStore, StoreFuture};
@@ -15,55 +15,82 @@ const SWEEP_EVERY: usize = 256;
 struct Entry {
     record: Record,
     deadline: u64,
-    /// The session came back after it was created (loaded or updated).
-    used: AtomicBool,
-    /// When it last came back, in unix seconds.
-    last_used: AtomicU64,
+    /// How often the session came back after it was created (loaded or updated), counted
+    /// up to 2: never, once, more.
+    uses: AtomicU8,
+    /// It came back since the eviction clock last passed it (the second chance).
+    referenced: AtomicBool,
 }
 
 impl Entry {
-    fn touch(&self, now: u64) {
-        self.used.store(true, Ordering::Relaxed);
-        self.last_used.store(now, Ordering::Relaxed);
+    fn touch(&self) {
+        let _ = self
+            .uses
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |uses| {
+                (uses < 2).then_some(uses + 1)
+            });
+        self.referenced.store(true, Ordering::Relaxed);
     }
 
     fn is_fresh(&self) -> bool {
-        !self.used.load(Ordering::Relaxed)
+        self.uses.load(Ordering::Relaxed) == 0
+    }
+
+    /// On the move from the fresh queue to the clock: the one use that made the session
+    /// "in use" earns no second chance; any use after it does.
+    fn promote(&self) {
+        let again = self.uses.load(Ordering::Relaxed) >= 2;
+        self.referenced.store(again, Ordering::Relaxed);
     }
 }
 
-/// One shard: the records, and the keys of records created and not used since, oldest
-/// first (keys of records used or removed since are skipped lazily).
+/// One shard: the records and two queues of their keys. `fresh` holds sessions in creation
+/// order until they are evicted unused or found used; `in_use` holds the used ones for the
+/// eviction clock. Keys of records removed meanwhile are skipped when popped.
 #[derive(Default)]
 struct ShardData {
     records: HashMap<SessionKey, Entry>,
     fresh: VecDeque<SessionKey>,
+    in_use: VecDeque<SessionKey>,
 }
 
 impl ShardData {
-    /// Makes room for one record: the oldest session that was never used again goes first;
-    /// only when there is none, an expired record, and then the least recently used one.
+    /// Makes room for one record, in amortised constant time: the oldest session that was
+    /// never used again goes first (used ones met on the way move to the in-use queue); then,
+    /// round the in-use queue, the first expired record or the first not used since the clock
+    /// last passed it (second chance, an approximation of least recently used).
     fn evict_one(&mut self, now: u64) {
         while let Some(key) = self.fresh.pop_front() {
-            if self.records.get(&key).is_some_and(Entry::is_fresh) {
-                self.records.remove(&key);
-                tracing::debug!("memory session store full; evicted the oldest unused session");
-                return;
+            match self.records.get(&key) {
+                Some(entry) if entry.is_fresh() => {
+                    self.records.remove(&key);
+                    tracing::debug!("memory session store full; evicted the oldest unused session");
+                    return;
+                }
+                Some(entry) => {
+                    entry.promote();
+                    self.in_use.push_back(key);
+                }
+                None => {}
             }
         }
-        if self.sweep(now) > 0 {
+        // Each record gets one second chance per round, so this ends within two rounds.
+        while let Some(key) = self.in_use.pop_front() {
+            let Some(entry) = self.records.get(&key) else {
+                continue;
+            };
+            if entry.deadline > now && entry.referenced.swap(false, Ordering::Relaxed) {
+                self.in_use.push_back(key);
+                continue;
+            }
+            let expired = entry.deadline <= now;
+            self.records.remove(&key);
+            if !expired {
+                tracing::warn!(
+                    "memory session store full of sessions in use; evicted the least recently used (raise the capacity)"
+                );
+            }
             return;
-        }
-        let least_recent = self
-            .records
-            .iter()
-            .min_by_key(|(_, entry)| entry.last_used.load(Ordering::Relaxed))
-            .map(|(key, _)| *key);
-        if let Some(victim) = least_recent {
-            self.records.remove(&victim);
-            tracing::warn!(
-                "memory session store full of sessions in use; evicted the least recently used (raise the capacity)"
-            );
         }
     }
 
@@ -71,10 +98,16 @@ impl ShardData {
     fn sweep(&mut self, now: u64) -> usize {
         let before = self.records.len();
         self.records.retain(|_, entry| entry.deadline > now);
+        self.compact();
+        before - self.records.len()
+    }
+
+    /// Drops queued keys whose records are gone (or, in `fresh`, used since).
+    fn compact(&mut self) {
         let records = &self.records;
         self.fresh
             .retain(|key| records.get(key).is_some_and(Entry::is_fresh));
-        before - self.records.len()
+        self.in_use.retain(|key| records.contains_key(key));
     }
 }
 
@@ -93,8 +126,11 @@ type Shard = RwLock<ShardData>;
 ///
 /// 1. the oldest session that was created and **never used again** (a visitor who came
 ///    once, or a flood of requests without cookies);
-/// 2. an expired record;
-/// 3. the **least recently used** session.
+/// 2. among sessions in use, going round them like a clock: an expired record, or one not
+///    used since the clock last passed it (a second chance: an approximation of **least
+///    recently used**, in constant time). The one use that made a session "in use" earns no
+///    second chance, so a flood of sessions that each come back once gives way to a
+///    session in steady use.
 ///
 /// So a flood of fresh sessions only ever displaces other fresh sessions: a session in
 /// active use (one that came back at least once) is touched only when the whole shard is
@@ -189,17 +225,16 @@ impl MemoryStore {
             if shard.records.len() >= self.per_shard && !shard.records.contains_key(key) {
                 shard.evict_one(now);
             }
-            // Keys of records used or removed since linger in the queue until popped;
-            // keep it from outgrowing the shard.
-            if shard.fresh.len() >= 2 * self.per_shard {
-                let ShardData { records, fresh } = &mut *shard;
-                fresh.retain(|key| records.get(key).is_some_and(Entry::is_fresh));
+            // Keys of records removed since linger in the queues until popped; keep them
+            // from outgrowing the shard.
+            if shard.fresh.len() + shard.in_use.len() >= 3 * self.per_shard {
+                shard.compact();
             }
             let entry = Entry {
                 record: record.clone(),
                 deadline,
-                used: AtomicBool::new(false),
-                last_used: AtomicU64::new(now),
+                uses: AtomicU8::new(0),
+                referenced: AtomicBool::new(false),
             };
             if shard.records.insert(*key, entry).is_none() {
                 shard.fresh.push_back(*key);
@@ -216,7 +251,7 @@ impl MemoryStore {
                 Some(entry) if entry.deadline > now => {
                     changes.apply_to(&mut entry.record);
                     entry.deadline = deadline;
-                    entry.touch(now);
+                    entry.touch();
                     true
                 }
                 Some(_) => {
@@ -261,7 +296,7 @@ impl SessionStore for MemoryStore {
             .get(key)
             .filter(|entry| entry.deadline > now)
             .map(|entry| {
-                entry.touch(now);
+                entry.touch();
                 entry.record.clone()
             });
         Box::pin(std::future::ready(Ok(record)))
@@ -344,14 +379,44 @@ mod tests {
     }
 
     #[test]
+    fn sessions_reused_once_give_way_to_one_in_steady_use() {
+        let clock = ManualClock::new(1_000);
+        let store = MemoryStore::new()
+            .with_capacity(16 * 10)
+            .with_clock(clock.clone());
+        let active = SessionKey::from_digest([0; 32]);
+        block_on(async {
+            store.create(&active, &Record::new(), 9_000).await.unwrap();
+            for n in 1..=20_000 {
+                // A flood whose every session comes back once (so none is "fresh")...
+                let key = shard0_key(n);
+                store.create(&key, &Record::new(), 9_000).await.unwrap();
+                assert!(store.load(&key).await.unwrap().is_some());
+                // ...while the visitor keeps using theirs.
+                if n % 4 == 0 {
+                    assert!(
+                        store.load(&active).await.unwrap().is_some(),
+                        "evicted after {n}"
+                    );
+                }
+            }
+            assert_eq!(store.len(), 10);
+        });
+    }
+
+    #[test]
     fn a_shard_of_sessions_in_use_sheds_expired_then_the_least_recently_used() {
         let clock = ManualClock::new(1_000);
         let store = MemoryStore::new()
             .with_capacity(16 * 3)
             .with_clock(clock.clone());
+        let held = |n| {
+            let store = &store;
+            async move { store.load(&shard0_key(n)).await.unwrap().is_some() }
+        };
         block_on(async {
             for n in 1..=3 {
-                let deadline = if n == 2 { 1_050 } else { 9_000 };
+                let deadline = if n == 1 { 1_050 } else { 9_000 };
                 store
                     .create(&shard0_key(n), &Record::new(), deadline)
                     .await
@@ -359,27 +424,23 @@ mod tests {
             }
             for n in [1, 2, 3] {
                 clock.advance(std::time::Duration::from_secs(10));
-                assert!(store.load(&shard0_key(n)).await.unwrap().is_some());
+                assert!(held(n).await);
             }
-            // Record 2 has expired by now: it goes first, though used.
+            // Record 1 has expired by now: it goes, though used.
             clock.advance(std::time::Duration::from_secs(30));
             store
                 .create(&shard0_key(4), &Record::new(), 9_000)
                 .await
                 .unwrap();
-            assert!(store.load(&shard0_key(1)).await.unwrap().is_some());
-            assert!(store.load(&shard0_key(3)).await.unwrap().is_some());
-            assert!(store.load(&shard0_key(4)).await.unwrap().is_some());
+            assert!(!held(1).await);
+            assert!(held(2).await && held(4).await);
             // All three in use now; 3 was used least recently.
-            clock.advance(std::time::Duration::from_secs(10));
-            assert!(store.load(&shard0_key(4)).await.unwrap().is_some());
-            assert!(store.load(&shard0_key(1)).await.unwrap().is_some());
             store
                 .create(&shard0_key(5), &Record::new(), 9_000)
                 .await
                 .unwrap();
-            assert!(store.load(&shard0_key(3)).await.unwrap().is_none());
-            assert!(store.load(&shard0_key(1)).await.unwrap().is_some());
+            assert!(!held(3).await);
+            assert!(held(2).await && held(4).await && held(5).await);
             assert_eq!(store.len(), 3);
         });
     }
