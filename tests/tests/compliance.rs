@@ -585,7 +585,7 @@ async fn check_08_a_policy_revision_bump_asks_again() {
     // The shop restarts with revision 2 (same secret; cookies follow the host).
     let shop = TestShop::start_with(consentry_tests::ShopOptions {
         policy_revision: 2,
-        ..options
+        ..options.clone()
     })
     .await;
     browser.goto(&shop.url).await;
@@ -614,6 +614,52 @@ async fn check_08_a_policy_revision_bump_asks_again() {
         .await;
     browser
         .ensure(hits_settle(&shop).await == 0, "no hits on the new revision")
+        .await;
+    let notice = browser
+        .js("const n = document.querySelector('#consentry .consentry-notice'); return n && n.offsetParent !== null ? n.textContent : null")
+        .await;
+    browser
+        .ensure(
+            notice
+                .as_str()
+                .is_some_and(|text| text.contains("own analytics provider")),
+            &format!("the banner says what changed: {notice}"),
+        )
+        .await;
+    browser.close().await;
+
+    // Without JavaScript too: the server renders the notice in the banner.
+    let shop = TestShop::start_with(options.clone()).await;
+    let browser = Browser::start(
+        "08-revision-nojs",
+        BrowserOptions {
+            javascript: false,
+            ..BrowserOptions::default()
+        },
+    )
+    .await;
+    browser.goto(&shop.url).await;
+    browser.click("#consentry button[value=accept_all]").await;
+    browser
+        .ensure(
+            browser.wait_for_path("/").await,
+            "decided without JavaScript",
+        )
+        .await;
+    drop(shop);
+    let shop = TestShop::start_with(consentry_tests::ShopOptions {
+        policy_revision: 2,
+        ..options
+    })
+    .await;
+    browser.goto(&shop.url).await;
+    let source = browser.source().await;
+    browser
+        .ensure(
+            source.contains("class=\"consentry-notice\"")
+                && source.contains("own analytics provider"),
+            "the notice is in the page without JavaScript",
+        )
         .await;
     browser.close().await;
 }

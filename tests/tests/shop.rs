@@ -260,3 +260,22 @@ async fn unknown_paths_are_404_pages() {
     assert_eq!(reply.status, StatusCode::NOT_FOUND);
     assert!(reply.body.contains("/nope/a&amp;b"), "paths are escaped");
 }
+
+#[tokio::test]
+async fn privacy_lists_the_revision_history_with_dates() {
+    let mut config = ShopConfig::new(Key::from_bytes(&[9; 32]).unwrap());
+    config.policy_revision = 3;
+    let app = shop::app(config).unwrap();
+    let page = send(&app, get("/privacy", None)).await.body;
+    let third = page.find("<strong>Revision 3</strong>, <time datetime=\"2026-11-30\">");
+    let second = page.find("<strong>Revision 2</strong>, <time datetime=\"2026-06-01\">");
+    let first = page.find("<strong>Revision 1</strong>, <time datetime=\"2026-01-15\">");
+    assert!(
+        third < second && second < first && first.is_some(),
+        "newest first, with dates: {page}"
+    );
+    // Revision 1 of the shop knows nothing of later ones.
+    let app = shop();
+    let page = send(&app, get("/privacy", None)).await.body;
+    assert!(page.contains("Revision 1") && !page.contains("Revision 2"));
+}

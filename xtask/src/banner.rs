@@ -302,6 +302,7 @@ fn server_inline() -> String {
         return_to: "/",
         referral: None,
         privacy_url: "/privacy",
+        notice: None,
         gpc: false,
         gpc_denies: &["marketing".to_owned()],
         open: false,

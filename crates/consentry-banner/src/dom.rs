@@ -679,6 +679,7 @@ mod static_mode {
                 return_to: "/",
                 referral: None,
                 privacy_url: &config.privacy_url,
+                notice: None,
                 gpc: config.gpc,
                 gpc_denies: &config.gpc_denies,
                 open,

@@ -118,6 +118,9 @@ pub struct Banner<'a> {
     pub referral: Option<&'a str>,
     /// The privacy policy's URL.
     pub privacy_url: &'a str,
+    /// What changed in the policy since the visitor last decided, shown when a revision
+    /// bump asks them again.
+    pub notice: Option<&'a str>,
     /// Whether Global Privacy Control is on (shows the note).
     pub gpc: bool,
     /// The categories Global Privacy Control denies unless ticked explicitly.
@@ -144,7 +147,7 @@ pub struct Banner<'a> {
 /// let categories = [Category { id: "analytics".into(), label: "Analytics".into(), description: "Counts visits".into(), locked: false }];
 /// let html = render(&Banner {
 ///     action: "/consent", stylesheet: None, revision: 1, return_to: "/", referral: None,
-///     privacy_url: "/privacy", gpc: false, gpc_denies: &[], open: false, granted: &[], hidden: false,
+///     privacy_url: "/privacy", notice: None, gpc: false, gpc_denies: &[], open: false, granted: &[], hidden: false,
 ///     categories: &categories,
 ///     texts: &Texts::default(),
 /// });
@@ -198,6 +201,11 @@ pub fn render(banner: &Banner<'_>) -> String {
     out.push_str("\">");
     push_html(&mut out, &texts.privacy_link);
     out.push_str("</a></p>\n");
+    if let Some(notice) = banner.notice {
+        out.push_str(r#"<p class="consentry-notice" role="note">"#);
+        push_html(&mut out, notice);
+        out.push_str("</p>\n");
+    }
     if banner.gpc {
         out.push_str(r#"<p class="consentry-gpc" data-gpc>"#);
         push_html(&mut out, &texts.gpc_honoured);
@@ -312,6 +320,7 @@ mod tests {
             return_to: "/cart?x=\"1\"",
             referral: Some("tok\"en"),
             privacy_url: "/privacy",
+            notice: None,
             gpc: true,
             gpc_denies: &*GPC_DENIES,
             open,

@@ -204,6 +204,7 @@ mod tests {
             return_to: "/",
             referral: Some("token"),
             privacy_url: "/privacy",
+            notice: None,
             gpc: true,
             gpc_denies: &["marketing".to_owned()],
             open: false,

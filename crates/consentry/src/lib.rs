@@ -96,7 +96,7 @@ pub use crate::error::{ConfigError, Part, SessionError};
 pub use crate::gate::Csp;
 pub use crate::html::Html;
 pub use crate::keys::{Key, Keyring};
-pub use crate::policy::{Category, CategoryDef, DeclaredCookie, Policy, Text};
+pub use crate::policy::{Category, CategoryDef, DeclaredCookie, Policy, RevisionNote, Text};
 pub use crate::referral::{Attribution, Partner, Referral, ReferralConfig, Via};
 pub use crate::render::{BannerTexts, Page};
 pub use crate::service::{ConsentryBody, ConsentryLayer, ConsentryService, ResponseFuture};

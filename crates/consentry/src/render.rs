@@ -356,6 +356,28 @@ impl Page {
         )
     }
 
+    /// The policy's revision history for the privacy page, newest first: an `<ol>` of each
+    /// revision, its date and what changed ([`Policy::revision_note`](crate::Policy::revision_note));
+    /// empty when the policy has no notes.
+    pub fn revision_history_html(&self) -> Html {
+        let notes = self.consent.policy().revision_notes();
+        if notes.is_empty() {
+            return Html::default();
+        }
+        let mut out = String::from("<ol class=\"consentry-revisions\" reversed>\n");
+        for note in notes.iter().rev() {
+            let _ = writeln!(
+                out,
+                "<li><strong>Revision {}</strong>, <time datetime=\"{date}\">{date}</time>: {}</li>",
+                note.revision(),
+                escape(note.text()),
+                date = escape(note.date()),
+            );
+        }
+        out.push_str("</ol>\n");
+        Html::trusted(out)
+    }
+
     /// The cookie declaration as JSON (what `GET /consent/declaration` returns).
     pub fn declaration_json(&self) -> serde_json::Value {
         self.renderer
@@ -415,6 +437,12 @@ impl Page {
         } else {
             Vec::new()
         };
+        // A returning visitor asked again after a revision bump is told what changed.
+        let notice = consent
+            .state()
+            .earlier_revision()
+            .filter(|_| !consent.decided())
+            .and_then(|since| policy.changes_since(since));
         markup::render(&Banner {
             action: &renderer.base_path,
             stylesheet: Some(&stylesheet),
@@ -422,6 +450,7 @@ impl Page {
             return_to,
             referral: self.pending_referral.as_deref(),
             privacy_url: &renderer.privacy_url,
+            notice: notice.as_deref(),
             gpc: consent.state().gpc(),
             gpc_denies: &gpc_denies,
             open,

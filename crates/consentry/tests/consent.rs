@@ -1025,3 +1025,50 @@ async fn a_policy_asks_only_about_the_categories_it_has() {
     };
     assert_eq!(setting, "standard_category");
 }
+
+#[tokio::test]
+async fn a_revision_bump_says_what_changed_to_returning_visitors() {
+    let notes = |policy: Policy| {
+        policy
+            .revision_note(1, "2026-01-15", "First version.")
+            .revision_note(2, "2026-06-01", "Analytics moved to our own server.")
+            .revision_note(3, "2026-11-30", "Marketing cookies are gone.")
+    };
+    let old = layer(config(1, MemoryLedger::new()));
+    let decided = decide(&old, r#"{"action":"accept_all"}"#).await;
+    let new = layer(
+        ConsentConfig::new(notes(policy(3)))
+            .ledger(MemoryLedger::new())
+            .declare(DeclaredCookie::exact("_sa", Category::ANALYTICS)),
+    );
+    let page = send(&new, get("/", &[&decided])).await.text();
+    assert!(
+        page.contains(
+            r#"<p class="consentry-notice" role="note">Analytics moved to our own server. Marketing cookies are gone.</p>"#
+        ),
+        "every change since revision 1: {page}"
+    );
+    assert!(
+        !page.contains("First version."),
+        "not what they already saw"
+    );
+    let first_visit = send(&new, get("/", &[])).await.text();
+    assert!(
+        !first_visit.contains("consentry-notice"),
+        "nothing changed for a new visitor"
+    );
+    let again = decide(&new, r#"{"action":"reject_all"}"#).await;
+    let after = send(&new, get("/", &[&again])).await.text();
+    assert!(
+        !after.contains("consentry-notice"),
+        "decided under this revision"
+    );
+
+    let bad = Consentry::builder(Keyring::new(1, Key::from_bytes(&[5; 32]).unwrap()))
+        .consent(
+            ConsentConfig::new(policy(1).revision_note(2, "2026-01-01", "From the future."))
+                .ledger(MemoryLedger::new()),
+        )
+        .build();
+    assert!(bad.is_err(), "a note for a later revision");
+}

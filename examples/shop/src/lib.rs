@@ -75,10 +75,32 @@ pub fn referral_config() -> ReferralConfig {
         .partner(Partner::new("globex", "Globex Resellers"))
 }
 
+/// What changed in each revision of the shop's policy (`--policy-revision 1` to `3`).
+const REVISIONS: [(u32, &str, &str); 3] = [
+    (1, "2026-01-15", "First version of this policy."),
+    (
+        2,
+        "2026-06-01",
+        "Visits are now counted by our own analytics provider instead of a third party's.",
+    ),
+    (
+        3,
+        "2026-11-30",
+        "Partner referrals now last 30 days, and you can see every cookie we use on the privacy page.",
+    ),
+];
+
 /// The shop's consent policy: the standard categories, analytics served from
-/// `analytics_origin`.
+/// `analytics_origin`, and what changed in each revision up to the current one.
 pub fn consent_config(config: &ShopConfig) -> ConsentConfig {
-    let policy = Policy::new(config.policy_revision).category(
+    let mut policy = Policy::new(config.policy_revision);
+    for (revision, date, text) in REVISIONS
+        .iter()
+        .filter(|(revision, _, _)| *revision <= config.policy_revision)
+    {
+        policy = policy.revision_note(*revision, *date, *text);
+    }
+    let policy = policy.category(
         CategoryDef::new(
             Category::ANALYTICS,
             "Analytics",

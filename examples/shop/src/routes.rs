@@ -390,6 +390,7 @@ pub(crate) async fn not_found(ctx: Ctx) -> PageResult {
 
 pub(crate) async fn privacy(ctx: Ctx) -> PageResult {
     let declaration = ctx.page.declaration_html();
+    let history = ctx.page.revision_history_html();
     let settings = ctx.page.settings_link();
     let body = format!(
         r"<p>Inkwell Print Shop keeps what it needs to run your orders on its own servers.
@@ -408,7 +409,11 @@ only with your consent to marketing.</p>
 <p>With your consent, a first-party analytics cookie counts visits in aggregate; the data is
 passed to our analytics provider. Without consent, the analytics script is not even loaded.</p>
 <h2>Cookies we use</h2>
-{declaration}"
+{declaration}
+<h2>Changes to this policy</h2>
+<p>When we change how we treat your information we say so here, and the next time you
+visit, the cookie banner asks you again and tells you what changed.</p>
+{history}"
     );
     ctx.page(StatusCode::OK, "Privacy policy", &body).await
 }

@@ -51,9 +51,18 @@ pub struct ConsentState {
     pub(crate) revision: u32,
     pub(crate) decided_at: Option<u64>,
     pub(crate) gpc: bool,
+    /// The revision of an earlier decision this visitor made, when a revision bump asks
+    /// them again.
+    pub(crate) earlier_revision: Option<u32>,
 }
 
 impl ConsentState {
+    /// The policy revision of the visitor's earlier decision, when a newer revision asks
+    /// them again (the banner then says what changed since).
+    pub fn earlier_revision(&self) -> Option<u32> {
+        self.earlier_revision
+    }
+
     /// The granted categories, read against `policy`.
     pub(crate) fn granted_in<'p>(&self, policy: &'p Policy) -> Granted<'p> {
         Granted::new(policy, self.granted)
@@ -201,6 +210,7 @@ impl ConsentPart {
         let mut id = None;
         let mut decision = None;
         let mut resign = None;
+        let mut earlier = None;
         for value in cookies.values(&self.cookie_name) {
             let Ok(opened) = self.codec.open(&self.cookie_name, value, now) else {
                 continue;
@@ -209,6 +219,9 @@ impl ConsentPart {
                 continue;
             };
             id.get_or_insert(candidate.id);
+            if candidate.revision < policy.revision {
+                earlier = earlier.max(Some(candidate.revision));
+            }
             if candidate.revision == policy.revision
                 && candidate.fingerprint == self.fingerprint
                 && candidate.decided_at <= now
@@ -260,6 +273,7 @@ impl ConsentPart {
                     revision: policy.revision,
                     decided_at: decision.map(|d| d.decided_at),
                     gpc,
+                    earlier_revision: if decision.is_some() { None } else { earlier },
                 },
             },
             choice_cookie,
@@ -298,6 +312,7 @@ impl ConsentPart {
             revision: self.policy.revision,
             decided_at: Some(now),
             gpc: from.gpc,
+            earlier_revision: None,
         }
     }
 

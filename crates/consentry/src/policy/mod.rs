@@ -237,8 +237,35 @@ pub struct Policy {
     pub(crate) categories: Vec<CategoryDef>,
     /// Set by [`Policy::gpc_denies`]; by default, `marketing` when the policy has it.
     pub(crate) gpc_denies: Option<Vec<Category>>,
+    /// What changed in each revision, oldest first.
+    pub(crate) notes: Vec<RevisionNote>,
     /// A builder call that cannot work, reported when the layer is built.
     invalid: Option<Invalid>,
+}
+
+/// What changed in one revision of the policy ([`Policy::revision_note`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevisionNote {
+    revision: u32,
+    date: String,
+    text: String,
+}
+
+impl RevisionNote {
+    /// The revision.
+    pub fn revision(&self) -> u32 {
+        self.revision
+    }
+
+    /// When it took effect, `YYYY-MM-DD`.
+    pub fn date(&self) -> &str {
+        &self.date
+    }
+
+    /// What changed, in plain words.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
 }
 
 impl Policy {
@@ -283,6 +310,7 @@ impl Policy {
             max_age: Self::DEFAULT_MAX_AGE,
             categories: vec![CategoryDef::new(Category::new(id), label, description)],
             gpc_denies: None,
+            notes: Vec::new(),
             invalid: None,
         }
     }
@@ -331,6 +359,52 @@ impl Policy {
     pub fn max_age(mut self, max_age: Duration) -> Self {
         self.max_age = max_age;
         self
+    }
+
+    /// Says what changed in `revision`, which took effect on `date` (`YYYY-MM-DD`). When a
+    /// revision bump asks a visitor again, the banner shows the notes of every revision
+    /// since their last decision; [`Page::revision_history_html`](crate::Page::revision_history_html)
+    /// lists them all for the privacy page. Works without JavaScript (the server renders it).
+    ///
+    /// ```
+    /// use consentry::Policy;
+    ///
+    /// let policy = Policy::new(2)
+    ///     .revision_note(1, "2026-01-15", "First version.")
+    ///     .revision_note(2, "2026-11-30", "We now measure visits with our own analytics.");
+    /// assert_eq!(policy.revision_notes().len(), 2);
+    /// ```
+    #[must_use]
+    pub fn revision_note(
+        mut self,
+        revision: u32,
+        date: impl Into<String>,
+        text: impl Into<String>,
+    ) -> Self {
+        self.notes.retain(|note| note.revision != revision);
+        self.notes.push(RevisionNote {
+            revision,
+            date: date.into(),
+            text: text.into(),
+        });
+        self.notes.sort_by_key(|note| note.revision);
+        self
+    }
+
+    /// What changed in each revision, oldest first.
+    pub fn revision_notes(&self) -> &[RevisionNote] {
+        &self.notes
+    }
+
+    /// The notes of the revisions after `since`, up to this one, joined for the banner.
+    pub(crate) fn changes_since(&self, since: u32) -> Option<String> {
+        let texts: Vec<&str> = self
+            .notes
+            .iter()
+            .filter(|note| note.revision > since && note.revision <= self.revision)
+            .map(|note| note.text.as_str())
+            .collect();
+        (!texts.is_empty()).then(|| texts.join(" "))
     }
 
     /// The categories a `Sec-GPC: 1` signal denies until explicitly granted (default:
@@ -462,6 +536,34 @@ impl Policy {
                 return Err(Invalid::new(
                     "gpc_denies",
                     format!("names unknown category {category}"),
+                ));
+            }
+        }
+        for note in &self.notes {
+            let date = note.date.as_bytes();
+            let date_ok = date.len() == 10
+                && date[4] == b'-'
+                && date[7] == b'-'
+                && date
+                    .iter()
+                    .enumerate()
+                    .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit());
+            if note.revision == 0 || note.revision > self.revision {
+                return Err(Invalid::new(
+                    "revision_note",
+                    format!(
+                        "revision {} is not between 1 and the policy's revision {}",
+                        note.revision, self.revision
+                    ),
+                ));
+            }
+            if !date_ok || note.text.trim().is_empty() {
+                return Err(Invalid::new(
+                    "revision_note",
+                    format!(
+                        "revision {}: give a date as YYYY-MM-DD and a text",
+                        note.revision
+                    ),
                 ));
             }
         }
