@@ -763,3 +763,55 @@ async fn check_12_consent_mode_default_denied_then_updated_and_the_js_api() {
         .await;
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_13_the_preferences_cookie_only_with_consent() {
+    let shop = TestShop::start().await;
+    let browser = Browser::start("13-preferences", BrowserOptions::default()).await;
+    browser.goto(&shop.url).await;
+    browser.banner_ready().await;
+    browser.click("#consentry button[value=reject_all]").await;
+    browser
+        .ensure(browser.wait_absent(VISIBLE_BANNER).await, "rejected")
+        .await;
+    let choose_inches = "document.querySelector('form.units select').value = 'in'; \
+                         document.querySelector('form.units').requestSubmit()";
+    browser.js(choose_inches).await;
+    browser
+        .ensure(
+            browser
+                .wait_js("return document.querySelector('td.size').textContent.endsWith(' in')")
+                .await,
+            "inches shown, kept on the server for the session",
+        )
+        .await;
+    browser
+        .ensure(
+            !has(&browser.cookies().await, shop::UNITS_COOKIE),
+            "no preferences cookie without consent",
+        )
+        .await;
+
+    browser.open_settings().await;
+    browser
+        .click("#consentry-dialog button[value=accept_all]")
+        .await;
+    browser.banner_ready().await;
+    browser.js(choose_inches).await;
+    // The cookie is HttpOnly: wait for it through the browser's cookie store.
+    let mut stored = false;
+    for _ in 0..50 {
+        if has(&browser.cookies().await, shop::UNITS_COOKIE) {
+            stored = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    browser
+        .ensure(
+            stored,
+            "the preferences cookie once preferences are granted",
+        )
+        .await;
+    browser.close().await;
+}

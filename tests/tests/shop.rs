@@ -279,3 +279,102 @@ async fn privacy_lists_the_revision_history_with_dates() {
     let page = send(&app, get("/privacy", None)).await.body;
     assert!(page.contains("Revision 1") && !page.contains("Revision 2"));
 }
+
+/// The value set for cookie `name` in a reply, if any (not a deletion).
+fn set_value(reply: &Reply, name: &str) -> Option<String> {
+    reply.set_cookies().iter().find_map(|c| {
+        let value = c.strip_prefix(&format!("{name}="))?.split(';').next()?;
+        (!c.contains("Max-Age=0")).then(|| value.to_owned())
+    })
+}
+
+fn post_form(path: &str, cookies: &[String], form: &str) -> Request<Body> {
+    Request::post(path)
+        .header(header::HOST, "127.0.0.1:3000")
+        .header(header::ORIGIN, "http://127.0.0.1:3000")
+        .header(header::COOKIE, cookies.join("; "))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form.to_owned()))
+        .unwrap()
+}
+
+fn get_with(path: &str, cookies: &[String]) -> Request<Body> {
+    Request::get(path)
+        .header(header::HOST, "127.0.0.1:3000")
+        .header(header::COOKIE, cookies.join("; "))
+        .body(Body::empty())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_units_preference_is_a_cookie_only_with_consent() {
+    let app = shop();
+    // Without consent: remembered on the server for the session, no preferences cookie.
+    let chosen = send(&app, post_form("/preferences", &[], "units=in&return_to=/")).await;
+    assert_eq!(chosen.status, StatusCode::SEE_OTHER);
+    assert!(
+        set_value(&chosen, shop::UNITS_COOKIE).is_none(),
+        "no cookie before consent"
+    );
+    let sid = set_value(&chosen, "__Host-sid").expect("kept in the session");
+    let session = vec![format!("__Host-sid={sid}")];
+    let page = send(&app, get_with("/", &session)).await.body;
+    assert!(page.contains("3.35 × 2.17 in"), "sizes in inches: {page}");
+    assert!(
+        send(&app, get_with("/", &[]))
+            .await
+            .body
+            .contains("85 × 55 mm")
+    );
+
+    // With preferences granted: the cookie.
+    let accepted = send(
+        &app,
+        post_form("/consent", &[], "action=accept_all&return_to=/"),
+    )
+    .await;
+    let consent = format!(
+        "__Host-consent={}",
+        set_value(&accepted, "__Host-consent").unwrap()
+    );
+    let chosen = send(
+        &app,
+        post_form("/preferences", std::slice::from_ref(&consent), "units=in"),
+    )
+    .await;
+    assert_eq!(
+        set_value(&chosen, shop::UNITS_COOKIE).as_deref(),
+        Some("in")
+    );
+    let cookies = vec![consent.clone(), format!("{}=in", shop::UNITS_COOKIE)];
+    assert!(
+        send(&app, get_with("/", &cookies))
+            .await
+            .body
+            .contains("3.35 × 2.17 in")
+    );
+
+    // Withdrawn: the gate deletes it, and it counts for nothing.
+    let withdrawn = send(
+        &app,
+        post_form("/consent", &cookies, "action=reject_all&return_to=/"),
+    )
+    .await;
+    let consent = format!(
+        "__Host-consent={}",
+        set_value(&withdrawn, "__Host-consent").unwrap()
+    );
+    let cookies = vec![consent, format!("{}=in", shop::UNITS_COOKIE)];
+    let page = send(&app, get_with("/", &cookies)).await;
+    assert!(
+        page.set_cookies()
+            .iter()
+            .any(|c| c.starts_with(&format!("{}=;", shop::UNITS_COOKIE)) && c.contains("Max-Age=0")),
+        "deleted after withdrawal: {:?}",
+        page.set_cookies()
+    );
+    assert!(page.body.contains("85 × 55 mm"));
+
+    let bad = send(&app, post_form("/preferences", &[], "units=furlongs")).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}

@@ -23,6 +23,8 @@ pub mod html;
 pub mod orders;
 mod routes;
 
+pub use routes::UNITS_COOKIE;
+
 /// Everything the shop is built from.
 pub struct ShopConfig {
     /// The secrets that sign cookies (one signing key, any verify-only previous keys).
@@ -111,6 +113,11 @@ pub fn consent_config(config: &ShopConfig) -> ConsentConfig {
     ConsentConfig::new(policy)
         .ledger(Arc::clone(&config.ledger))
         .declare(
+            DeclaredCookie::exact(routes::UNITS_COOKIE, Category::PREFERENCES)
+                .purpose("Remembers whether sizes are shown in millimetres or inches")
+                .duration("1 year"),
+        )
+        .declare(
             DeclaredCookie::exact("_sa", Category::ANALYTICS)
                 .provider("Inkwell Analytics")
                 .purpose("Distinguishes visits for aggregate statistics")
@@ -149,6 +156,7 @@ pub fn app(config: ShopConfig) -> Result<Router, ConfigError> {
         .route("/account", get(routes::account))
         .route("/logout", post(routes::logout))
         .route("/privacy", get(routes::privacy))
+        .route("/preferences", post(routes::set_preferences))
         .route("/checkout", post(routes::checkout))
         .route("/orders/{id}", get(routes::order))
         .route("/admin/partners", get(routes::partner_report))

@@ -8,12 +8,12 @@ use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use consentry::{MissingLayer, Page, Referral, Session, SessionError};
+use consentry::{Category, MissingLayer, Page, Referral, Session, SessionError};
 use serde::Deserialize;
 
 use crate::Shop;
 use crate::accounts;
-use crate::catalog::{self, PRODUCTS};
+use crate::catalog::{self, PRODUCTS, Units};
 use crate::html::{self, Chrome, Viewer, escape, page};
 use crate::orders::{self, Line, Order};
 
@@ -21,6 +21,10 @@ use crate::orders::{self, Line, Order};
 pub(crate) const USER: &str = "user";
 /// Session key of the cart: SKU to quantity.
 pub(crate) const CART: &str = "cart";
+/// Session key of the display units, when preferences are not granted.
+pub(crate) const UNITS: &str = "units";
+/// The preferences cookie (declared under `preferences`): `mm` or `in`.
+pub const UNITS_COOKIE: &str = "shop_units";
 /// Most units of one SKU in a cart.
 const MAX_QTY: u32 = 1_000;
 
@@ -35,6 +39,8 @@ pub(crate) struct Ctx {
     page: Page,
     referral: Option<Referral>,
     path: String,
+    /// The preferences cookie's value, if the request carried one.
+    units_cookie: Option<String>,
 }
 
 impl FromRequestParts<Shop> for Ctx {
@@ -47,6 +53,16 @@ impl FromRequestParts<Shop> for Ctx {
             page: Page::from_request_parts(parts, shop).await?,
             referral: parts.extensions.get::<Referral>().cloned(),
             path: parts.uri.path().to_owned(),
+            units_cookie: parts
+                .headers
+                .get_all(header::COOKIE)
+                .iter()
+                .filter_map(|value| value.to_str().ok())
+                .flat_map(|value| value.split(';'))
+                .find_map(|pair| {
+                    let (name, value) = pair.trim().split_once('=')?;
+                    (name == UNITS_COOKIE).then(|| value.to_owned())
+                }),
         })
     }
 }
@@ -86,6 +102,24 @@ impl Ctx {
             ),
             None => Some(Redirect::to("/login").into_response()),
         })
+    }
+
+    /// The display units: the preferences cookie when preferences are granted, else the
+    /// session's choice, else millimetres.
+    async fn units(&self) -> Result<Units, SessionError> {
+        let from_cookie = self
+            .units_cookie
+            .as_deref()
+            .filter(|_| self.page.consent().allows(&Category::PREFERENCES))
+            .and_then(Units::parse);
+        if let Some(units) = from_cookie {
+            return Ok(units);
+        }
+        let from_session: Option<String> = self.session.get(UNITS).await?;
+        Ok(from_session
+            .as_deref()
+            .and_then(Units::parse)
+            .unwrap_or_default())
     }
 
     async fn user(&self) -> Result<Option<u64>, SessionError> {
@@ -132,18 +166,69 @@ pub(crate) async fn stylesheet() -> impl IntoResponse {
 
 pub(crate) async fn catalogue(ctx: Ctx) -> PageResult {
     let chrome = ctx.chrome().await?;
-    let mut body = String::from("<table><tr><th>Product</th><th>Price</th><th>Order</th></tr>");
+    let units = ctx.units().await?;
+    let mut body =
+        String::from("<table><tr><th>Product</th><th>Size</th><th>Price</th><th>Order</th></tr>");
     for product in PRODUCTS {
         let _ = write!(
             body,
-            r#"<tr><td>{name}</td><td>{price}</td><td><form method="post" action="/cart"><input type="hidden" name="sku" value="{sku}"><label class="inline">Qty <input name="qty" type="number" min="1" max="{MAX_QTY}" value="1" size="4"></label> <button type="submit">Add to cart</button></form></td></tr>"#,
+            r#"<tr><td>{name}</td><td class="size">{size}</td><td>{price}</td><td><form method="post" action="/cart"><input type="hidden" name="sku" value="{sku}"><label class="inline">Qty <input name="qty" type="number" min="1" max="{MAX_QTY}" value="1" size="4"></label> <button type="submit">Add to cart</button></form></td></tr>"#,
             name = escape(product.name),
+            size = units.size(product.size_mm),
             price = catalog::price(unit_price(&chrome, product.price_cents)),
             sku = escape(product.sku),
         );
     }
     body.push_str("</table>");
+    let option = |option: Units, label: &str| {
+        let selected = if option == units { " selected" } else { "" };
+        format!(
+            r#"<option value="{}"{selected}>{label}</option>"#,
+            option.as_str()
+        )
+    };
+    let _ = write!(
+        body,
+        r#"<form method="post" action="/preferences" class="units"><input type="hidden" name="return_to" value="/"><label class="inline">Show sizes in <select name="units">{}{}</select></label> <button type="submit">Show</button></form>"#,
+        option(Units::Millimetres, "millimetres"),
+        option(Units::Inches, "inches"),
+    );
     Ok(Html(page("Catalogue", &chrome, &body)).into_response())
+}
+
+#[derive(Deserialize)]
+pub(crate) struct Preferences {
+    units: String,
+    return_to: Option<String>,
+}
+
+/// Remembers the display units: in the preferences cookie when preferences are granted,
+/// otherwise on the server for this session only.
+pub(crate) async fn set_preferences(ctx: Ctx, Form(form): Form<Preferences>) -> PageResult {
+    let Some(units) = Units::parse(&form.units) else {
+        let body = r#"<p class="error">Choose millimetres or inches.</p><p><a href="/">Back to the catalogue</a></p>"#;
+        return ctx.page(StatusCode::BAD_REQUEST, "Not saved", body).await;
+    };
+    let back = form
+        .return_to
+        .filter(|path| {
+            path.starts_with('/') && !path.starts_with("//") && !path.contains(['\\', '\r', '\n'])
+        })
+        .unwrap_or_else(|| "/".to_owned());
+    let mut response = Redirect::to(&back).into_response();
+    if ctx.page.consent().allows(&Category::PREFERENCES) {
+        ctx.session.remove(UNITS).await?;
+        let cookie = format!(
+            "{UNITS_COOKIE}={}; Path=/; Max-Age=31536000; HttpOnly; Secure; SameSite=Lax",
+            units.as_str()
+        );
+        if let Ok(value) = header::HeaderValue::try_from(cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
+    } else {
+        ctx.session.insert(UNITS, units.as_str()).await?;
+    }
+    Ok(response)
 }
 
 #[derive(Deserialize)]
