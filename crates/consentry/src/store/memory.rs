@@ -353,12 +353,16 @@ mod tests {
         SessionKey::from_digest(digest)
     }
 
+    /// A store with ten records a shard, on a clock that stands still.
+    fn ten_per_shard() -> MemoryStore {
+        MemoryStore::new()
+            .with_capacity(16 * 10)
+            .with_clock(ManualClock::new(1_000))
+    }
+
     #[test]
     fn a_flood_of_fresh_sessions_never_evicts_one_in_use() {
-        let clock = ManualClock::new(1_000);
-        let store = MemoryStore::new()
-            .with_capacity(16 * 10)
-            .with_clock(clock.clone());
+        let store = ten_per_shard();
         let active = SessionKey::from_digest([0; 32]);
         block_on(async {
             // The active session is the oldest and the closest to its deadline.
@@ -380,10 +384,7 @@ mod tests {
 
     #[test]
     fn sessions_reused_once_give_way_to_one_in_steady_use() {
-        let clock = ManualClock::new(1_000);
-        let store = MemoryStore::new()
-            .with_capacity(16 * 10)
-            .with_clock(clock.clone());
+        let store = ten_per_shard();
         let active = SessionKey::from_digest([0; 32]);
         block_on(async {
             store.create(&active, &Record::new(), 9_000).await.unwrap();
