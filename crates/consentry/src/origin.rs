@@ -78,20 +78,39 @@ fn without_default_port<'a>(authority: &'a str, scheme: &str) -> &'a str {
     authority.strip_suffix(default).unwrap_or(authority)
 }
 
-/// Whether `authority` (`host[:port]`) names this machine, where browsers treat plain
-/// `http` as a secure context.
-fn is_loopback(authority: &str) -> bool {
+/// The host of an authority (`host[:port]`, as in a `Host` header): without the port and a
+/// trailing dot, lowercased.
+pub(crate) fn host_name(authority: &str) -> String {
     let host = match authority.rsplit_once(':') {
         Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
         _ => authority,
     };
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    host.trim_end_matches('.').to_ascii_lowercase()
+}
+
+/// Whether `authority` (`host[:port]`) names this machine, where browsers treat plain
+/// `http` as a secure context.
+fn is_loopback(authority: &str) -> bool {
+    let host = host_name(authority);
     host == "localhost"
         || host.ends_with(".localhost")
         || host == "[::1]"
         || host
             .parse::<std::net::Ipv4Addr>()
             .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Longest path the layer sends a visitor back to.
+const MAX_LOCAL_PATH: usize = 2048;
+
+/// `path` when it is a path on this site ([`is_local_path`]) of reasonable length, else `/`:
+/// where the layer sends a visitor back to.
+pub(crate) fn local_or_root(path: &str) -> &str {
+    if path.len() <= MAX_LOCAL_PATH && is_local_path(path) {
+        path
+    } else {
+        "/"
+    }
 }
 
 /// Whether `path` is a path on this site, safe to name in a `Location` header: it starts

@@ -14,6 +14,7 @@ use crate::assets;
 use crate::consent::Consent;
 use crate::gate::GatePart;
 use crate::html::{Html, escape};
+use crate::origin::local_or_root;
 use crate::policy::Category;
 
 /// The banner's texts in one language; `Default` is English. Set them per language with
@@ -214,11 +215,7 @@ impl Page {
             nonce,
             language,
             pending_referral: pending_referral.map(Arc::from),
-            return_to: if crate::origin::is_local_path(path) && path.len() <= 2048 {
-                Arc::from(path)
-            } else {
-                Arc::from("/")
-            },
+            return_to: Arc::from(local_or_root(path)),
         }
     }
 
@@ -314,17 +311,17 @@ impl Page {
     /// is empty once decided. The no-JavaScript form comes back to this request's path
     /// ([`Page::banner_html_returning_to`] names another, a query string for instance).
     pub fn banner_html(&self) -> Html {
-        self.banner_html_returning_to(&self.return_to)
+        self.banner(&self.return_to)
     }
 
     /// [`Page::banner_html`], with the no-JavaScript form coming back to `return_to` (a path
     /// on this site; anything else comes back to `/`).
     pub fn banner_html_returning_to(&self, return_to: &str) -> Html {
-        let return_to = if crate::origin::is_local_path(return_to) {
-            return_to
-        } else {
-            "/"
-        };
+        self.banner(local_or_root(return_to))
+    }
+
+    /// The banner, coming back to `return_to`, a path already checked to be local.
+    fn banner(&self, return_to: &str) -> Html {
         #[cfg(feature = "banner")]
         {
             // Decided visitors get the settings view hidden, for "Cookie settings" to open

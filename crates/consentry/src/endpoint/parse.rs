@@ -12,17 +12,14 @@ use serde::Deserialize;
 use super::reply::{Rejection, bad_request};
 use crate::BoxError;
 use crate::consent::Choice;
-use crate::origin::is_local_path;
+use crate::origin::local_or_root;
 
 /// Largest accepted request body.
 pub(super) const MAX_BODY: usize = 4 * 1024;
 
 /// A path on this site to return to, or `/` for anything else (no open redirect).
 pub(crate) fn safe_return_to(candidate: Option<&str>) -> String {
-    match candidate {
-        Some(path) if path.len() <= 2048 && is_local_path(path) => path.to_owned(),
-        _ => "/".to_owned(),
-    }
+    local_or_root(candidate.unwrap_or("/")).to_owned()
 }
 
 #[derive(Deserialize)]

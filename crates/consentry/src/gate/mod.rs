@@ -323,10 +323,8 @@ impl Gate<'_> {
             if already {
                 continue;
             }
-            let mut deletion = cookie::Cookie::build((name.clone(), ""))
+            let mut deletion = expired(name.clone())
                 .path(entry.path.clone())
-                .max_age(cookie::time::Duration::ZERO)
-                .expires(cookie::time::OffsetDateTime::UNIX_EPOCH)
                 .secure(self.secure);
             if let Some(domain) = &entry.domain {
                 deletion = deletion.domain(domain.clone());
@@ -349,14 +347,21 @@ fn is_deletion(cookie: &cookie::Cookie<'_>) -> bool {
     }
 }
 
+/// What every deletion the gate writes carries: `name` with an empty value, `Max-Age=0`
+/// and an `Expires` in 1970 (for browsers that read only `Expires`); the caller adds the
+/// cookie's scope.
+fn expired(name: String) -> cookie::CookieBuilder<'static> {
+    cookie::Cookie::build((name, ""))
+        .max_age(cookie::time::Duration::ZERO)
+        .expires(cookie::time::OffsetDateTime::UNIX_EPOCH)
+}
+
 /// A deletion as the gate lets it through: the same name and scope (path, domain,
 /// `Secure`, `HttpOnly`, `SameSite`, `Partitioned`), an empty value, `Max-Age=0` and an
 /// `Expires` in the past. Whatever else the original carried is dropped, so what passes as
 /// a deletion cannot store anything, whichever attribute a browser would have believed.
 fn canonical_deletion(cookie: &cookie::Cookie<'_>) -> HeaderValue {
-    let mut deletion = cookie::Cookie::build((cookie.name().to_owned(), ""))
-        .max_age(cookie::time::Duration::ZERO)
-        .expires(cookie::time::OffsetDateTime::UNIX_EPOCH);
+    let mut deletion = expired(cookie.name().to_owned());
     if let Some(path) = cookie.path() {
         deletion = deletion.path(path.to_owned());
     }

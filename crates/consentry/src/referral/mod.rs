@@ -21,7 +21,7 @@ use crate::clock::Clock;
 use crate::codec::Codec;
 use crate::cookies::{CookieSettings, RequestCookies};
 use crate::keys::{Keyring, Purpose};
-use crate::origin::is_local_path;
+use crate::origin::{host_name, is_local_path};
 use crate::policy::{DeclaredCookie, Granted};
 
 mod config;
@@ -184,14 +184,7 @@ impl ReferralPart {
     }
 
     fn partner_for_host(&self, host: &str) -> Option<usize> {
-        let host = host.rsplit_once(':').map_or(host, |(name, port)| {
-            if port.bytes().all(|b| b.is_ascii_digit()) {
-                name
-            } else {
-                host
-            }
-        });
-        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        let host = host_name(host);
         self.config
             .partners
             .iter()
