@@ -227,6 +227,14 @@ fn unknown(what: &str, key: &str, known: &[&str]) -> String {
 
 /// Makes sure `necessary` is there, first and locked, whatever the configuration says:
 /// it is always granted, even by a configuration with a mistake in it.
+///
+/// ```
+/// use consentry_banner::config::ensure_necessary;
+///
+/// let mut categories = Vec::new();
+/// ensure_necessary(&mut categories);
+/// assert_eq!((categories[0].id.as_str(), categories[0].locked), ("necessary", true));
+/// ```
 pub fn ensure_necessary(categories: &mut Vec<Category>) {
     let (id, label, description) = STANDARD_CATEGORIES[0];
     match categories.iter().position(|c| c.id == id) {

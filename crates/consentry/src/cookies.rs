@@ -75,6 +75,14 @@ fn parse_pair(pair: &[u8]) -> Option<(&str, &str)> {
 
 /// The `SameSite` attribute of the session cookie
 /// ([`SessionConfig::same_site`](crate::SessionConfig::same_site)).
+///
+/// ```
+/// use consentry::{SameSite, SessionConfig};
+/// use consentry::store::MemoryStore;
+///
+/// let sessions = SessionConfig::new(MemoryStore::new()).same_site(SameSite::Strict);
+/// # let _ = sessions;
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SameSite {
     /// Sent only with requests from this site: not even when following a link from

@@ -316,6 +316,17 @@ impl Page {
 
     /// [`Page::banner_html`], with the no-JavaScript form coming back to `return_to` (a path
     /// on this site; anything else comes back to `/`).
+    ///
+    /// ```
+    /// use consentry::Page;
+    ///
+    /// // Back to the search results, query string included.
+    /// fn results(page: &Page, query: &str) -> String {
+    ///     let back = format!("/search?q={}", consentry::html::escape(query));
+    ///     page.banner_html_returning_to(&back).into_string()
+    /// }
+    /// # let _ = results;
+    /// ```
     pub fn banner_html_returning_to(&self, return_to: &str) -> Html {
         self.banner(local_or_root(return_to))
     }
@@ -356,6 +367,15 @@ impl Page {
     /// The policy's revision history for the privacy page, newest first: an `<ol>` of each
     /// revision, its date and what changed ([`Policy::revision_note`](crate::Policy::revision_note));
     /// empty when the policy has no notes.
+    ///
+    /// ```
+    /// use consentry::Page;
+    ///
+    /// fn privacy(page: &Page) -> String {
+    ///     format!("<h2>Changes to this policy</h2>{}", page.revision_history_html())
+    /// }
+    /// # let _ = privacy;
+    /// ```
     pub fn revision_history_html(&self) -> Html {
         let notes = self.consent.policy().revision_notes();
         if notes.is_empty() {

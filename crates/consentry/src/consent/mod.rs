@@ -59,6 +59,15 @@ pub struct ConsentState {
 impl ConsentState {
     /// The policy revision of the visitor's earlier decision, when a newer revision asks
     /// them again (the banner then says what changed since).
+    ///
+    /// ```
+    /// use consentry::Consent;
+    ///
+    /// fn returning_after_a_change(consent: &Consent) -> bool {
+    ///     consent.state().earlier_revision().is_some()
+    /// }
+    /// # let _ = returning_after_a_change;
+    /// ```
     pub fn earlier_revision(&self) -> Option<u32> {
         self.earlier_revision
     }

@@ -244,6 +244,15 @@ pub struct Policy {
 }
 
 /// What changed in one revision of the policy ([`Policy::revision_note`]).
+///
+/// ```
+/// use consentry::Policy;
+///
+/// let policy = Policy::new(2).revision_note(2, "2026-11-30", "Analytics now runs on our own server.");
+/// let note = &policy.revision_notes()[0];
+/// assert_eq!((note.revision(), note.date()), (2, "2026-11-30"));
+/// assert_eq!(note.text(), "Analytics now runs on our own server.");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RevisionNote {
     revision: u32,

@@ -86,6 +86,15 @@ impl SessionConfig {
     /// `__Secure-` prefix, since `__Host-` cookies cannot have a domain. Without it (the
     /// default) the cookie is sent to this host only, which is safer: a sibling subdomain
     /// cannot read or overwrite it.
+    ///
+    /// ```
+    /// use consentry::SessionConfig;
+    /// use consentry::store::MemoryStore;
+    ///
+    /// // Sent as __Secure-sid to example.com and every subdomain.
+    /// let sessions = SessionConfig::new(MemoryStore::new()).domain("example.com");
+    /// # let _ = sessions;
+    /// ```
     #[must_use]
     pub fn domain(mut self, domain: impl Into<String>) -> Self {
         self.scope.domain = Some(domain.into());
@@ -110,6 +119,16 @@ impl SessionConfig {
 
     /// The longest [`Session::remember_for`](crate::Session::remember_for) may ask for
     /// (default 30 days); longer requests are cut to it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use consentry::SessionConfig;
+    /// use consentry::store::MemoryStore;
+    ///
+    /// let sessions = SessionConfig::new(MemoryStore::new())
+    ///     .max_remember(Duration::from_secs(14 * 24 * 3600));
+    /// # let _ = sessions;
+    /// ```
     #[must_use]
     pub fn max_remember(mut self, longest: Duration) -> Self {
         self.max_remember = longest;
