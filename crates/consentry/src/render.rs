@@ -187,8 +187,9 @@ pub struct Page {
     language: Arc<str>,
     /// A signed referral waiting for consent, carried by the banner's form.
     pending_referral: Option<Arc<str>>,
-    /// Where the banner's no-JavaScript form comes back to: this request's path.
-    return_to: Arc<str>,
+    /// This request's URI (a cheap shared clone): the banner's no-JavaScript form comes back
+    /// to its path, checked only when a banner is rendered.
+    uri: http::Uri,
 }
 
 impl std::fmt::Debug for Page {
@@ -207,7 +208,7 @@ impl Page {
         nonce: Option<Arc<str>>,
         language: Arc<str>,
         pending_referral: Option<String>,
-        path: &str,
+        uri: http::Uri,
     ) -> Self {
         Self {
             renderer,
@@ -215,7 +216,7 @@ impl Page {
             nonce,
             language,
             pending_referral: pending_referral.map(Arc::from),
-            return_to: Arc::from(local_or_root(path)),
+            uri,
         }
     }
 
@@ -311,7 +312,7 @@ impl Page {
     /// is empty once decided. The no-JavaScript form comes back to this request's path
     /// ([`Page::banner_html_returning_to`] names another, a query string for instance).
     pub fn banner_html(&self) -> Html {
-        self.banner(&self.return_to)
+        self.banner(local_or_root(self.uri.path()))
     }
 
     /// [`Page::banner_html`], with the no-JavaScript form coming back to `return_to` (a path
@@ -331,7 +332,7 @@ impl Page {
         self.banner(local_or_root(return_to))
     }
 
-    /// The banner, coming back to `return_to`, a path already checked to be local.
+    /// The banner, coming back to `return_to`, a path checked to be local.
     fn banner(&self, return_to: &str) -> Html {
         #[cfg(feature = "banner")]
         {
