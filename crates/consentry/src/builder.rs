@@ -15,6 +15,7 @@ use crate::keys::Keyring;
 use crate::ledger::ConsentLedger;
 use crate::origin::Served;
 use crate::policy::{DeclaredCookie, Policy};
+use crate::purpose::Purposes;
 use crate::referral::{ReferralConfig, ReferralPart};
 use crate::render::{BannerTexts, Renderer};
 use crate::service::{ConsentSide, ConsentryLayer, Shared};
@@ -388,14 +389,16 @@ fn consent_side(
         Arc::clone(&consent),
         Arc::clone(&gate),
         referral.clone(),
-        ledger,
+        Arc::clone(&ledger),
         Arc::clone(clock),
     ));
+    let purposes = Purposes::new(Arc::clone(&consent), ledger, Arc::clone(clock));
     let side = ConsentSide {
         consent,
         gate,
         renderer,
         endpoint,
+        purposes,
     };
     Ok((side, referral))
 }

@@ -110,6 +110,26 @@ pub enum LedgerError {
     /// Another backend failure.
     #[error("consent ledger unavailable: {0}")]
     Unavailable(#[source] consentry_store::BoxError),
+    /// This ledger does not answer the named query.
+    #[error("this consent ledger cannot answer `{0}`")]
+    Unsupported(&'static str),
+}
+
+/// A purpose decision could not be recorded or read ([`Purposes`](crate::Purposes)).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PurposeError {
+    /// The policy declares no purpose of this id ([`Policy::purpose`](crate::Policy::purpose)).
+    #[error("unknown purpose {0:?}: declare it with Policy::purpose")]
+    UnknownPurpose(String),
+    /// The subject is not an opaque account id.
+    #[error(
+        "a subject is 1-128 characters of A-Z, a-z, 0-9, '.', '_', ':' and '-': the app's opaque account id, never an email address"
+    )]
+    InvalidSubject,
+    /// The ledger failed; nothing was recorded.
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
 }
 
 /// An error from a [`Session`](crate::Session) operation.

@@ -64,8 +64,9 @@ pub mod fuzzing;
 mod service;
 #[cfg(feature = "testing")]
 pub mod testing;
-// endpoint, render                  the /consent routes and page rendering
+// endpoint, purpose, render         the /consent routes, purposes, page rendering
 mod endpoint;
+mod purpose;
 mod render;
 // session, consent, gate, referral, ledger, store     features: never each other
 mod consent;
@@ -92,11 +93,14 @@ pub use crate::builder::{ConsentConfig, Consentry, ConsentryBuilder};
 pub use crate::clock::{Clock, ManualClock, SystemClock};
 pub use crate::consent::{Consent, ConsentState};
 pub use crate::cookies::SameSite;
-pub use crate::error::{ConfigError, Part, SessionError};
+pub use crate::error::{ConfigError, Part, PurposeError, SessionError};
 pub use crate::gate::Csp;
 pub use crate::html::Html;
 pub use crate::keys::{Key, Keyring};
-pub use crate::policy::{Category, CategoryDef, DeclaredCookie, Policy, RevisionNote, Text};
+pub use crate::policy::{
+    Category, CategoryDef, DeclaredCookie, Policy, PurposeDef, RevisionNote, Text,
+};
+pub use crate::purpose::{PurposeChange, PurposeDecision, Purposes};
 pub use crate::referral::{Attribution, Partner, Referral, ReferralConfig, Via};
 pub use crate::render::{BannerTexts, Page};
 pub use crate::service::{ConsentryBody, ConsentryLayer, ConsentryService, ResponseFuture};

@@ -12,7 +12,7 @@ const LAYERS: &[(&str, &[&str], bool)] = &[
         &["service", "builder", "axum", "testing", "fuzzing"],
         true,
     ),
-    ("endpoint", &["endpoint", "render"], true),
+    ("endpoint", &["endpoint", "purpose", "render"], true),
     (
         "features",
         &["session", "consent", "gate", "referral", "ledger", "store"],

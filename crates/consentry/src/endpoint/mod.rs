@@ -396,6 +396,8 @@ impl Endpoint {
             source,
             gpc: current.gpc,
             ip,
+            purpose: None,
+            subject: None,
         };
         let written = self.ledger.append(&record).await;
         let only_denies = mask & !current.granted == 0;

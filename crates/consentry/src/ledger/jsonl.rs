@@ -9,12 +9,37 @@ use std::time::Duration;
 
 use futures_channel::oneshot;
 
-use super::{ConsentLedger, LedgerFuture, LedgerRecord};
+use super::{ConsentLedger, LedgerFuture, LedgerRecord, Lookup, RecordsFuture};
 use crate::error::LedgerError;
 
-struct Job {
-    line: Vec<u8>,
-    done: oneshot::Sender<io::Result<()>>,
+/// Work for the writer thread, in arrival order.
+enum Job {
+    /// One serialized record and its line break, acknowledged once synced.
+    Append {
+        line: Vec<u8>,
+        done: oneshot::Sender<io::Result<()>>,
+    },
+    /// A scan of every file for the records one lookup wants. Done by the writer, so it
+    /// sees every acknowledged record and no rotation can move a file under it.
+    Scan {
+        lookup: OwnedLookup,
+        done: oneshot::Sender<io::Result<Vec<LedgerRecord>>>,
+    },
+}
+
+/// A [`Lookup`] the writer thread can own.
+enum OwnedLookup {
+    ConsentId(String),
+    Subject(String),
+}
+
+impl OwnedLookup {
+    fn borrow(&self) -> Lookup<'_> {
+        match self {
+            Self::ConsentId(id) => Lookup::ConsentId(id),
+            Self::Subject(subject) => Lookup::Subject(subject),
+        }
+    }
 }
 
 /// A JSON-lines file ledger.
@@ -24,6 +49,12 @@ struct Job {
 /// collapse under load. When the file passes [`JsonlLedger::open_with_max_bytes`] it is renamed
 /// to `<name>.<unix time>.jsonl` and a new file begun. On open, a torn last line (from a
 /// crash mid-write, never acknowledged) is cut off.
+///
+/// Queries ([`ConsentLedger::history`], [`ConsentLedger::subject_history`]) scan every file,
+/// rotated ones included, on the writer thread: they see every acknowledged record, and
+/// appends wait while a scan runs. That is fine for a site's own lookups at small scale (a
+/// 64 MiB file scans in well under a second); a site that looks records up often, or keeps
+/// many files, wants a database-backed ledger.
 ///
 /// ```
 /// use consentry::ledger::JsonlLedger;
@@ -157,13 +188,39 @@ impl ConsentLedger for JsonlLedger {
         };
         line.push(b'\n');
         let (done, reply) = oneshot::channel();
-        let sent = self
-            .jobs
+        let sent = self.send(Job::Append { line, done });
+        Box::pin(async move {
+            sent?;
+            match reply.await {
+                Ok(result) => result.map_err(LedgerError::Io),
+                Err(_) => Err(LedgerError::Closed),
+            }
+        })
+    }
+
+    fn history<'a>(&'a self, consent_id: &'a str) -> RecordsFuture<'a> {
+        self.scan(OwnedLookup::ConsentId(consent_id.to_owned()))
+    }
+
+    fn subject_history<'a>(&'a self, subject: &'a str) -> RecordsFuture<'a> {
+        self.scan(OwnedLookup::Subject(subject.to_owned()))
+    }
+}
+
+impl JsonlLedger {
+    fn send(&self, job: Job) -> Result<(), LedgerError> {
+        self.jobs
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .send(Job { line, done });
+            .send(job)
+            .map_err(|_| LedgerError::Closed)
+    }
+
+    fn scan(&self, lookup: OwnedLookup) -> RecordsFuture<'static> {
+        let (done, reply) = oneshot::channel();
+        let sent = self.send(Job::Scan { lookup, done });
         Box::pin(async move {
-            sent.map_err(|_| LedgerError::Closed)?;
+            sent?;
             match reply.await {
                 Ok(result) => result.map_err(LedgerError::Io),
                 Err(_) => Err(LedgerError::Closed),
@@ -219,31 +276,82 @@ struct Writer {
 impl Writer {
     fn run(mut self, queue: &mpsc::Receiver<Job>) {
         while let Ok(first) = queue.recv() {
-            let mut batch = vec![first];
-            batch.extend(queue.try_iter().take(1023));
-            let result = self.commit(&batch);
-            // Rotate before acknowledging, so no file work is left once `append` returns.
-            if result.is_ok()
-                && let Err(error) = self.rotate_if_full()
-            {
-                tracing::error!(%error, "consent ledger rotation failed; writing on");
+            // Appends waiting together are committed together; scans that arrived among
+            // them run after that commit.
+            let mut batch = Vec::new();
+            let mut scans = Vec::new();
+            for job in std::iter::once(first).chain(queue.try_iter().take(1023)) {
+                match job {
+                    Job::Append { line, done } => batch.push((line, done)),
+                    Job::Scan { lookup, done } => scans.push((lookup, done)),
+                }
             }
-            for job in batch {
-                let reply = match &result {
-                    Ok(()) => Ok(()),
-                    Err(error) => Err(io::Error::new(error.kind(), error.to_string())),
-                };
-                let _ = job.done.send(reply);
+            if !batch.is_empty() {
+                self.commit_and_acknowledge(batch);
+            }
+            for (lookup, done) in scans {
+                let _ = done.send(self.scan(lookup.borrow()));
             }
         }
     }
 
+    fn commit_and_acknowledge(&mut self, batch: Vec<(Vec<u8>, oneshot::Sender<io::Result<()>>)>) {
+        let result = self.commit(batch.iter().map(|(line, _)| line.as_slice()));
+        // Rotate before acknowledging, so no file work is left once `append` returns.
+        if result.is_ok()
+            && let Err(error) = self.rotate_if_full()
+        {
+            tracing::error!(%error, "consent ledger rotation failed; writing on");
+        }
+        for (_, done) in batch {
+            let reply = match &result {
+                Ok(()) => Ok(()),
+                Err(error) => Err(io::Error::new(error.kind(), error.to_string())),
+            };
+            let _ = done.send(reply);
+        }
+    }
+
+    /// The records `lookup` wants, from the rotated files (oldest first) and then the
+    /// current one. A line that does not parse is skipped with a warning, so one damaged
+    /// line cannot hide the rest of the proof.
+    fn scan(&self, lookup: Lookup<'_>) -> io::Result<Vec<LedgerRecord>> {
+        let mut files: Vec<PathBuf> = rotated_files(&self.path)?
+            .into_iter()
+            .map(|(_, path)| path)
+            .collect();
+        files.push(self.path.clone());
+        let needle = lookup.needle();
+        let mut found = Vec::new();
+        for path in files {
+            let text = match fs::read(&path) {
+                Ok(text) => text,
+                // Pruned between listing and reading: nothing of it to report.
+                Err(error) if error.kind() == io::ErrorKind::NotFound => continue,
+                Err(error) => return Err(error),
+            };
+            for line in text.split(|&b| b == b'\n') {
+                if line.is_empty() || !contains(line, needle.as_bytes()) {
+                    continue;
+                }
+                match serde_json::from_slice::<LedgerRecord>(line) {
+                    Ok(record) if lookup.matches(&record) => found.push(record),
+                    Ok(_) => {}
+                    Err(error) => {
+                        tracing::warn!(%error, path = %path.display(), "skipped a consent ledger line that is not a record");
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+
     /// Writes the batch and syncs it; on failure, cuts the file back so no partial line stays.
-    fn commit(&mut self, batch: &[Job]) -> io::Result<()> {
+    fn commit<'l>(&mut self, lines: impl Iterator<Item = &'l [u8]>) -> io::Result<()> {
         let start = self.file.metadata()?.len();
-        let written = batch
-            .iter()
-            .try_for_each(|job| self.file.write_all(&job.line))
+        let mut lines = lines;
+        let written = lines
+            .try_for_each(|line| self.file.write_all(line))
             .and_then(|()| self.file.sync_data());
         if written.is_err() {
             let _ = self.file.set_len(start);
@@ -302,45 +410,58 @@ impl Writer {
 /// Deletes the files rotated from `path` (`<stem>.<unix time>[-n].jsonl`) before `cutoff`;
 /// returns how many.
 fn prune_rotated(path: &Path, cutoff: u64) -> io::Result<usize> {
-    let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
-        return Ok(0);
-    };
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
     let mut removed = 0;
-    for entry in fs::read_dir(dir)? {
-        let entry = entry?;
-        let name = entry.file_name();
-        let Some(rotated_at) = name.to_str().and_then(|name| rotation_time(name, stem)) else {
-            continue;
-        };
+    for ((rotated_at, _), file) in rotated_files(path)? {
         if rotated_at < cutoff {
-            fs::remove_file(entry.path())?;
+            fs::remove_file(file)?;
             removed += 1;
         }
     }
     Ok(removed)
 }
 
-/// The rotation time in a rotated file's name, if `name` is one rotated from `stem`.
-fn rotation_time(name: &str, stem: &str) -> Option<u64> {
+/// The files rotated from `path`, oldest first, each with its (rotation time, counter).
+fn rotated_files(path: &Path) -> io::Result<Vec<((u64, u64), PathBuf)>> {
+    let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else {
+        return Ok(Vec::new());
+    };
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if let Some(order) = name.to_str().and_then(|name| rotation_order(name, stem)) {
+            files.push((order, entry.path()));
+        }
+    }
+    files.sort_unstable();
+    Ok(files)
+}
+
+/// The (rotation time, counter) in a rotated file's name, if `name` is one rotated from
+/// `stem`: `<stem>.<time>.jsonl` is counter 0, `<stem>.<time>-<n>.jsonl` counter `n`.
+fn rotation_order(name: &str, stem: &str) -> Option<(u64, u64)> {
     let middle = name
         .strip_prefix(stem)?
         .strip_prefix('.')?
         .strip_suffix(".jsonl")?;
-    let time = middle.split_once('-').map_or(middle, |(time, n)| {
-        if n.bytes().all(|b| b.is_ascii_digit()) && !n.is_empty() {
-            time
-        } else {
-            ""
-        }
-    });
-    if time.is_empty() || !time.bytes().all(|b| b.is_ascii_digit()) {
+    let (time, n) = middle.split_once('-').unwrap_or((middle, "0"));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(time) || !digits(n) {
         return None;
     }
-    time.parse().ok()
+    Some((time.parse().ok()?, n.parse().ok()?))
+}
+
+/// Whether `needle` occurs in `haystack`.
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    needle.is_empty()
+        || haystack
+            .windows(needle.len())
+            .any(|window| window == needle)
 }
 
 fn open_append(path: &Path) -> io::Result<File> {
@@ -397,7 +518,80 @@ mod tests {
             source: Source::Banner,
             gpc: false,
             ip: None,
+            purpose: None,
+            subject: None,
         }
+    }
+
+    fn purpose_record(subject: &str, granted: bool, time: u64) -> LedgerRecord {
+        let name = vec!["email_marketing".to_owned()];
+        LedgerRecord {
+            consent_id: String::new(),
+            time,
+            granted: if granted { name.clone() } else { Vec::new() },
+            denied: if granted { Vec::new() } else { name },
+            revision: 1,
+            source: Source::Form,
+            gpc: false,
+            ip: None,
+            purpose: Some("email_marketing".into()),
+            subject: Some(subject.into()),
+        }
+    }
+
+    #[test]
+    fn lookups_find_every_record_across_rotations_and_reopening_in_order() {
+        let dir = temp_dir("lookup");
+        let path = dir.join("ledger.jsonl");
+        // Small files: nearly every append rotates.
+        let ledger = JsonlLedger::open_with_max_bytes(&path, 300).unwrap();
+        for n in 0..6 {
+            block_on(ledger.append(&record(n % 2))).unwrap();
+            block_on(ledger.append(&purpose_record("account-7", n % 2 == 0, 100 + n))).unwrap();
+            block_on(ledger.append(&purpose_record("account-77", true, 200 + n))).unwrap();
+        }
+        assert!(
+            rotated_files(&path).unwrap().len() >= 3,
+            "the test spans rotated files"
+        );
+        drop(ledger);
+        // A damaged line (not from this ledger) does not hide the others.
+        let mut file = open_append(&path).unwrap();
+        file.write_all(b"{\"consent_id\": not json account-7\n")
+            .unwrap();
+
+        let ledger = JsonlLedger::open_with_max_bytes(&path, 300).unwrap();
+        let mine = block_on(ledger.subject_history("account-7")).unwrap();
+        let times: Vec<u64> = mine.iter().map(|r| r.time).collect();
+        assert_eq!(
+            times,
+            [100, 101, 102, 103, 104, 105],
+            "every decision, oldest first"
+        );
+        assert!(
+            mine.iter()
+                .all(|r| r.subject.as_deref() == Some("account-7")),
+            "not account-77's"
+        );
+        let browser = block_on(ledger.history(&format!("{:032x}", 1))).unwrap();
+        assert_eq!(browser.len(), 3);
+        assert!(
+            block_on(ledger.history("")).unwrap().is_empty(),
+            "empty id is no key"
+        );
+        assert!(
+            block_on(ledger.subject_history("account-8"))
+                .unwrap()
+                .is_empty()
+        );
+        // A record appended now is seen by the next lookup.
+        block_on(ledger.append(&purpose_record("account-7", true, 999))).unwrap();
+        let last = block_on(ledger.subject_history("account-7"))
+            .unwrap()
+            .pop()
+            .unwrap();
+        assert_eq!(last.time, 999);
+        fs::remove_dir_all(dir).unwrap();
     }
 
     fn temp_dir(name: &str) -> PathBuf {
@@ -515,7 +709,7 @@ mod tests {
         block_on(ledger.append(&record(1))).unwrap();
         let rotated = fs::read_dir(&dir)
             .unwrap()
-            .filter_map(|e| rotation_time(e.unwrap().file_name().to_str().unwrap(), "ledger"))
+            .filter_map(|e| rotation_order(e.unwrap().file_name().to_str().unwrap(), "ledger"))
             .count();
         assert_eq!(rotated, 2, "the recent file and the one just rotated");
         fs::remove_dir_all(dir).unwrap();

@@ -25,6 +25,13 @@ pub enum Source {
 }
 
 /// One decision, as proven in the ledger. No account data, no raw IP.
+///
+/// Two kinds share this shape. A **cookie decision** (from the banner, the form or the
+/// endpoint's API) has `purpose` and `subject` absent and lists every category of the
+/// policy as granted or denied. A **purpose decision** ([`Purposes`](crate::Purposes)) names
+/// its `purpose` and the `subject` (the app's opaque account id) and lists that one purpose
+/// as granted or denied; its `consent_id` is the browser's consent id when the app linked
+/// it, otherwise empty.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct LedgerRecord {
@@ -45,21 +52,92 @@ pub struct LedgerRecord {
     /// The truncated IP address, only when enabled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ip: Option<String>,
+    /// For a purpose decision: the purpose decided.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub purpose: Option<String>,
+    /// For a purpose decision: the account it is for, as the app's opaque id (never an
+    /// email address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+}
+
+impl LedgerRecord {
+    /// Whether this is a purpose decision (see [`Purposes`](crate::Purposes)).
+    pub fn is_purpose(&self) -> bool {
+        self.purpose.is_some()
+    }
 }
 
 /// The future [`ConsentLedger::append`] returns.
 pub type LedgerFuture<'a> = Pin<Box<dyn Future<Output = Result<(), LedgerError>> + Send + 'a>>;
 
-/// Durable storage for consent decisions. `append` must resolve only once the record is
-/// durable: the decision is applied after it.
+/// The future the record queries of [`ConsentLedger`] return.
+pub type RecordsFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Vec<LedgerRecord>, LedgerError>> + Send + 'a>>;
+
+/// Durable storage for consent decisions, and the records it holds.
+///
+/// `append` must resolve only once the record is durable: the decision is applied after
+/// it. The queries answer with records in the order they were appended. A ledger that
+/// cannot answer a query keeps the default, which fails with
+/// [`LedgerError::Unsupported`]; [`Purposes`](crate::Purposes) needs
+/// [`ConsentLedger::subject_history`].
 pub trait ConsentLedger: Send + Sync + 'static {
     /// Appends one record.
     fn append<'a>(&'a self, record: &'a LedgerRecord) -> LedgerFuture<'a>;
+
+    /// Every record of one browser's consent id, oldest first.
+    fn history<'a>(&'a self, consent_id: &'a str) -> RecordsFuture<'a> {
+        let _ = consent_id;
+        Box::pin(std::future::ready(Err(LedgerError::Unsupported("history"))))
+    }
+
+    /// Every purpose decision for one subject (the app's account id), oldest first.
+    fn subject_history<'a>(&'a self, subject: &'a str) -> RecordsFuture<'a> {
+        let _ = subject;
+        Box::pin(std::future::ready(Err(LedgerError::Unsupported(
+            "subject_history",
+        ))))
+    }
 }
 
 impl<L: ConsentLedger + ?Sized> ConsentLedger for Arc<L> {
     fn append<'a>(&'a self, record: &'a LedgerRecord) -> LedgerFuture<'a> {
         (**self).append(record)
+    }
+
+    fn history<'a>(&'a self, consent_id: &'a str) -> RecordsFuture<'a> {
+        (**self).history(consent_id)
+    }
+
+    fn subject_history<'a>(&'a self, subject: &'a str) -> RecordsFuture<'a> {
+        (**self).subject_history(subject)
+    }
+}
+
+/// Which records a query wants.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Lookup<'a> {
+    /// Every record of a browser's consent id.
+    ConsentId(&'a str),
+    /// Every purpose decision of an account.
+    Subject(&'a str),
+}
+
+impl Lookup<'_> {
+    pub(crate) fn matches(&self, record: &LedgerRecord) -> bool {
+        match *self {
+            // An empty id is "not linked", never a key to look up.
+            Lookup::ConsentId(id) => !id.is_empty() && record.consent_id == id,
+            Lookup::Subject(subject) => record.subject.as_deref() == Some(subject),
+        }
+    }
+
+    /// The text a matching record's JSON line must contain, to skip parsing the others.
+    pub(crate) fn needle(&self) -> &str {
+        match *self {
+            Lookup::ConsentId(id) | Lookup::Subject(id) => id,
+        }
     }
 }
 
@@ -91,6 +169,18 @@ impl MemoryLedger {
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
+
+    fn find(&self, lookup: Lookup<'_>) -> RecordsFuture<'static> {
+        let found = self
+            .records
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter(|record| lookup.matches(record))
+            .cloned()
+            .collect();
+        Box::pin(std::future::ready(Ok(found)))
+    }
 }
 
 impl ConsentLedger for MemoryLedger {
@@ -100,6 +190,14 @@ impl ConsentLedger for MemoryLedger {
             .unwrap_or_else(PoisonError::into_inner)
             .push(record.clone());
         Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn history<'a>(&'a self, consent_id: &'a str) -> RecordsFuture<'a> {
+        self.find(Lookup::ConsentId(consent_id))
+    }
+
+    fn subject_history<'a>(&'a self, subject: &'a str) -> RecordsFuture<'a> {
+        self.find(Lookup::Subject(subject))
     }
 }
 

@@ -9,8 +9,10 @@ use std::time::Duration;
 use sha2::{Digest as _, Sha256};
 
 mod cookie;
+mod purpose;
 
 pub use cookie::DeclaredCookie;
+pub use purpose::PurposeDef;
 
 /// A setting of the policy vocabulary that cannot work, found when the layer is built.
 /// The part that owns the setting turns it into a [`ConfigError`](crate::ConfigError).
@@ -239,6 +241,8 @@ pub struct Policy {
     pub(crate) gpc_denies: Option<Vec<Category>>,
     /// What changed in each revision, oldest first.
     pub(crate) notes: Vec<RevisionNote>,
+    /// Purposes beyond cookies, in declaration order.
+    pub(crate) purposes: Vec<PurposeDef>,
     /// A builder call that cannot work, reported when the layer is built.
     invalid: Option<Invalid>,
 }
@@ -320,6 +324,7 @@ impl Policy {
             categories: vec![CategoryDef::new(Category::new(id), label, description)],
             gpc_denies: None,
             notes: Vec::new(),
+            purposes: Vec::new(),
             invalid: None,
         }
     }
@@ -403,6 +408,35 @@ impl Policy {
     /// What changed in each revision, oldest first.
     pub fn revision_notes(&self) -> &[RevisionNote] {
         &self.notes
+    }
+
+    /// Declares a purpose beyond cookies (see [`PurposeDef`]) that signed-in people can
+    /// agree to and withdraw from through [`Purposes`](crate::Purposes). Purposes are not
+    /// part of the banner: they are asked where they apply (a registration form, an account
+    /// page), and a purpose decision never changes a cookie decision.
+    ///
+    /// ```
+    /// use consentry::{Policy, PurposeDef};
+    ///
+    /// let policy = Policy::new(1)
+    ///     .purpose(PurposeDef::new("email_marketing", "Offers by email", "Our offers, twice a month."));
+    /// assert!(policy.purpose_def("email_marketing").is_some());
+    /// assert!(policy.purpose_def("sms_marketing").is_none());
+    /// ```
+    #[must_use]
+    pub fn purpose(mut self, def: PurposeDef) -> Self {
+        self.purposes.push(def);
+        self
+    }
+
+    /// The purposes beyond cookies, in declaration order.
+    pub fn purposes(&self) -> &[PurposeDef] {
+        &self.purposes
+    }
+
+    /// The definition of the purpose `id`.
+    pub fn purpose_def(&self, id: &str) -> Option<&PurposeDef> {
+        self.purposes.iter().find(|def| def.id() == id)
     }
 
     /// The notes of the revisions after `since`, up to this one, joined for the banner.
@@ -576,11 +610,39 @@ impl Policy {
                 ));
             }
         }
+        self.validate_purposes()?;
         if self.max_age.as_secs() == 0 {
             return Err(Invalid::new(
                 "max_age",
                 "a decision must last at least one second",
             ));
+        }
+        Ok(())
+    }
+
+    fn validate_purposes(&self) -> Result<(), Invalid> {
+        for (index, def) in self.purposes.iter().enumerate() {
+            let id = def.id();
+            if !PurposeDef::is_valid_id(id) {
+                return Err(Invalid::new(
+                    "purpose",
+                    format!("purpose id {id:?} must be 1-32 characters of a-z, 0-9, _ and -"),
+                ));
+            }
+            if self.purposes[..index].iter().any(|p| p.id() == id)
+                || self.categories.iter().any(|c| c.category.as_str() == id)
+            {
+                return Err(Invalid::new(
+                    "purpose",
+                    format!("purpose {id:?} repeats the id of another purpose or a category"),
+                ));
+            }
+            if def.text().label.trim().is_empty() {
+                return Err(Invalid::new(
+                    "purpose",
+                    format!("purpose {id:?} needs a label"),
+                ));
+            }
         }
         Ok(())
     }

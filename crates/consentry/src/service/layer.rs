@@ -5,6 +5,7 @@ use std::sync::Arc;
 use tower_layer::Layer;
 
 use super::{ConsentryService, Shared};
+use crate::purpose::Purposes;
 
 /// The consentry middleware, built by [`Consentry::builder`](crate::Consentry::builder).
 ///
@@ -34,6 +35,28 @@ impl ConsentryLayer {
     #[cfg(feature = "fuzzing")]
     pub(crate) fn shared(&self) -> &Shared {
         &self.shared
+    }
+
+    /// Consent to the policy's purposes beyond cookies, for signed-in accounts; `None`
+    /// without consent ([`ConsentryBuilder::consent`](crate::ConsentryBuilder::consent)).
+    /// Keep it in the app's state.
+    ///
+    /// ```
+    /// use consentry::ledger::MemoryLedger;
+    /// use consentry::{ConsentConfig, Consentry, Key, Keyring, Policy, PurposeDef};
+    ///
+    /// let policy = Policy::new(1).purpose(PurposeDef::new("email_marketing", "Offers", "By email."));
+    /// let layer = Consentry::builder(Keyring::new(1, Key::generate()))
+    ///     .consent(ConsentConfig::new(policy).ledger(MemoryLedger::new()))
+    ///     .build()?;
+    /// assert_eq!(layer.purposes().unwrap().declared()[0].id(), "email_marketing");
+    /// # Ok::<(), consentry::ConfigError>(())
+    /// ```
+    pub fn purposes(&self) -> Option<Purposes> {
+        self.shared
+            .consent
+            .as_ref()
+            .map(|side| side.purposes.clone())
     }
 
     pub(crate) fn new(shared: Shared) -> Self {

@@ -24,6 +24,7 @@ pub use service::ConsentryService;
 use crate::consent::{ConsentPart, ConsentRead};
 use crate::endpoint::Endpoint;
 use crate::gate::{GatePart, GateRead};
+use crate::purpose::Purposes;
 use crate::referral::{ReferralPart, ReferralRead};
 use crate::render::Renderer;
 use crate::session::{Session, SessionPart};
@@ -42,6 +43,8 @@ pub(crate) struct ConsentSide {
     pub(crate) gate: Arc<GatePart>,
     pub(crate) renderer: Arc<Renderer>,
     pub(crate) endpoint: Arc<Endpoint>,
+    /// Purpose decisions, handed to the app by `ConsentryLayer::purposes`.
+    pub(crate) purposes: Purposes,
 }
 
 /// What each part read from one request, for its response side.
