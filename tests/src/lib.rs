@@ -599,17 +599,23 @@ impl Browser {
             .await;
     }
 
-    /// Logs in as the demo customer through the shop's login form.
-    pub async fn log_in(&self, shop_url: &str) {
-        self.goto(&format!("{shop_url}/login")).await;
-        for (field, text) in [
-            ("input[name=email]", "demo@example.com"),
-            ("input[name=password]", "demo"),
-        ] {
+    /// Types each text into the field its CSS selector finds, as a person would.
+    pub async fn type_into(&self, fields: &[(&str, &str)]) {
+        for (field, text) in fields {
             if let Err(error) = self.find(field).await.send_keys(text).await {
                 self.fail(&format!("typing into {field}: {error}")).await;
             }
         }
+    }
+
+    /// Logs in as the demo customer through the shop's login form.
+    pub async fn log_in(&self, shop_url: &str) {
+        self.goto(&format!("{shop_url}/login")).await;
+        self.type_into(&[
+            ("input[name=email]", "demo@example.com"),
+            ("input[name=password]", "demo"),
+        ])
+        .await;
         self.click("main form button[type=submit]").await;
         self.ensure(self.wait_for_path("/account").await, "logged in")
             .await;

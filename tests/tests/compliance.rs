@@ -691,6 +691,18 @@ async fn check_10_axe_finds_no_violations() {
     browser
         .ensure(privacy.is_empty(), &format!("/privacy: {privacy:#?}"))
         .await;
+    for path in ["/register", "/account"] {
+        if path == "/account" {
+            browser.log_in(&shop.url).await;
+        } else {
+            browser.goto(&format!("{}{path}", shop.url)).await;
+        }
+        browser.banner_ready().await;
+        let found = browser.axe_violations().await;
+        browser
+            .ensure(found.is_empty(), &format!("{path}: {found:#?}"))
+            .await;
+    }
     browser.close().await;
 }
 
@@ -811,6 +823,118 @@ async fn check_13_the_preferences_cookie_only_with_consent() {
         .ensure(
             stored,
             "the preferences cookie once preferences are granted",
+        )
+        .await;
+    browser.close().await;
+}
+
+/// The offers purpose's records in the shop's ledger, as (subject, granted, consent id).
+fn offers_records(shop: &TestShop) -> Vec<(String, bool, String)> {
+    shop.ledger
+        .records()
+        .into_iter()
+        .filter(|record| record.purpose.as_deref() == Some(shop::OFFERS))
+        .map(|record| {
+            let granted = record.granted.iter().any(|p| p == shop::OFFERS);
+            (
+                record.subject.unwrap_or_default(),
+                granted,
+                record.consent_id,
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_14_offers_by_email_start_unticked_and_every_change_is_recorded() {
+    let shop = TestShop::start().await;
+    let browser = Browser::start("14-offers", BrowserOptions::default()).await;
+    browser.goto(&format!("{}/register", shop.url)).await;
+    browser.banner_ready().await;
+    browser.click("#consentry button[value=reject_all]").await;
+    browser
+        .ensure(
+            browser.wait_absent(VISIBLE_BANNER).await,
+            "cookies rejected",
+        )
+        .await;
+    let offers = browser.find("input[name=offers]").await;
+    browser
+        .ensure(
+            offers.prop("checked").await.unwrap().as_deref() == Some("false"),
+            "the offers box starts unticked",
+        )
+        .await;
+    browser
+        .type_into(&[
+            ("input[name=email]", "reader@example.com"),
+            ("input[name=password]", "long enough"),
+        ])
+        .await;
+    browser.click("main form[action='/register'] button").await;
+    browser
+        .ensure(
+            browser.wait_for_path("/account").await,
+            "registered and signed in",
+        )
+        .await;
+    let said = browser
+        .find("#offers")
+        .await
+        .text()
+        .await
+        .unwrap_or_default();
+    browser
+        .ensure(
+            said == "Offers by email: no",
+            &format!("the account says no: {said}"),
+        )
+        .await;
+    let consent_id = browser
+        .js("return fetch('/consent').then(r => r.json()).then(s => s.id)")
+        .await;
+    let records = offers_records(&shop);
+    browser
+        .ensure(
+            records.len() == 1
+                && !records[0].1
+                && records[0].0.starts_with("account-")
+                && Some(records[0].2.as_str()) == consent_id.as_str(),
+            &format!("the unticked box is recorded as a refusal, linked to this browser: {records:?} {consent_id}"),
+        )
+        .await;
+
+    // Opt in, then out again, from the account page.
+    for (button, expected) in [
+        ("yes", "Offers by email: yes"),
+        ("no", "Offers by email: no"),
+    ] {
+        browser
+            .click(&format!(
+                "form[action='/account/offers'] input[value={button}] ~ button"
+            ))
+            .await;
+        let shown = browser
+            .wait_js(&format!(
+                "return document.querySelector('#offers')?.textContent === '{expected}'"
+            ))
+            .await;
+        browser.ensure(shown, expected).await;
+    }
+    let choices: Vec<bool> = offers_records(&shop).iter().map(|r| r.1).collect();
+    browser
+        .ensure(
+            choices == [false, true, false],
+            &format!("the opt-in and the opt-out are in the ledger: {choices:?}"),
+        )
+        .await;
+    let history_rows = browser
+        .js("return document.querySelectorAll('#offers-history tr').length")
+        .await;
+    browser
+        .ensure(
+            history_rows.as_u64() == Some(4),
+            &format!("the account page lists the three records: {history_rows}"),
         )
         .await;
     browser.close().await;

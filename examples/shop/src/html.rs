@@ -56,7 +56,7 @@ pub fn page(title: &str, chrome: &Chrome, body: &str) -> String {
                 escape(email)
             );
         }
-        None => nav.push_str(r#"<a href="/login">Log in</a>"#),
+        None => nav.push_str(r#"<a href="/login">Log in</a> <a href="/register">Register</a>"#),
     }
     let analytics = render.script_tag(
         &Category::ANALYTICS,
@@ -111,6 +111,7 @@ form.inline{display:inline}
 button{font:inherit;padding:.35rem .9rem;border:1px solid #1d3557;border-radius:4px;background:#1d3557;color:#fff;cursor:pointer}
 header button{background:transparent;border-color:#fff}
 label{display:block;margin:.5rem 0}label.inline{display:inline}input{font:inherit;padding:.3rem}
+caption{text-align:left;font-weight:600;padding:.4rem 0}
 .error{color:#9b1c1c}
 .partner{background:#e8f0fa;border-left:4px solid #1d3557;padding:.5rem .75rem}
 ";

@@ -12,7 +12,7 @@ use consentry::ledger::{ConsentLedger, MemoryLedger};
 use consentry::store::{MemoryStore, SessionStore};
 use consentry::{
     Category, CategoryDef, Clock, ConfigError, ConsentConfig, Consentry, Csp, DeclaredCookie, Key,
-    Keyring, Partner, Policy, ReferralConfig, SessionConfig, SystemClock,
+    Keyring, Partner, Policy, PurposeDef, Purposes, ReferralConfig, SessionConfig, SystemClock,
 };
 use tower_http::csrf::CsrfLayer;
 
@@ -24,6 +24,9 @@ pub mod orders;
 mod routes;
 
 pub use routes::UNITS_COOKIE;
+
+/// The purpose a customer agrees to with "Send me offers by email".
+pub const OFFERS: &str = "email_marketing";
 
 /// Everything the shop is built from.
 pub struct ShopConfig {
@@ -66,6 +69,9 @@ impl ShopConfig {
 pub(crate) struct Shop {
     pub(crate) analytics_origin: String,
     pub(crate) orders: orders::Orders,
+    pub(crate) accounts: accounts::Accounts,
+    /// Consent to purposes beyond cookies (offers by email), proven in the ledger.
+    pub(crate) purposes: Purposes,
     /// `(id, name)` of every partner, for the report.
     pub(crate) partners: Vec<(String, String)>,
 }
@@ -102,14 +108,20 @@ pub fn consent_config(config: &ShopConfig) -> ConsentConfig {
     {
         policy = policy.revision_note(*revision, *date, *text);
     }
-    let policy = policy.category(
-        CategoryDef::new(
-            Category::ANALYTICS,
-            "Analytics",
-            "Count visits and measure how the shop is used, in aggregate, with our analytics provider.",
+    let policy = policy
+        .category(
+            CategoryDef::new(
+                Category::ANALYTICS,
+                "Analytics",
+                "Count visits and measure how the shop is used, in aggregate, with our analytics provider.",
+            )
+            .allow_origin(config.analytics_origin.clone()),
         )
-        .allow_origin(config.analytics_origin.clone()),
-    );
+        .purpose(PurposeDef::new(
+            OFFERS,
+            "Send me offers by email",
+            "At most two emails a month with our offers. You can stop them at any time on your account page.",
+        ));
     ConsentConfig::new(policy)
         .ledger(Arc::clone(&config.ledger))
         .declare(
@@ -134,26 +146,38 @@ pub fn consent_config(config: &ShopConfig) -> ConsentConfig {
 pub fn app(config: ShopConfig) -> Result<Router, ConfigError> {
     let consent = consent_config(&config);
     let referral = referral_config();
-    let shop = Shop {
-        analytics_origin: config.analytics_origin,
-        orders: orders::Orders::default(),
-        partners: referral
-            .partners()
-            .iter()
-            .map(|p| (p.id().to_owned(), p.name().to_owned()))
-            .collect(),
-    };
+    let partners = referral
+        .partners()
+        .iter()
+        .map(|p| (p.id().to_owned(), p.name().to_owned()))
+        .collect();
     let layer = Consentry::builder(config.keyring)
         .session(SessionConfig::with_shared_store(Arc::clone(&config.store)))
         .consent(consent)
         .referral(referral)
         .clock(config.clock)
         .build()?;
+    let shop = Shop {
+        analytics_origin: config.analytics_origin,
+        orders: orders::Orders::default(),
+        accounts: accounts::Accounts::with_demo_accounts(),
+        purposes: layer.purposes().ok_or_else(|| ConfigError::Invalid {
+            part: consentry::Part::Consent,
+            setting: "consent",
+            reason: "the shop records purpose decisions, so it needs consent".to_owned(),
+        })?,
+        partners,
+    };
     Ok(Router::new()
         .route("/", get(routes::catalogue))
         .route("/cart", get(routes::cart).post(routes::add_to_cart))
         .route("/login", get(routes::login_page).post(routes::login))
+        .route(
+            "/register",
+            get(routes::register_page).post(routes::register),
+        )
         .route("/account", get(routes::account))
+        .route("/account/offers", post(routes::set_offers))
         .route("/logout", post(routes::logout))
         .route("/privacy", get(routes::privacy))
         .route("/preferences", post(routes::set_preferences))

@@ -11,6 +11,10 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use consentry::{Category, MissingLayer, Page, Referral, Session, SessionError};
 use serde::Deserialize;
 
+mod account;
+
+pub(crate) use account::{account, register, register_page, set_offers};
+
 use crate::Shop;
 use crate::accounts;
 use crate::catalog::{self, PRODUCTS, Units};
@@ -69,11 +73,7 @@ impl FromRequestParts<Shop> for Ctx {
 
 impl Ctx {
     async fn chrome(&self) -> Result<Chrome, SessionError> {
-        let email = self
-            .user()
-            .await?
-            .and_then(accounts::by_id)
-            .map(|account| account.email.to_owned());
+        let email = self.account().await?.map(|account| account.email);
         let cart = self.cart().await?;
         Ok(Chrome {
             viewer: Viewer {
@@ -89,8 +89,7 @@ impl Ctx {
     /// `None` for an administrator; otherwise the answer: `303 /login` for a visitor,
     /// `403` for a customer.
     async fn admin_only(&self) -> Result<Option<Response>, SessionError> {
-        let account = self.user().await?.and_then(accounts::by_id);
-        Ok(match account {
+        Ok(match self.account().await? {
             Some(account) if account.role == accounts::Role::Admin => None,
             Some(_) => Some(
                 self.page(
@@ -124,6 +123,20 @@ impl Ctx {
 
     async fn user(&self) -> Result<Option<u64>, SessionError> {
         self.session.get::<u64>(USER).await
+    }
+
+    /// The signed-in account.
+    async fn account(&self) -> Result<Option<accounts::Account>, SessionError> {
+        Ok(self
+            .user()
+            .await?
+            .and_then(|id| self.shop.accounts.by_id(id)))
+    }
+
+    /// Signs `account` in under a new session id: an id planted before is worthless after.
+    async fn sign_in(&self, account: &accounts::Account) -> Result<(), SessionError> {
+        self.session.cycle_id().await?;
+        self.session.insert(USER, &account.id).await
     }
 
     async fn cart(&self) -> Result<Cart, SessionError> {
@@ -315,6 +328,7 @@ fn login_form(error: Option<&str>) -> String {
 <label>Email <input name="email" type="email" autocomplete="username" required></label>
 <label>Password <input name="password" type="password" autocomplete="current-password" required></label>
 <button type="submit">Log in</button></form>
+<p>No account yet? <a href="/register">Create one</a>.</p>
 <p>Demo accounts: <code>demo@example.com</code> / <code>demo</code> (a customer),
 <code>admin@example.com</code> / <code>admin</code> (sees the partner report).</p>"#
     )
@@ -331,44 +345,17 @@ pub(crate) struct Credentials {
 }
 
 pub(crate) async fn login(ctx: Ctx, Form(credentials): Form<Credentials>) -> PageResult {
-    let Some(account) = accounts::authenticate(&credentials.email, &credentials.password) else {
+    let account = ctx
+        .shop
+        .accounts
+        .authenticate(&credentials.email, &credentials.password)
+        .await;
+    let Some(account) = account else {
         let body = login_form(Some("Email or password is wrong."));
         return ctx.page(StatusCode::UNAUTHORIZED, "Log in", &body).await;
     };
-    // A new id at the privilege change: an id planted before login is worthless after it.
-    ctx.session.cycle_id().await?;
-    ctx.session.insert(USER, &account.id).await?;
+    ctx.sign_in(&account).await?;
     Ok(Redirect::to("/account").into_response())
-}
-
-pub(crate) async fn account(ctx: Ctx) -> PageResult {
-    let chrome = ctx.chrome().await?;
-    let (Some(email), Some(user)) = (chrome.viewer.email.clone(), ctx.user().await?) else {
-        return Ok(Redirect::to("/login").into_response());
-    };
-    let mut body = format!("<p>Logged in as <strong>{}</strong>.</p>", escape(&email));
-    let mine: Vec<Order> = ctx
-        .shop
-        .orders
-        .all()
-        .into_iter()
-        .filter(|o| o.user == user)
-        .collect();
-    if mine.is_empty() {
-        body.push_str("<p>No orders yet.</p>");
-    } else {
-        body.push_str("<h2>Your orders</h2><ul>");
-        for order in mine {
-            let _ = write!(
-                body,
-                r#"<li><a href="/orders/{id}">Order {id}</a>: {total}</li>"#,
-                id = order.id,
-                total = catalog::price(order.total_cents())
-            );
-        }
-        body.push_str("</ul>");
-    }
-    Ok(Html(page("Your account", &chrome, &body)).into_response())
 }
 
 pub(crate) async fn logout(session: Session) -> Response {
@@ -477,8 +464,9 @@ pub(crate) async fn privacy(ctx: Ctx) -> PageResult {
     let declaration = ctx.page.declaration_html();
     let history = ctx.page.revision_history_html();
     let settings = ctx.page.settings_link();
+    let units = UNITS_COOKIE;
     let body = format!(
-        r"<p>Inkwell Print Shop keeps what it needs to run your orders on its own servers.
+        r#"<p>Inkwell Print Shop keeps what it needs to run your orders on its own servers.
 Cookies hold no personal information: the session cookie holds a random id and two
 timestamps, and your cart and login live on our side.</p>
 <h2>Consent</h2>
@@ -493,12 +481,35 @@ only with your consent to marketing.</p>
 <h2>Analytics</h2>
 <p>With your consent, a first-party analytics cookie counts visits in aggregate; the data is
 passed to our analytics provider. Without consent, the analytics script is not even loaded.</p>
+<h2>Our promises, and how to check them</h2>
+<table class="promises">
+<tr><th scope="col">We promise</th><th scope="col">How you can check</th></tr>
+<tr><td>Cookies hold no personal information. The session cookie only lets us recognise your
+visit; your cart and your login are kept on our servers.</td><td>Open your browser's cookie
+storage for this site: the session cookie is a random id and two timestamps, signed. Nothing in
+any cookie is your name, email or order.</td></tr>
+<tr><td>Nothing but what the site needs runs before you agree.</td><td>On your first visit your
+browser holds no cookie from us at all, and the analytics script is not loaded. Each cookie in
+the table below is set only under its category.</td></tr>
+<tr><td>We remember your preferences (sizes in millimetres or inches) in a cookie only if you
+agree to preferences.</td><td>Without that consent, the <code>{units}</code> cookie is never set
+and your choice lasts for this visit only, on our side.</td></tr>
+<tr><td>If you register, you are asked whether you want offers by email; the box starts
+unticked, and you can stop the emails at any time.</td><td>Your account page shows
+“Offers by email: yes” or “no”, a button to change it, and every choice you made, as our consent
+records hold them.</td></tr>
+<tr><td>Withdrawing consent is as easy as giving it.</td><td>“Cookie settings” is at the bottom
+of every page; when you withdraw a category, its cookies are deleted from your browser.</td></tr>
+<tr><td>We tell you when this policy changes in a way that matters.</td><td>The next time you
+visit, the cookie banner asks you again and says what changed; the history is at the end of
+this page.</td></tr>
+</table>
 <h2>Cookies we use</h2>
 {declaration}
 <h2>Changes to this policy</h2>
 <p>When we change how we treat your information we say so here, and the next time you
 visit, the cookie banner asks you again and tells you what changed.</p>
-{history}"
+{history}"#
     );
     ctx.page(StatusCode::OK, "Privacy policy", &body).await
 }

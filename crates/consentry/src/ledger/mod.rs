@@ -7,8 +7,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
+mod day;
 mod jsonl;
 pub use crate::error::LedgerError;
+pub use day::{Day, utc_time};
 pub use jsonl::{JsonlLedger, JsonlLedgerBuilder};
 
 /// Where a decision came from.
