@@ -825,6 +825,23 @@ async fn check_13_the_preferences_cookie_only_with_consent() {
             "the preferences cookie once preferences are granted",
         )
         .await;
+
+    // Withdrawing preferences deletes the cookie (the gate, by its declaration).
+    browser.open_settings().await;
+    browser
+        .click("#consentry-dialog button[value=reject_all]")
+        .await;
+    let mut deleted = false;
+    for _ in 0..50 {
+        if !has(&browser.cookies().await, shop::UNITS_COOKIE) {
+            deleted = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    browser
+        .ensure(deleted, "withdrawal deletes the preferences cookie")
+        .await;
     browser.close().await;
 }
 
