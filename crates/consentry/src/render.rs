@@ -14,6 +14,7 @@ use crate::assets;
 use crate::consent::Consent;
 use crate::gate::GatePart;
 use crate::html::{Html, escape};
+use crate::ledger::utc_time;
 use crate::origin::local_or_root;
 use crate::policy::Category;
 
@@ -394,6 +395,35 @@ impl Page {
         }
         out.push_str("</ol>\n");
         Html::trusted(out)
+    }
+
+    /// What the visitor can know about their own decision (GDPR Art. 15): their consent id,
+    /// when and under which policy revision they decided, and a link that downloads their
+    /// records (`GET /consent/records`). Empty before a signed decision. The settings page
+    /// shows it; put it on a privacy page too.
+    ///
+    /// ```
+    /// use consentry::Page;
+    ///
+    /// fn privacy(page: &Page) -> String {
+    ///     format!("<h2>Your consent</h2>{}", page.records_html())
+    /// }
+    /// # let _ = privacy;
+    /// ```
+    pub fn records_html(&self) -> Html {
+        let state = self.consent.state();
+        let (Some(id), Some(decided_at)) = (state.id(), state.decided_at()) else {
+            return Html::default();
+        };
+        Html::trusted(format!(
+            "<p class=\"consentry-records\">Your consent id is <code>{id}</code>. You decided on \
+             {when} under policy revision {revision}. <a href=\"{base}/records\" \
+             download=\"consent-records.json\">Download your consent records</a> (JSON).</p>\n",
+            id = escape(&id),
+            when = utc_time(decided_at),
+            revision = state.revision(),
+            base = escape(&self.renderer.base_path),
+        ))
     }
 
     /// The cookie declaration as JSON (what `GET /consent/declaration` returns).

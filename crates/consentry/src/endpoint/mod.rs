@@ -8,6 +8,7 @@
 //! | `POST /consent` | JSON `{"granted":[…], "revision":N}` or `{"action":"accept_all"\|"reject_all"}` → 200 + state; form (`action`, `granted`, `return_to`) → 303 back |
 //! | `DELETE /consent` | withdraws every optional category → 200 + state |
 //! | `GET /consent/declaration` | the cookie declaration as JSON |
+//! | `GET /consent/records` | the visitor's own records `{"id", "records": […]}`, by the signed consent cookie; `404` without one |
 //! | `GET /consent/banner.<hash>.css`, `/consent/banner.css` | the banner's stylesheet |
 //! | `GET /consent/banner.<hash>.js`, `.wasm` | the WebAssembly banner (feature `banner`) |
 //!
@@ -22,9 +23,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{
-    ACCEPT, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, RETRY_AFTER, X_FRAME_OPTIONS,
-};
+use http::header::{ACCEPT, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_FRAME_OPTIONS};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
 
@@ -34,7 +33,7 @@ use crate::clock::Clock;
 use crate::consent::{ConsentPart, ConsentState};
 use crate::gate::GatePart;
 use crate::html::escape;
-use crate::ledger::{ClientIp, ConsentLedger, LedgerRecord, Source, truncate_ip};
+use crate::ledger::{ClientIp, ConsentLedger, LedgerError, LedgerRecord, Source, truncate_ip};
 use crate::origin::{Served, same_origin};
 use crate::policy::Granted;
 use crate::referral::{ReferralPart, Touchpoint};
@@ -46,7 +45,8 @@ mod reply;
 use parse::safe_return_to;
 use parse::{Parsed, parse_form, parse_json, read_body};
 use reply::{
-    Rejection, bad_request, error, immutable, json, not_allowed, not_found, respond, see_other,
+    Rejection, bad_request, error, immutable, json, not_allowed, not_found, respond, retry_soon,
+    see_other,
 };
 
 /// A decision the endpoint recorded: the state the consent part seals, and a referral the
@@ -146,8 +146,11 @@ impl Endpoint {
                 ("", &Method::DELETE) => endpoint.withdraw(&page, request).await,
                 ("", _) => Reply::plain(not_allowed("GET, POST, DELETE")),
                 ("/declaration", &Method::GET) => Reply::plain(declaration(&page)),
+                ("/records", &Method::GET) => Reply::plain(endpoint.own_records(&page).await),
                 ("/banner.css", &Method::GET) => Reply::plain(stylesheet()),
-                ("/declaration" | "/banner.css", _) => Reply::plain(not_allowed("GET")),
+                ("/declaration" | "/records" | "/banner.css", _) => {
+                    Reply::plain(not_allowed("GET"))
+                }
                 (path, &Method::GET) => Reply::plain(asset(path).unwrap_or_else(not_found)),
                 _ => Reply::plain(not_found()),
             }
@@ -180,10 +183,11 @@ fn state_or_page<B>(page: &Page, request: &Request<B>, frame_csp: bool) -> Respo
     let html = format!(
         "<!doctype html>\n<html lang=\"{lang}\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{title}</title>\n</head>\n<body>\n<main>\n{form}</main>\n</body>\n</html>\n",
+         <title>{title}</title>\n</head>\n<body>\n<main>\n{form}{records}</main>\n</body>\n</html>\n",
         lang = escape(page.language()),
         title = escape(page.settings_title()),
         form = page.settings_html(&return_to),
+        records = page.records_html(),
     );
     let mut response = respond(StatusCode::OK, "text/html; charset=utf-8", html);
     // The settings page changes consent with one click: never inside another site's frame,
@@ -353,6 +357,37 @@ impl Endpoint {
         self.decide(page.consent().state(), decision).await
     }
 
+    /// The visitor's own records (GDPR Art. 15), found by the consent id in their signed
+    /// cookie and by nothing the request could claim.
+    async fn own_records(&self, page: &Page) -> Response<Bytes> {
+        let Some(id) = page.consent().state().id() else {
+            return error(
+                StatusCode::NOT_FOUND,
+                "no_consent_id",
+                "this browser holds no signed consent decision, so it has no records",
+            );
+        };
+        match self.ledger.history(&id).await {
+            Ok(records) => json(
+                StatusCode::OK,
+                &serde_json::json!({ "id": id, "records": records }),
+            ),
+            Err(LedgerError::Unsupported(_)) => error(
+                StatusCode::NOT_IMPLEMENTED,
+                "not_supported",
+                "this site's consent ledger cannot look records up",
+            ),
+            Err(failure) => {
+                tracing::error!(error = %failure, "consent records could not be read");
+                retry_soon(error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "ledger_unavailable",
+                    "the consent records cannot be read just now",
+                ))
+            }
+        }
+    }
+
     fn client_ip<B>(&self, request: &Request<B>) -> Option<String> {
         if !self.record_ip {
             return None;
@@ -447,28 +482,18 @@ impl Endpoint {
                 body["reload"] = reload.into();
                 json(StatusCode::OK, &body)
             }
-            (false, Some(_)) => {
-                let mut response = respond(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "text/html; charset=utf-8",
-                    "<!doctype html><title>Try again</title><p>Your choice could not be recorded. \
+            (false, Some(_)) => retry_soon(respond(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "text/html; charset=utf-8",
+                "<!doctype html><title>Try again</title><p>Your choice could not be recorded. \
                  Nothing was switched on. Please go back and try again.</p>",
-                );
-                response
-                    .headers_mut()
-                    .insert(RETRY_AFTER, HeaderValue::from_static("5"));
-                response
-            }
+            )),
             (false, None) => {
                 let mut body = shown.to_json(policy);
                 body["error"] = "ledger_unavailable".into();
                 body["message"] =
                     "the decision could not be recorded; grants were not applied".into();
-                let mut response = json(StatusCode::SERVICE_UNAVAILABLE, &body);
-                response
-                    .headers_mut()
-                    .insert(RETRY_AFTER, HeaderValue::from_static("5"));
-                response
+                retry_soon(json(StatusCode::SERVICE_UNAVAILABLE, &body))
             }
         }
     }

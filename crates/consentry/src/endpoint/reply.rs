@@ -1,7 +1,7 @@
 //! The endpoint's answers: JSON errors, redirects, cache headers.
 
 use bytes::Bytes;
-use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, LOCATION};
+use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use http::{HeaderValue, Response, StatusCode};
 
 pub(super) fn not_found() -> Response<Bytes> {
@@ -34,6 +34,15 @@ pub(super) fn error(status: StatusCode, code: &str, message: &str) -> Response<B
         status,
         &serde_json::json!({ "error": code, "message": message }),
     )
+}
+
+/// `response` as a `503 Service Unavailable` worth retrying in a few seconds.
+pub(super) fn retry_soon(mut response: Response<Bytes>) -> Response<Bytes> {
+    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    response
+        .headers_mut()
+        .insert(RETRY_AFTER, HeaderValue::from_static("5"));
+    response
 }
 
 pub(super) fn not_allowed(allow: &'static str) -> Response<Bytes> {

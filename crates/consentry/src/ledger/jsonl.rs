@@ -1,15 +1,22 @@
 //! The embedded ledger: one JSON object per line, fsynced before a decision is applied.
 
+use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read as _, Seek as _, SeekFrom, Write as _};
+use std::io::{self, BufRead as _, BufReader, Read as _, Seek as _, SeekFrom, Write as _};
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::mpsc;
 use std::sync::{Mutex, PoisonError};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_channel::oneshot;
+use futures_core::Stream;
 
-use super::{ConsentLedger, LedgerFuture, LedgerRecord, Lookup, RecordsFuture};
+use super::{
+    ConsentLedger, DEFAULT_RETENTION, LedgerFuture, LedgerRecord, Lookup, Period, PruneFuture,
+    RecordStream, RecordsFuture,
+};
 use crate::error::LedgerError;
 
 /// Work for the writer thread, in arrival order.
@@ -24,6 +31,16 @@ enum Job {
     Scan {
         lookup: OwnedLookup,
         done: oneshot::Sender<io::Result<Vec<LedgerRecord>>>,
+    },
+    /// Opens every file for an export: what is in them now is what the export reads,
+    /// whatever is appended or rotated after.
+    Open {
+        done: oneshot::Sender<io::Result<Vec<(File, u64)>>>,
+    },
+    /// Deletes rotated files that hold only records older than `before`.
+    Prune {
+        before: u64,
+        done: oneshot::Sender<io::Result<u64>>,
     },
 }
 
@@ -54,7 +71,13 @@ impl OwnedLookup {
 /// rotated ones included, on the writer thread: they see every acknowledged record, and
 /// appends wait while a scan runs. That is fine for a site's own lookups at small scale (a
 /// 64 MiB file scans in well under a second); a site that looks records up often, or keeps
-/// many files, wants a database-backed ledger.
+/// many files, wants a database-backed ledger. An export ([`ConsentLedger::export`]) reads
+/// the files as they were when it began, on a thread of its own, without holding up
+/// appends; daily figures are counted from it.
+///
+/// Retention ([`JsonlLedgerBuilder::retention`], default [`DEFAULT_RETENTION`](super::DEFAULT_RETENTION))
+/// and [`ConsentLedger::prune`] delete whole rotated files, never the file being written:
+/// a record outlives its retention by up to one rotation.
 ///
 /// ```
 /// use consentry::ledger::JsonlLedger;
@@ -122,7 +145,7 @@ impl JsonlLedger {
         JsonlLedgerBuilder {
             path: path.into(),
             max_bytes: Self::DEFAULT_MAX_BYTES,
-            retention: None,
+            retention: Some(DEFAULT_RETENTION),
         }
     }
 
@@ -205,6 +228,31 @@ impl ConsentLedger for JsonlLedger {
     fn subject_history<'a>(&'a self, subject: &'a str) -> RecordsFuture<'a> {
         self.scan(OwnedLookup::Subject(subject.to_owned()))
     }
+
+    fn export(&self, period: Period) -> RecordStream<'_> {
+        let (done, opened) = oneshot::channel();
+        let state = match self.send(Job::Open { done }) {
+            Ok(()) => ExportState::Opening(opened),
+            Err(error) => ExportState::Failed(Some(error)),
+        };
+        Box::pin(JsonlExport {
+            period,
+            state,
+            buffer: VecDeque::new(),
+        })
+    }
+
+    fn prune(&self, before: u64) -> PruneFuture<'_> {
+        let (done, reply) = oneshot::channel();
+        let sent = self.send(Job::Prune { before, done });
+        Box::pin(async move {
+            sent?;
+            match reply.await {
+                Ok(result) => result.map_err(LedgerError::Io),
+                Err(_) => Err(LedgerError::Closed),
+            }
+        })
+    }
 }
 
 impl JsonlLedger {
@@ -248,12 +296,18 @@ impl JsonlLedgerBuilder {
 
     /// Deletes rotated files once everything in them is older than `retention` (judged by
     /// the rotation time in the file name), at open and after each rotation. The file being
-    /// written is never deleted. Without it (the default) rotated files are kept for good:
-    /// the ledger is the site's proof of consent, and how long that proof must be kept is
-    /// the site's decision (commonly the consent's lifetime plus the limitation period for
-    /// claims, a few years).
+    /// written is never deleted. Default [`DEFAULT_RETENTION`](super::DEFAULT_RETENTION): the
+    /// ledger is the site's proof of consent, needed while a decision can be questioned, and
+    /// personal data (the consent id, a truncated address) kept no longer than that.
     pub fn retention(mut self, retention: Duration) -> Self {
         self.retention = Some(retention);
+        self
+    }
+
+    /// Never deletes rotated files: for a site whose own archive takes over the files and
+    /// their retention.
+    pub fn keep_forever(mut self) -> Self {
+        self.retention = None;
         self
     }
 
@@ -276,21 +330,32 @@ struct Writer {
 impl Writer {
     fn run(mut self, queue: &mpsc::Receiver<Job>) {
         while let Ok(first) = queue.recv() {
-            // Appends waiting together are committed together; scans that arrived among
+            // Appends waiting together are committed together; reads that arrived among
             // them run after that commit.
             let mut batch = Vec::new();
-            let mut scans = Vec::new();
+            let mut reads = Vec::new();
             for job in std::iter::once(first).chain(queue.try_iter().take(1023)) {
                 match job {
                     Job::Append { line, done } => batch.push((line, done)),
-                    Job::Scan { lookup, done } => scans.push((lookup, done)),
+                    other => reads.push(other),
                 }
             }
             if !batch.is_empty() {
                 self.commit_and_acknowledge(batch);
             }
-            for (lookup, done) in scans {
-                let _ = done.send(self.scan(lookup.borrow()));
+            for job in reads {
+                match job {
+                    Job::Scan { lookup, done } => {
+                        let _ = done.send(self.scan(lookup.borrow()));
+                    }
+                    Job::Open { done } => {
+                        let _ = done.send(self.open_all());
+                    }
+                    Job::Prune { before, done } => {
+                        let _ = done.send(self.prune_before(before));
+                    }
+                    Job::Append { .. } => {}
+                }
             }
         }
     }
@@ -344,6 +409,40 @@ impl Writer {
             }
         }
         Ok(found)
+    }
+
+    /// Every file, oldest first, opened for reading with its length now.
+    fn open_all(&self) -> io::Result<Vec<(File, u64)>> {
+        let mut paths: Vec<PathBuf> = rotated_files(&self.path)?
+            .into_iter()
+            .map(|(_, path)| path)
+            .collect();
+        paths.push(self.path.clone());
+        paths
+            .into_iter()
+            .map(|path| {
+                let file = File::open(path)?;
+                let len = file.metadata()?.len();
+                Ok((file, len))
+            })
+            .collect()
+    }
+
+    /// Deletes the rotated files whose every record is older than `before`; returns how
+    /// many records went with them.
+    fn prune_before(&self, before: u64) -> io::Result<u64> {
+        let mut removed = 0;
+        for (_, path) in rotated_files(&self.path)? {
+            let (count, newest) = records_in(&path)?;
+            if newest.is_none_or(|newest| newest < before) {
+                fs::remove_file(&path)?;
+                removed += count;
+            }
+        }
+        if removed > 0 {
+            tracing::info!(removed, before, "pruned consent ledger records");
+        }
+        Ok(removed)
     }
 
     /// Writes the batch and syncs it; on failure, cuts the file back so no partial line stays.
@@ -456,6 +555,148 @@ fn rotation_order(name: &str, stem: &str) -> Option<(u64, u64)> {
     Some((time.parse().ok()?, n.parse().ok()?))
 }
 
+/// How many records a file holds, and the newest record's time.
+fn records_in(path: &Path) -> io::Result<(u64, Option<u64>)> {
+    let mut count = 0;
+    let mut newest: Option<u64> = None;
+    for line in BufReader::new(File::open(path)?).split(b'\n') {
+        let line = line?;
+        if line.is_empty() {
+            continue;
+        }
+        count += 1;
+        // A line that is not a record keeps the file: nothing is deleted unread.
+        let time = serde_json::from_slice::<LedgerRecord>(&line).map_or(u64::MAX, |r| r.time);
+        newest = Some(newest.map_or(time, |n| n.max(time)));
+    }
+    Ok((count, newest))
+}
+
+/// An export's progress: opening the files (on the writer thread), then reading them
+/// batch by batch on a thread of its own.
+enum ExportState {
+    Opening(oneshot::Receiver<io::Result<Vec<(File, u64)>>>),
+    Reading {
+        requests: mpsc::Sender<oneshot::Sender<io::Result<Vec<LedgerRecord>>>>,
+        pending: Option<oneshot::Receiver<io::Result<Vec<LedgerRecord>>>>,
+    },
+    Failed(Option<LedgerError>),
+    Done,
+}
+
+struct JsonlExport {
+    period: Period,
+    state: ExportState,
+    buffer: VecDeque<LedgerRecord>,
+}
+
+impl Stream for JsonlExport {
+    type Item = Result<LedgerRecord, LedgerError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        loop {
+            if let Some(record) = this.buffer.pop_front() {
+                return Poll::Ready(Some(Ok(record)));
+            }
+            match &mut this.state {
+                ExportState::Done => return Poll::Ready(None),
+                ExportState::Failed(error) => {
+                    let error = error.take();
+                    this.state = ExportState::Done;
+                    return Poll::Ready(error.map(Err));
+                }
+                ExportState::Opening(opened) => match Pin::new(opened).poll(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Ok(Ok(files))) => {
+                        let (requests, queue) = mpsc::channel();
+                        let period = this.period;
+                        let spawned = std::thread::Builder::new()
+                            .name("consentry-ledger-export".into())
+                            .spawn(move || read_export(files, period, &queue));
+                        this.state = match spawned {
+                            Ok(_) => ExportState::Reading {
+                                requests,
+                                pending: None,
+                            },
+                            Err(error) => ExportState::Failed(Some(LedgerError::Io(error))),
+                        };
+                    }
+                    Poll::Ready(Ok(Err(error))) => {
+                        this.state = ExportState::Failed(Some(LedgerError::Io(error)));
+                    }
+                    Poll::Ready(Err(_)) => {
+                        this.state = ExportState::Failed(Some(LedgerError::Closed));
+                    }
+                },
+                ExportState::Reading { requests, pending } => {
+                    if pending.is_none() {
+                        let (reply, receiver) = oneshot::channel();
+                        if requests.send(reply).is_err() {
+                            this.state = ExportState::Failed(Some(LedgerError::Closed));
+                            continue;
+                        }
+                        *pending = Some(receiver);
+                    }
+                    let Some(receiver) = pending else {
+                        continue;
+                    };
+                    match Pin::new(receiver).poll(cx) {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Ok(Ok(batch))) if batch.is_empty() => {
+                            this.state = ExportState::Done;
+                        }
+                        Poll::Ready(Ok(Ok(batch))) => {
+                            *pending = None;
+                            this.buffer = batch.into();
+                        }
+                        Poll::Ready(Ok(Err(error))) => {
+                            this.state = ExportState::Failed(Some(LedgerError::Io(error)));
+                        }
+                        Poll::Ready(Err(_)) => {
+                            this.state = ExportState::Failed(Some(LedgerError::Closed));
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The export thread: answers each request with the next batch of records in `period`
+/// (empty at the end); stops when the stream is dropped.
+fn read_export(
+    files: Vec<(File, u64)>,
+    period: Period,
+    requests: &mpsc::Receiver<oneshot::Sender<io::Result<Vec<LedgerRecord>>>>,
+) {
+    const BATCH: usize = 256;
+    let mut lines = files
+        .into_iter()
+        .flat_map(|(file, len)| BufReader::new(file.take(len)).split(b'\n'));
+    while let Ok(reply) = requests.recv() {
+        let mut batch = Vec::with_capacity(BATCH);
+        let result = loop {
+            if batch.len() == BATCH {
+                break Ok(batch);
+            }
+            match lines.next() {
+                None => break Ok(batch),
+                Some(Err(error)) => break Err(error),
+                Some(Ok(line)) if line.is_empty() => {}
+                Some(Ok(line)) => match serde_json::from_slice::<LedgerRecord>(&line) {
+                    Ok(record) if period.contains(record.time) => batch.push(record),
+                    Ok(_) => {}
+                    Err(error) => {
+                        tracing::warn!(%error, "skipped a consent ledger line that is not a record");
+                    }
+                },
+            }
+        };
+        let _ = reply.send(result);
+    }
+}
+
 /// Whether `needle` occurs in `haystack`.
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     needle.is_empty()
@@ -537,6 +778,81 @@ mod tests {
             purpose: Some("email_marketing".into()),
             subject: Some(subject.into()),
         }
+    }
+
+    fn collect(ledger: &JsonlLedger, period: Period) -> Vec<LedgerRecord> {
+        block_on(async {
+            let mut stream = ledger.export(period);
+            let mut out = Vec::new();
+            while let Some(record) = crate::ledger::records::next(&mut stream).await {
+                out.push(record.unwrap());
+            }
+            out
+        })
+    }
+
+    #[test]
+    fn an_export_streams_a_period_across_rotated_files_in_order() {
+        let dir = temp_dir("export");
+        let path = dir.join("ledger.jsonl");
+        let ledger = JsonlLedger::open_with_max_bytes(&path, 2_000).unwrap();
+        for n in 0..1_000 {
+            block_on(ledger.append(&record(n))).unwrap();
+        }
+        assert!(rotated_files(&path).unwrap().len() > 10);
+        let all = collect(&ledger, Period::ALL);
+        let times: Vec<u64> = all.iter().map(|r| r.time).collect();
+        assert_eq!(
+            times,
+            (0..1_000).map(|n| 1_800_000_000 + n).collect::<Vec<_>>()
+        );
+        let some = collect(
+            &ledger,
+            Period {
+                from: 1_800_000_100,
+                until: 1_800_000_700,
+            },
+        );
+        assert_eq!(some.len(), 600);
+        assert_eq!(some[0].time, 1_800_000_100);
+        // Daily figures default to counting the export.
+        let stats = block_on(ledger.daily_stats(Period::ALL)).unwrap();
+        assert_eq!(stats.iter().map(|d| d.decisions).sum::<u64>(), 1_000);
+        // Dropping an export half-read stops its thread and leaves the ledger working.
+        let mut stream = ledger.export(Period::ALL);
+        let first = block_on(crate::ledger::records::next(&mut stream));
+        assert!(first.is_some());
+        drop(stream);
+        block_on(ledger.append(&record(5_000))).unwrap();
+        fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn prune_deletes_only_files_wholly_before_the_cutoff() {
+        let dir = temp_dir("prune");
+        let path = dir.join("ledger.jsonl");
+        let ledger = JsonlLedger::builder(&path)
+            .max_bytes(1_000)
+            .keep_forever()
+            .open()
+            .unwrap();
+        for n in 0..100 {
+            block_on(ledger.append(&record(n * 10))).unwrap();
+        }
+        let cutoff = 1_800_000_500;
+        let removed = block_on(ledger.prune(cutoff)).unwrap();
+        let left = collect(&ledger, Period::ALL);
+        assert_eq!(removed + left.len() as u64, 100, "counted right");
+        assert!(removed > 0, "whole old files went");
+        assert!(
+            left.iter().filter(|r| r.time >= cutoff).count() == 50,
+            "nothing at or after the cutoff"
+        );
+        assert!(
+            left.iter().filter(|r| r.time < cutoff).count() < 10,
+            "at most about one file's worth of older records stays"
+        );
+        fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

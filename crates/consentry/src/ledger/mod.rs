@@ -4,14 +4,32 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
 mod day;
 mod jsonl;
+mod records;
 pub use crate::error::LedgerError;
 pub use day::{Day, utc_time};
 pub use jsonl::{JsonlLedger, JsonlLedgerBuilder};
+pub(crate) use records::Lookup;
+pub use records::{
+    DailyTally, DayStats, EncodedStream, ExportFormat, Period, PruneFuture, RecordStream,
+    RecordsFuture, StatsFuture, Tally,
+};
+
+/// How long records are kept by default: three years after a decision made under the
+/// default lifetime ([`Policy::DEFAULT_MAX_AGE`](crate::Policy::DEFAULT_MAX_AGE), 182 days)
+/// ran out, about 3½ years in all.
+///
+/// A record proves a decision while someone could question what the decision allowed;
+/// three years is the regular limitation period for claims in several member states (for
+/// example Germany, § 195 BGB). After that the record is personal data (a consent id, a
+/// truncated address) kept for no purpose. Set your own with the retention setting of
+/// your ledger, as your counsel advises.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs((3 * 365 + 182) * 86_400);
 
 /// Where a decision came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,17 +91,15 @@ impl LedgerRecord {
 /// The future [`ConsentLedger::append`] returns.
 pub type LedgerFuture<'a> = Pin<Box<dyn Future<Output = Result<(), LedgerError>> + Send + 'a>>;
 
-/// The future the record queries of [`ConsentLedger`] return.
-pub type RecordsFuture<'a> =
-    Pin<Box<dyn Future<Output = Result<Vec<LedgerRecord>, LedgerError>> + Send + 'a>>;
-
 /// Durable storage for consent decisions, and the records it holds.
 ///
 /// `append` must resolve only once the record is durable: the decision is applied after
 /// it. The queries answer with records in the order they were appended. A ledger that
 /// cannot answer a query keeps the default, which fails with
-/// [`LedgerError::Unsupported`]; [`Purposes`](crate::Purposes) needs
-/// [`ConsentLedger::subject_history`].
+/// [`LedgerError::Unsupported`] ([`ConsentLedger::daily_stats`] defaults to counting
+/// [`ConsentLedger::export`]); [`Purposes`](crate::Purposes) needs
+/// [`ConsentLedger::subject_history`], the endpoint's `GET /consent/records`
+/// [`ConsentLedger::history`].
 pub trait ConsentLedger: Send + Sync + 'static {
     /// Appends one record.
     fn append<'a>(&'a self, record: &'a LedgerRecord) -> LedgerFuture<'a>;
@@ -101,6 +117,34 @@ pub trait ConsentLedger: Send + Sync + 'static {
             "subject_history",
         ))))
     }
+
+    /// Every record of `period`, oldest first, as a stream (encode it for download with
+    /// [`ExportFormat::encode_stream`]).
+    fn export(&self, period: Period) -> RecordStream<'_> {
+        let _ = period;
+        records::failed(LedgerError::Unsupported("export"))
+    }
+
+    /// The decisions of each day of `period` that has any, oldest first. By default,
+    /// counted from [`ConsentLedger::export`].
+    fn daily_stats(&self, period: Period) -> StatsFuture<'_> {
+        Box::pin(async move {
+            let mut records = self.export(period);
+            let mut tally = DailyTally::default();
+            while let Some(record) = records::next(&mut records).await {
+                tally.add(&record?);
+            }
+            Ok(tally.finish())
+        })
+    }
+
+    /// Deletes records older than `before` (unix seconds) and says how many went: the
+    /// retention of the proof. A ledger may delete in coarser units (the JSONL ledger by
+    /// whole files), never a record at or after `before`.
+    fn prune(&self, before: u64) -> PruneFuture<'_> {
+        let _ = before;
+        Box::pin(std::future::ready(Err(LedgerError::Unsupported("prune"))))
+    }
 }
 
 impl<L: ConsentLedger + ?Sized> ConsentLedger for Arc<L> {
@@ -115,31 +159,17 @@ impl<L: ConsentLedger + ?Sized> ConsentLedger for Arc<L> {
     fn subject_history<'a>(&'a self, subject: &'a str) -> RecordsFuture<'a> {
         (**self).subject_history(subject)
     }
-}
 
-/// Which records a query wants.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Lookup<'a> {
-    /// Every record of a browser's consent id.
-    ConsentId(&'a str),
-    /// Every purpose decision of an account.
-    Subject(&'a str),
-}
-
-impl Lookup<'_> {
-    pub(crate) fn matches(&self, record: &LedgerRecord) -> bool {
-        match *self {
-            // An empty id is "not linked", never a key to look up.
-            Lookup::ConsentId(id) => !id.is_empty() && record.consent_id == id,
-            Lookup::Subject(subject) => record.subject.as_deref() == Some(subject),
-        }
+    fn export(&self, period: Period) -> RecordStream<'_> {
+        (**self).export(period)
     }
 
-    /// The text a matching record's JSON line must contain, to skip parsing the others.
-    pub(crate) fn needle(&self) -> &str {
-        match *self {
-            Lookup::ConsentId(id) | Lookup::Subject(id) => id,
-        }
+    fn daily_stats(&self, period: Period) -> StatsFuture<'_> {
+        (**self).daily_stats(period)
+    }
+
+    fn prune(&self, before: u64) -> PruneFuture<'_> {
+        (**self).prune(before)
     }
 }
 
@@ -172,16 +202,14 @@ impl MemoryLedger {
             .clone()
     }
 
-    fn find(&self, lookup: Lookup<'_>) -> RecordsFuture<'static> {
-        let found = self
-            .records
+    fn find(&self, keep: impl Fn(&LedgerRecord) -> bool) -> Vec<LedgerRecord> {
+        self.records
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .iter()
-            .filter(|record| lookup.matches(record))
+            .filter(|record| keep(record))
             .cloned()
-            .collect();
-        Box::pin(std::future::ready(Ok(found)))
+            .collect()
     }
 }
 
@@ -195,11 +223,26 @@ impl ConsentLedger for MemoryLedger {
     }
 
     fn history<'a>(&'a self, consent_id: &'a str) -> RecordsFuture<'a> {
-        self.find(Lookup::ConsentId(consent_id))
+        let found = self.find(|record| Lookup::ConsentId(consent_id).matches(record));
+        Box::pin(std::future::ready(Ok(found)))
     }
 
     fn subject_history<'a>(&'a self, subject: &'a str) -> RecordsFuture<'a> {
-        self.find(Lookup::Subject(subject))
+        let found = self.find(|record| Lookup::Subject(subject).matches(record));
+        Box::pin(std::future::ready(Ok(found)))
+    }
+
+    fn export(&self, period: Period) -> RecordStream<'_> {
+        let found = self.find(|record| period.contains(record.time));
+        Box::pin(records::BufferedRecords(found.into()))
+    }
+
+    fn prune(&self, before: u64) -> PruneFuture<'_> {
+        let mut records = self.records.lock().unwrap_or_else(PoisonError::into_inner);
+        let was = records.len();
+        records.retain(|record| record.time >= before);
+        let removed = (was - records.len()) as u64;
+        Box::pin(std::future::ready(Ok(removed)))
     }
 }
 
