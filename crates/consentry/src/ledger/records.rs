@@ -129,7 +129,8 @@ pub struct DayStats {
 }
 
 impl DayStats {
-    fn new(day: Day) -> Self {
+    /// A day with nothing counted yet, for ledgers that aggregate on their own.
+    pub fn new(day: Day) -> Self {
         Self {
             day,
             decisions: 0,
