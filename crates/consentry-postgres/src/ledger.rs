@@ -297,7 +297,7 @@ impl ConsentLedger for PgLedger {
         Box::pin(async move { Ok(self.find("subject", subject).await?) })
     }
 
-    fn export(&self, period: Period) -> RecordStream<'_> {
+    fn export(&self, period: Period) -> RecordStream {
         let db = self.inner.db.clone();
         let opening = Box::pin(async move {
             let opened = db

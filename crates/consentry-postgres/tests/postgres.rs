@@ -115,7 +115,11 @@ fn sample() -> Vec<LedgerRecord> {
         };
         records.push(record(n, &id, granted, denied));
         if n.is_multiple_of(10) {
-            records.push(purpose(n, &format!("account-{}", n % 3), n.is_multiple_of(20)));
+            records.push(purpose(
+                n,
+                &format!("account-{}", n % 3),
+                n.is_multiple_of(20),
+            ));
         }
     }
     records

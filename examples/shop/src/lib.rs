@@ -19,6 +19,7 @@ use tower_http::csrf::CsrfLayer;
 pub mod accounts;
 pub mod analytics;
 pub mod catalog;
+pub mod charts;
 pub mod html;
 pub mod orders;
 mod routes;
@@ -65,11 +66,15 @@ impl ShopConfig {
 }
 
 /// Per-app state the handlers read.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Shop {
     pub(crate) analytics_origin: String,
     pub(crate) orders: orders::Orders,
     pub(crate) accounts: accounts::Accounts,
+    /// The proof of consent, for the consent report.
+    pub(crate) ledger: Arc<dyn ConsentLedger>,
+    /// The time source (tests move it).
+    pub(crate) clock: Arc<dyn Clock>,
     /// Consent to purposes beyond cookies (offers by email), proven in the ledger.
     pub(crate) purposes: Purposes,
     /// `(id, name)` of every partner, for the report.
@@ -155,12 +160,14 @@ pub fn app(config: ShopConfig) -> Result<Router, ConfigError> {
         .session(SessionConfig::with_shared_store(Arc::clone(&config.store)))
         .consent(consent)
         .referral(referral)
-        .clock(config.clock)
+        .clock(Arc::clone(&config.clock))
         .build()?;
     let shop = Shop {
         analytics_origin: config.analytics_origin,
         orders: orders::Orders::default(),
         accounts: accounts::Accounts::with_demo_accounts(),
+        ledger: Arc::clone(&config.ledger),
+        clock: config.clock,
         purposes: layer.purposes().ok_or_else(|| ConfigError::Invalid {
             part: consentry::Part::Consent,
             setting: "consent",
@@ -184,6 +191,8 @@ pub fn app(config: ShopConfig) -> Result<Router, ConfigError> {
         .route("/checkout", post(routes::checkout))
         .route("/orders/{id}", get(routes::order))
         .route("/admin/partners", get(routes::partner_report))
+        .route("/admin/consent", get(routes::consent_report))
+        .route("/admin/consent/export", get(routes::consent_export))
         .route("/static/shop.css", get(routes::stylesheet))
         .fallback(routes::not_found)
         .with_state(shop)

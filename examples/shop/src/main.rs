@@ -20,8 +20,11 @@ Options (each also read from the environment variable in brackets):
   --analytics-addr HOST:PORT   the analytics provider (SHOP_ANALYTICS_ADDR), default 127.0.0.1:3001
   --data-dir DIR               the consent ledger's folder (SHOP_DATA_DIR), default ./data
   --policy-revision N          the consent policy revision (SHOP_POLICY_REVISION), default 1
-  --redis URL                  keep sessions in Redis (SHOP_REDIS_URL), e.g. redis://127.0.0.1:6379/;
-                               without it, in memory
+  --database-url URL           keep the consent ledger and sessions in PostgreSQL
+                               (SHOP_DATABASE_URL), e.g. postgres://shop@127.0.0.1/shop;
+                               without it, a JSONL file in the data folder and memory
+  --redis URL                  keep sessions in Redis (SHOP_REDIS_URL), e.g. redis://127.0.0.1:6379/,
+                               also with --database-url
   -h, --help                   this text
 
 CONSENTRY_SECRET holds the cookie-signing secret (hex or base64, at least 32 bytes), and
@@ -35,6 +38,7 @@ struct Args {
     data_dir: PathBuf,
     policy_revision: u32,
     redis: Option<String>,
+    database_url: Option<String>,
 }
 
 fn parse_args() -> Result<Option<Args>, String> {
@@ -45,6 +49,7 @@ fn parse_args() -> Result<Option<Args>, String> {
     let mut data_dir = env("SHOP_DATA_DIR", "data");
     let mut revision = env("SHOP_POLICY_REVISION", "1");
     let mut redis = env("SHOP_REDIS_URL", "");
+    let mut database_url = env("SHOP_DATABASE_URL", "");
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -58,6 +63,7 @@ fn parse_args() -> Result<Option<Args>, String> {
             "--data-dir" => &mut data_dir,
             "--policy-revision" => &mut revision,
             "--redis" => &mut redis,
+            "--database-url" => &mut database_url,
             other => return Err(format!("unknown argument {other:?}")),
         };
         *target = match inline {
@@ -77,6 +83,7 @@ fn parse_args() -> Result<Option<Args>, String> {
             .parse()
             .map_err(|e| format!("invalid policy revision {revision:?}: {e}"))?,
         redis: (!redis.is_empty()).then_some(redis),
+        database_url: (!database_url.is_empty()).then_some(database_url),
     }))
 }
 
@@ -90,13 +97,24 @@ async fn run(args: Args) -> Result<(), String> {
     let keyring = Keyring::from_env("CONSENTRY_SECRET", "CONSENTRY_PREVIOUS_SECRETS")
         .map_err(|error| format!("CONSENTRY_SECRET / CONSENTRY_PREVIOUS_SECRETS: {error}"))?
         .unwrap_or_else(Keyring::development);
-    let ledger_path = args.data_dir.join("consent-ledger.jsonl");
-    let ledger =
-        JsonlLedger::open(&ledger_path).map_err(|e| format!("{}: {e}", ledger_path.display()))?;
+    let mut config = ShopConfig::with_keyring(keyring);
+    let ledger_at = if let Some(url) = &args.database_url {
+        let db = consentry_postgres::Postgres::builder(url)
+            .connect()
+            .await
+            // The URL may hold a password: name the problem, not the URL.
+            .map_err(|e| format!("--database-url: {e}"))?;
+        config.ledger = Arc::new(db.ledger());
+        config.store = Arc::new(db.store());
+        "PostgreSQL (sessions too)".to_owned()
+    } else {
+        let path = args.data_dir.join("consent-ledger.jsonl");
+        let ledger = JsonlLedger::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        config.ledger = Arc::new(ledger);
+        path.display().to_string()
+    };
     let shop_listener = bind(args.addr).await?;
     let analytics_listener = bind(args.analytics_addr).await?;
-    let mut config = ShopConfig::with_keyring(keyring);
-    config.ledger = Arc::new(ledger);
     config.policy_revision = args.policy_revision;
     if let Some(url) = &args.redis {
         let store =
@@ -119,7 +137,7 @@ async fn run(args: Args) -> Result<(), String> {
         "analytics provider on http://{} (hit counts at /stats)",
         args.analytics_addr
     );
-    tracing::info!("consent ledger at {}", ledger_path.display());
+    tracing::info!("consent ledger in {ledger_at}");
     let shutdown = || async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -12,8 +12,10 @@ use consentry::{Category, MissingLayer, Page, Referral, Session, SessionError};
 use serde::Deserialize;
 
 mod account;
+mod admin;
 
 pub(crate) use account::{account, register, register_page, set_offers};
+pub(crate) use admin::{consent_export, consent_report, partner_report};
 
 use crate::Shop;
 use crate::accounts;
@@ -426,35 +428,6 @@ pub(crate) async fn order(ctx: Ctx, Path(id): Path<String>) -> PageResult {
         .await
 }
 
-pub(crate) async fn partner_report(ctx: Ctx) -> PageResult {
-    if let Some(refused) = ctx.admin_only().await? {
-        return Ok(refused);
-    }
-    let orders = ctx.shop.orders.all();
-    let mut body = String::from("<table><tr><th>Partner</th><th>Orders</th><th>Revenue</th></tr>");
-    for (id, name) in &ctx.shop.partners {
-        let theirs: Vec<&Order> = orders
-            .iter()
-            .filter(|o| o.partner.as_ref().is_some_and(|(p, _)| p == id))
-            .collect();
-        let revenue: u64 = theirs.iter().map(|o| o.total_cents()).sum();
-        let _ = write!(
-            body,
-            r#"<tr data-partner="{id}"><td>{name}</td><td class="orders">{count}</td><td>{revenue}</td></tr>"#,
-            id = escape(id),
-            name = escape(name),
-            count = theirs.len(),
-            revenue = catalog::price(revenue),
-        );
-    }
-    let direct = orders.iter().filter(|o| o.partner.is_none()).count();
-    let _ = write!(
-        body,
-        r#"<tr data-partner=""><td>No partner</td><td class="orders">{direct}</td><td></td></tr></table>"#
-    );
-    ctx.page(StatusCode::OK, "Orders by partner", &body).await
-}
-
 pub(crate) async fn not_found(ctx: Ctx) -> PageResult {
     let body = format!("<p>Nothing at <code>{}</code>.</p>", escape(&ctx.path));
     ctx.page(StatusCode::NOT_FOUND, "Not found", &body).await
@@ -465,6 +438,7 @@ pub(crate) async fn privacy(ctx: Ctx) -> PageResult {
     let history = ctx.page.revision_history_html();
     let settings = ctx.page.settings_link();
     let units = UNITS_COOKIE;
+    let records = ctx.page.records_html();
     let body = format!(
         r#"<p>Inkwell Print Shop keeps what it needs to run your orders on its own servers.
 Cookies hold no personal information: the session cookie holds a random id and two
@@ -506,6 +480,10 @@ this page.</td></tr>
 </table>
 <h2>Cookies we use</h2>
 {declaration}
+<h2>Your consent</h2>
+<p>Every choice you make about cookies is recorded with the time and the version of this
+policy, as proof that you made it. The record holds a random id, not your name.</p>
+{records}
 <h2>Changes to this policy</h2>
 <p>When we change how we treat your information we say so here, and the next time you
 visit, the cookie banner asks you again and tells you what changed.</p>

@@ -1,5 +1,6 @@
-//! The shop as a process, the way it is deployed: killed with `kill -9` mid-decision, and
-//! restarted with a rotated key (sessions in a real `redis-server`).
+//! The shop as a process, the way it is deployed: killed with `kill -9` mid-decision (with
+//! the JSONL ledger and with PostgreSQL), and restarted with a rotated key (sessions in a
+//! real `redis-server`).
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -11,7 +12,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use consentry::ledger::JsonlLedger;
+use consentry::ledger::{ConsentLedger as _, JsonlLedger, Period};
+use consentry_postgres::testing::PgServer;
 use consentry_redis::testing::RedisServer;
 
 const SECRET_A: &str = "a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0";
@@ -311,12 +313,9 @@ fn a_rotated_key_keeps_old_cookies_working_then_retires_them() {
     let _ = std::fs::remove_dir_all(data);
 }
 
-#[test]
-fn kill_9_loses_no_acknowledged_decision() {
-    let data = temp_dir("crash");
-    let addr = free_addr();
-    let env = [("CONSENTRY_SECRET", SECRET_A)];
-    let shop = Shop::start(addr, &data, &env, &[]);
+/// Posts decisions from 8 threads until 300 are acknowledged, then kills the shop with
+/// `kill -9` while posts are in flight; returns the acknowledged consent ids.
+fn decide_until_killed(shop: Shop, addr: SocketAddr) -> Vec<String> {
     let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
     let halt = Arc::new(AtomicBool::new(false));
     let origin = format!("http://{addr}");
@@ -364,15 +363,10 @@ fn kill_9_loses_no_acknowledged_decision() {
         "only {} acknowledged",
         acknowledged.len()
     );
+    acknowledged
+}
 
-    // The restarted shop repairs a torn last line and writes on.
-    let shop = Shop::start(addr, &data, &env, &[]);
-    shop.kill();
-    let recorded: HashSet<String> = JsonlLedger::read(data.join("consent-ledger.jsonl"))
-        .expect("the ledger reads back whole")
-        .into_iter()
-        .map(|record| record.consent_id)
-        .collect();
+fn assert_none_lost(acknowledged: &[String], recorded: &HashSet<String>) {
     let lost: Vec<&String> = acknowledged
         .iter()
         .filter(|id| !recorded.contains(*id))
@@ -382,6 +376,79 @@ fn kill_9_loses_no_acknowledged_decision() {
         "{} acknowledged decisions lost: {lost:?}",
         lost.len()
     );
+}
+
+#[test]
+fn kill_9_loses_no_acknowledged_decision() {
+    let data = temp_dir("crash");
+    let addr = free_addr();
+    let env = [("CONSENTRY_SECRET", SECRET_A)];
+    let acknowledged = decide_until_killed(Shop::start(addr, &data, &env, &[]), addr);
+
+    // The restarted shop repairs a torn last line and writes on.
+    let shop = Shop::start(addr, &data, &env, &[]);
+    shop.kill();
+    let recorded: HashSet<String> = JsonlLedger::read(data.join("consent-ledger.jsonl"))
+        .expect("the ledger reads back whole")
+        .into_iter()
+        .map(|record| record.consent_id)
+        .collect();
+    assert_none_lost(&acknowledged, &recorded);
+    let _ = std::fs::remove_dir_all(data);
+}
+
+#[test]
+fn with_a_database_url_sessions_and_every_acknowledged_decision_live_in_postgres() {
+    let postgres = PgServer::start();
+    let data = temp_dir("postgres");
+    let addr = free_addr();
+    let env = [("CONSENTRY_SECRET", SECRET_A)];
+    let args = ["--database-url", &postgres.url()];
+    let shop = Shop::start(addr, &data, &env, &args);
+    let mut visitor = Visitor::default();
+    assert_eq!(
+        visitor
+            .send(addr, "POST", "/cart", Some("sku=BC-500&qty=2"))
+            .status,
+        303
+    );
+    assert_eq!(
+        visitor
+            .send(addr, "POST", "/consent", Some("action=reject_all"))
+            .status,
+        303
+    );
+    let acknowledged = decide_until_killed(shop, addr);
+
+    let shop = Shop::start(addr, &data, &env, &args);
+    assert!(
+        visitor.get(addr, "/cart").body.contains("Business cards"),
+        "the cart outlived the process, in PostgreSQL"
+    );
+    let own = visitor.get(addr, "/consent/records");
+    assert_eq!(own.status, 200);
+    assert!(own.body.contains(r#""records":[{"#), "{}", own.body);
+    shop.kill();
+    assert!(
+        !data.join("consent-ledger.jsonl").exists(),
+        "no JSONL ledger beside the database"
+    );
+
+    let recorded: HashSet<String> = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let db = consentry_postgres::Postgres::builder(&postgres.url())
+            .connect()
+            .await
+            .unwrap();
+        let mut records = db.ledger().export(Period::ALL);
+        let mut ids = HashSet::new();
+        while let Some(record) =
+            std::future::poll_fn(|cx| futures_core::Stream::poll_next(records.as_mut(), cx)).await
+        {
+            ids.insert(record.unwrap().consent_id);
+        }
+        ids
+    });
+    assert_none_lost(&acknowledged, &recorded);
     let _ = std::fs::remove_dir_all(data);
 }
 

@@ -229,7 +229,7 @@ impl ConsentLedger for JsonlLedger {
         self.scan(OwnedLookup::Subject(subject.to_owned()))
     }
 
-    fn export(&self, period: Period) -> RecordStream<'_> {
+    fn export(&self, period: Period) -> RecordStream {
         let (done, opened) = oneshot::channel();
         let state = match self.send(Job::Open { done }) {
             Ok(()) => ExportState::Opening(opened),

@@ -120,7 +120,7 @@ pub trait ConsentLedger: Send + Sync + 'static {
 
     /// Every record of `period`, oldest first, as a stream (encode it for download with
     /// [`ExportFormat::encode_stream`]).
-    fn export(&self, period: Period) -> RecordStream<'_> {
+    fn export(&self, period: Period) -> RecordStream {
         let _ = period;
         records::failed(LedgerError::Unsupported("export"))
     }
@@ -160,7 +160,7 @@ impl<L: ConsentLedger + ?Sized> ConsentLedger for Arc<L> {
         (**self).subject_history(subject)
     }
 
-    fn export(&self, period: Period) -> RecordStream<'_> {
+    fn export(&self, period: Period) -> RecordStream {
         (**self).export(period)
     }
 
@@ -232,7 +232,7 @@ impl ConsentLedger for MemoryLedger {
         Box::pin(std::future::ready(Ok(found)))
     }
 
-    fn export(&self, period: Period) -> RecordStream<'_> {
+    fn export(&self, period: Period) -> RecordStream {
         let found = self.find(|record| period.contains(record.time));
         Box::pin(records::BufferedRecords(found.into()))
     }

@@ -15,8 +15,8 @@ pub type RecordsFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Vec<LedgerRecord>, LedgerError>> + Send + 'a>>;
 
 /// Records one after another, from [`ConsentLedger::export`](super::ConsentLedger::export).
-pub type RecordStream<'a> =
-    Pin<Box<dyn Stream<Item = Result<LedgerRecord, LedgerError>> + Send + 'a>>;
+/// It owns what it needs (no borrow of the ledger), so it can be a response body.
+pub type RecordStream = Pin<Box<dyn Stream<Item = Result<LedgerRecord, LedgerError>> + Send>>;
 
 /// The future of [`ConsentLedger::daily_stats`](super::ConsentLedger::daily_stats).
 pub type StatsFuture<'a> =
@@ -291,7 +291,7 @@ impl ExportFormat {
     /// # let _ = body;
     /// # }
     /// ```
-    pub fn encode_stream(self, records: RecordStream<'_>) -> EncodedStream<'_> {
+    pub fn encode_stream(self, records: RecordStream) -> EncodedStream {
         EncodedStream {
             format: self,
             records,
@@ -324,14 +324,14 @@ fn csv_field(field: &str, out: &mut Vec<u8>) {
 
 /// Byte chunks of an export ([`ExportFormat::encode_stream`]), about 16 KiB each.
 #[must_use = "a stream does nothing unless polled"]
-pub struct EncodedStream<'a> {
+pub struct EncodedStream {
     format: ExportFormat,
-    records: RecordStream<'a>,
+    records: RecordStream,
     header_sent: bool,
     done: bool,
 }
 
-impl std::fmt::Debug for EncodedStream<'_> {
+impl std::fmt::Debug for EncodedStream {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EncodedStream")
             .field("format", &self.format)
@@ -339,7 +339,7 @@ impl std::fmt::Debug for EncodedStream<'_> {
     }
 }
 
-impl Stream for EncodedStream<'_> {
+impl Stream for EncodedStream {
     type Item = Result<Bytes, LedgerError>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
@@ -390,7 +390,7 @@ impl Stream for BufferedRecords {
 }
 
 /// A stream of one error.
-pub(crate) fn failed(error: LedgerError) -> RecordStream<'static> {
+pub(crate) fn failed(error: LedgerError) -> RecordStream {
     Box::pin(Failed(Some(error)))
 }
 
