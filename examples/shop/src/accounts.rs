@@ -1,12 +1,16 @@
-//! Accounts: the two demo accounts and every account registered while the shop runs.
-//! Passwords are kept only as Argon2id hashes. A real shop would keep accounts in a
-//! database.
+//! Accounts: the two demo accounts, and every registered account, kept in memory for as
+//! long as the shop runs or in PostgreSQL when the shop has a database. Passwords are kept
+//! only as Argon2id hashes.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::time::Duration;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+use deadpool_postgres::{Manager, Pool, Runtime};
+use tokio_postgres::NoTls;
 
 /// What an account may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,28 +107,110 @@ impl RegisterError {
     }
 }
 
+/// The account store could not be reached; the page answers `503`.
+#[derive(Debug, thiserror::Error)]
+#[error("the account store is unavailable: {0}")]
+pub struct Unavailable(String);
+
+/// How long one account query may take.
+const TIMEOUT: Duration = Duration::from_secs(1);
+
 /// Every account, shared by clones.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Accounts {
-    by_email: Arc<RwLock<HashMap<String, Account>>>,
+    backend: Backend,
+}
+
+#[derive(Clone)]
+enum Backend {
+    Memory(Arc<RwLock<HashMap<String, Account>>>),
+    Postgres(Pool),
+}
+
+impl std::fmt::Debug for Accounts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let backend = match self.backend {
+            Backend::Memory(_) => "memory",
+            Backend::Postgres(_) => "postgres",
+        };
+        f.debug_struct("Accounts")
+            .field("backend", &backend)
+            .finish()
+    }
 }
 
 impl Accounts {
-    /// The demo customer and administrator.
+    /// The demo customer and administrator, and registrations kept in memory.
     pub fn with_demo_accounts() -> Self {
-        let by_email = seeds()
-            .iter()
-            .map(|account| (account.email.clone(), account.clone()))
-            .collect();
         Self {
-            by_email: Arc::new(RwLock::new(by_email)),
+            backend: Backend::Memory(Arc::default()),
         }
+    }
+
+    /// The demo accounts, and registrations kept in PostgreSQL at `url` (table
+    /// `shop_accounts`, created if missing), so every instance of the shop knows them.
+    ///
+    /// # Errors
+    /// When the URL is invalid or the database cannot be reached.
+    pub async fn in_postgres(url: &str) -> Result<Self, Unavailable> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e: tokio_postgres::Error| Unavailable(e.to_string()))?;
+        let pool = Pool::builder(Manager::new(config, NoTls))
+            .max_size(8)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(TIMEOUT))
+            .create_timeout(Some(TIMEOUT))
+            .build()
+            .map_err(|e| Unavailable(e.to_string()))?;
+        let accounts = Self {
+            backend: Backend::Postgres(pool),
+        };
+        accounts
+            .query(|client| async move {
+                client
+                    .batch_execute(
+                        "CREATE TABLE IF NOT EXISTS shop_accounts (
+                            id bigint PRIMARY KEY,
+                            email text NOT NULL UNIQUE,
+                            password_hash text NOT NULL
+                        )",
+                    )
+                    .await
+            })
+            .await?;
+        Ok(accounts)
+    }
+
+    /// Runs `work` on a pooled connection within [`TIMEOUT`].
+    async fn query<T, F, Fut>(&self, work: F) -> Result<T, Unavailable>
+    where
+        F: FnOnce(deadpool_postgres::Object) -> Fut,
+        Fut: Future<Output = Result<T, tokio_postgres::Error>>,
+    {
+        let Backend::Postgres(pool) = &self.backend else {
+            return Err(Unavailable("no database".into()));
+        };
+        let run = async {
+            let client = pool.get().await.map_err(|e| Unavailable(e.to_string()))?;
+            work(client).await.map_err(|e| Unavailable(e.to_string()))
+        };
+        tokio::time::timeout(TIMEOUT, run)
+            .await
+            .unwrap_or_else(|_| Err(Unavailable("timed out".into())))
     }
 
     /// The account with these credentials. Costs one password hash whether or not the
     /// email exists, so the answer's timing does not tell which emails have accounts.
-    pub async fn authenticate(&self, email: &str, password: &str) -> Option<Account> {
-        let account = self.by_email(&normalize(email));
+    ///
+    /// # Errors
+    /// When the account store cannot be reached.
+    pub async fn authenticate(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<Option<Account>, Unavailable> {
+        let account = self.by_email(&normalize(email)).await?;
         let hash = account.as_ref().map_or_else(
             || seeds()[0].password_hash.clone(),
             |a| a.password_hash.clone(),
@@ -133,15 +219,60 @@ impl Accounts {
         let matches = tokio::task::spawn_blocking(move || verify(&password, &hash))
             .await
             .unwrap_or(false);
-        account.filter(|_| matches)
+        Ok(account.filter(|_| matches))
     }
 
     /// The account with this id.
-    pub fn by_id(&self, id: u64) -> Option<Account> {
-        self.read()
-            .values()
-            .find(|account| account.id == id)
-            .cloned()
+    ///
+    /// # Errors
+    /// When the account store cannot be reached.
+    pub async fn by_id(&self, id: u64) -> Result<Option<Account>, Unavailable> {
+        if let Some(seed) = seeds().iter().find(|a| a.id == id) {
+            return Ok(Some(seed.clone()));
+        }
+        match &self.backend {
+            Backend::Memory(accounts) => Ok(read(accounts)
+                .values()
+                .find(|account| account.id == id)
+                .cloned()),
+            Backend::Postgres(_) => {
+                let key = i64::from_ne_bytes(id.to_ne_bytes());
+                let row = self
+                    .query(|client| async move {
+                        client
+                            .query_opt(
+                                "SELECT id, email, password_hash FROM shop_accounts WHERE id = $1",
+                                &[&key],
+                            )
+                            .await
+                    })
+                    .await?;
+                Ok(row.map(|row| from_row(&row)))
+            }
+        }
+    }
+
+    async fn by_email(&self, email: &str) -> Result<Option<Account>, Unavailable> {
+        if let Some(seed) = seeds().iter().find(|a| a.email == email) {
+            return Ok(Some(seed.clone()));
+        }
+        match &self.backend {
+            Backend::Memory(accounts) => Ok(read(accounts).get(email).cloned()),
+            Backend::Postgres(_) => {
+                let email = email.to_owned();
+                let row = self
+                    .query(|client| async move {
+                        client
+                            .query_opt(
+                                "SELECT id, email, password_hash FROM shop_accounts WHERE email = $1",
+                                &[&email],
+                            )
+                            .await
+                    })
+                    .await?;
+                Ok(row.map(|row| from_row(&row)))
+            }
+        }
     }
 
     /// A new customer account.
@@ -157,7 +288,12 @@ impl Accounts {
             return Err(RegisterError::WeakPassword);
         }
         // Refuse a taken email before paying for a hash; checked again when inserting.
-        if self.by_email(&email).is_some() {
+        if self
+            .by_email(&email)
+            .await
+            .map_err(|_| RegisterError::Unavailable)?
+            .is_some()
+        {
             return Err(RegisterError::Taken);
         }
         let password = password.to_owned();
@@ -173,31 +309,79 @@ impl Accounts {
             role: Role::Customer,
             password_hash,
         };
-        let mut accounts = self
-            .by_email
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        if accounts.contains_key(&email) {
-            return Err(RegisterError::Taken);
+        match &self.backend {
+            Backend::Memory(accounts) => {
+                let mut accounts = accounts.write().unwrap_or_else(PoisonError::into_inner);
+                if accounts.contains_key(&email) {
+                    return Err(RegisterError::Taken);
+                }
+                accounts.insert(email, account.clone());
+            }
+            Backend::Postgres(_) => {
+                let (key, hash) = (
+                    i64::from_ne_bytes(id.to_ne_bytes()),
+                    account.password_hash.clone(),
+                );
+                let inserted = self
+                    .query(|client| async move {
+                        client
+                            .execute(
+                                "INSERT INTO shop_accounts (id, email, password_hash) VALUES ($1, $2, $3) \
+                                 ON CONFLICT (email) DO NOTHING",
+                                &[&key, &email, &hash],
+                            )
+                            .await
+                    })
+                    .await
+                    .map_err(|_| RegisterError::Unavailable)?;
+                if inserted == 0 {
+                    return Err(RegisterError::Taken);
+                }
+            }
         }
-        accounts.insert(email, account.clone());
         Ok(account)
     }
 
     /// Removes an account (a registration that could not be completed).
-    pub fn remove(&self, id: u64) {
-        self.by_email
-            .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .retain(|_, account| account.id != id);
+    ///
+    /// # Errors
+    /// When the account store cannot be reached.
+    pub async fn remove(&self, id: u64) -> Result<(), Unavailable> {
+        match &self.backend {
+            Backend::Memory(accounts) => {
+                accounts
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .retain(|_, account| account.id != id);
+                Ok(())
+            }
+            Backend::Postgres(_) => {
+                let key = i64::from_ne_bytes(id.to_ne_bytes());
+                self.query(|client| async move {
+                    client
+                        .execute("DELETE FROM shop_accounts WHERE id = $1", &[&key])
+                        .await
+                })
+                .await?;
+                Ok(())
+            }
+        }
     }
+}
 
-    fn by_email(&self, email: &str) -> Option<Account> {
-        self.read().get(email).cloned()
-    }
+fn read(
+    accounts: &RwLock<HashMap<String, Account>>,
+) -> std::sync::RwLockReadGuard<'_, HashMap<String, Account>> {
+    accounts.read().unwrap_or_else(PoisonError::into_inner)
+}
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Account>> {
-        self.by_email.read().unwrap_or_else(PoisonError::into_inner)
+fn from_row(row: &tokio_postgres::Row) -> Account {
+    let id: i64 = row.get(0);
+    Account {
+        id: u64::from_ne_bytes(id.to_ne_bytes()),
+        email: row.get(1),
+        role: Role::Customer,
+        password_hash: row.get(2),
     }
 }
 
@@ -283,47 +467,72 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn registered_accounts_log_in_with_their_password_only() {
-        let accounts = Accounts::with_demo_accounts();
+    /// The same behaviour from either backend.
+    async fn registered_accounts_log_in_with_their_password_only(accounts: Accounts) {
         let account = accounts
             .register(" New@Example.com ", "long enough")
             .await
             .unwrap();
         assert_eq!(account.email, "new@example.com");
         assert!(!account.password_hash.contains("long enough"));
+        for taken in ["new@example.com", DEMO.email] {
+            assert_eq!(
+                accounts.register(taken, "another one").await.unwrap_err(),
+                RegisterError::Taken
+            );
+        }
+        let signed_in = |email: &'static str, password: &'static str| {
+            let accounts = accounts.clone();
+            async move {
+                accounts
+                    .authenticate(email, password)
+                    .await
+                    .unwrap()
+                    .map(|a| a.id)
+            }
+        };
         assert_eq!(
-            accounts
-                .register("new@example.com", "another one")
+            signed_in("new@example.com", "long enough").await,
+            Some(account.id)
+        );
+        assert_eq!(signed_in("new@example.com", "wrong password").await, None);
+        assert_eq!(signed_in("nobody@example.com", "long enough").await, None);
+        assert_eq!(signed_in(DEMO.email, DEMO.password).await, Some(DEMO.id));
+        let found = accounts.by_id(account.id).await.unwrap().unwrap();
+        assert_eq!(found.email, "new@example.com");
+        accounts.remove(account.id).await.unwrap();
+        assert!(accounts.by_id(account.id).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn in_memory() {
+        registered_accounts_log_in_with_their_password_only(Accounts::with_demo_accounts()).await;
+    }
+
+    #[tokio::test]
+    async fn in_postgres_shared_by_instances() {
+        let server = consentry_postgres::testing::PgServer::start();
+        let accounts = Accounts::in_postgres(&server.url()).await.unwrap();
+        registered_accounts_log_in_with_their_password_only(accounts).await;
+        // A second instance sees the first one's registrations.
+        let first = Accounts::in_postgres(&server.url()).await.unwrap();
+        let second = Accounts::in_postgres(&server.url()).await.unwrap();
+        let account = first
+            .register("both@example.com", "12345678")
+            .await
+            .unwrap();
+        assert!(second.by_id(account.id).await.unwrap().is_some());
+        assert_eq!(
+            second
+                .register("both@example.com", "12345678")
                 .await
                 .unwrap_err(),
             RegisterError::Taken
         );
+        drop(server);
         assert!(
-            accounts
-                .authenticate("new@example.com", "long enough")
-                .await
-                .is_some()
+            first.by_id(account.id).await.is_err(),
+            "a stopped database is an error, not a missing account"
         );
-        assert!(
-            accounts
-                .authenticate("new@example.com", "wrong password")
-                .await
-                .is_none()
-        );
-        assert!(
-            accounts
-                .authenticate("nobody@example.com", "long enough")
-                .await
-                .is_none()
-        );
-        assert!(
-            accounts
-                .authenticate(DEMO.email, DEMO.password)
-                .await
-                .is_some()
-        );
-        accounts.remove(account.id);
-        assert!(accounts.by_id(account.id).is_none());
     }
 }

@@ -43,11 +43,14 @@ pub struct ShopConfig {
     pub analytics_origin: String,
     /// The time source (tests move it).
     pub clock: Arc<dyn Clock>,
+    /// Where registered accounts live (memory unless the shop has a database).
+    pub accounts: accounts::Accounts,
 }
 
 impl ShopConfig {
     /// Defaults for tests and demos: `key` signs (no previous keys), memory store, memory
-    /// ledger, revision 1, analytics on `http://127.0.0.1:3001`, system clock.
+    /// ledger, revision 1, analytics on `http://127.0.0.1:3001`, system clock, accounts in
+    /// memory.
     pub fn new(key: Key) -> Self {
         Self::with_keyring(Keyring::from_keys(key, []))
     }
@@ -61,6 +64,7 @@ impl ShopConfig {
             policy_revision: 1,
             analytics_origin: "http://127.0.0.1:3001".to_owned(),
             clock: Arc::new(SystemClock),
+            accounts: accounts::Accounts::with_demo_accounts(),
         }
     }
 }
@@ -165,7 +169,7 @@ pub fn app(config: ShopConfig) -> Result<Router, ConfigError> {
     let shop = Shop {
         analytics_origin: config.analytics_origin,
         orders: orders::Orders::default(),
-        accounts: accounts::Accounts::with_demo_accounts(),
+        accounts: config.accounts,
         ledger: Arc::clone(&config.ledger),
         clock: config.clock,
         purposes: layer.purposes().ok_or_else(|| ConfigError::Invalid {

@@ -20,7 +20,7 @@ Options (each also read from the environment variable in brackets):
   --analytics-addr HOST:PORT   the analytics provider (SHOP_ANALYTICS_ADDR), default 127.0.0.1:3001
   --data-dir DIR               the consent ledger's folder (SHOP_DATA_DIR), default ./data
   --policy-revision N          the consent policy revision (SHOP_POLICY_REVISION), default 1
-  --database-url URL           keep the consent ledger and sessions in PostgreSQL
+  --database-url URL           keep the consent ledger, sessions and accounts in PostgreSQL
                                (SHOP_DATABASE_URL), e.g. postgres://shop@127.0.0.1/shop;
                                without it, a JSONL file in the data folder and memory
   --redis URL                  keep sessions in Redis (SHOP_REDIS_URL), e.g. redis://127.0.0.1:6379/,
@@ -106,7 +106,10 @@ async fn run(args: Args) -> Result<(), String> {
             .map_err(|e| format!("--database-url: {e}"))?;
         config.ledger = Arc::new(db.ledger());
         config.store = Arc::new(db.store());
-        "PostgreSQL (sessions too)".to_owned()
+        config.accounts = shop::accounts::Accounts::in_postgres(url)
+            .await
+            .map_err(|e| format!("--database-url: {e}"))?;
+        "PostgreSQL (sessions and accounts too)".to_owned()
     } else {
         let path = args.data_dir.join("consent-ledger.jsonl");
         let ledger = JsonlLedger::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;

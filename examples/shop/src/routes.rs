@@ -35,7 +35,34 @@ pub const UNITS_COOKIE: &str = "shop_units";
 const MAX_QTY: u32 = 1_000;
 
 type Cart = BTreeMap<String, u32>;
-type PageResult = Result<Response, SessionError>;
+type PageResult = Result<Response, PageError>;
+
+/// Why a page could not be answered: the session store or the account store failed. Both
+/// are `503` with `Retry-After`.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum PageError {
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    #[error(transparent)]
+    Accounts(#[from] accounts::Unavailable),
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Session(error) => error.into_response(),
+            Self::Accounts(error) => {
+                tracing::error!(%error, "account store failed");
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(header::RETRY_AFTER, "5")],
+                    Html("<h1>Try again</h1><p>The shop cannot reach its accounts just now. Please try again shortly.</p>"),
+                )
+                    .into_response()
+            }
+        }
+    }
+}
 
 /// What every page handler needs: the shop, the session, the page (consent and rendering),
 /// referral and the path.
@@ -74,7 +101,7 @@ impl FromRequestParts<Shop> for Ctx {
 }
 
 impl Ctx {
-    async fn chrome(&self) -> Result<Chrome, SessionError> {
+    async fn chrome(&self) -> Result<Chrome, PageError> {
         let email = self.account().await?.map(|account| account.email);
         let cart = self.cart().await?;
         Ok(Chrome {
@@ -90,7 +117,7 @@ impl Ctx {
 
     /// `None` for an administrator; otherwise the answer: `303 /login` for a visitor,
     /// `403` for a customer.
-    async fn admin_only(&self) -> Result<Option<Response>, SessionError> {
+    async fn admin_only(&self) -> Result<Option<Response>, PageError> {
         Ok(match self.account().await? {
             Some(account) if account.role == accounts::Role::Admin => None,
             Some(_) => Some(
@@ -128,11 +155,11 @@ impl Ctx {
     }
 
     /// The signed-in account.
-    async fn account(&self) -> Result<Option<accounts::Account>, SessionError> {
-        Ok(self
-            .user()
-            .await?
-            .and_then(|id| self.shop.accounts.by_id(id)))
+    async fn account(&self) -> Result<Option<accounts::Account>, PageError> {
+        match self.user().await? {
+            Some(id) => Ok(self.shop.accounts.by_id(id).await?),
+            None => Ok(None),
+        }
     }
 
     /// Signs `account` in under a new session id: an id planted before is worthless after.
@@ -351,7 +378,7 @@ pub(crate) async fn login(ctx: Ctx, Form(credentials): Form<Credentials>) -> Pag
         .shop
         .accounts
         .authenticate(&credentials.email, &credentials.password)
-        .await;
+        .await?;
     let Some(account) = account else {
         let body = login_form(Some("Email or password is wrong."));
         return ctx.page(StatusCode::UNAUTHORIZED, "Log in", &body).await;

@@ -104,7 +104,9 @@ pub(crate) async fn register(ctx: Ctx, Form(form): Form<Registration>) -> PageRe
     let change = PurposeChange::new(account.subject(), OFFERS, offers).browser(ctx.page.consent());
     if let Err(error) = ctx.shop.purposes.decide(change).await {
         tracing::error!(%error, "could not record the offers choice; the registration is undone");
-        ctx.shop.accounts.remove(account.id);
+        if let Err(error) = ctx.shop.accounts.remove(account.id).await {
+            tracing::error!(%error, "could not undo a registration whose choice was not recorded");
+        }
         let (status, body) = again(RegisterError::Unavailable);
         return unavailable(ctx.page(status, "Create an account", &body).await);
     }
