@@ -956,3 +956,134 @@ async fn check_14_offers_by_email_start_unticked_and_every_change_is_recorded() 
         .await;
     browser.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_15_the_consent_report_matches_the_records_and_a_visitor_downloads_only_theirs() {
+    let shop = TestShop::start().await;
+    // Someone else decides first, so "only theirs" means something.
+    let other = Browser::start("15-other", BrowserOptions::default()).await;
+    other.goto(&shop.url).await;
+    other.banner_ready().await;
+    other.click("#consentry button[value=reject_all]").await;
+    other
+        .ensure(
+            other.wait_absent(VISIBLE_BANNER).await,
+            "the other visitor decided",
+        )
+        .await;
+    other.close().await;
+
+    let browser = Browser::start("15-report", BrowserOptions::default()).await;
+    browser.goto(&shop.url).await;
+    browser.banner_ready().await;
+    browser.click("#consentry button[value=accept_all]").await;
+    browser
+        .ensure(browser.wait_absent(VISIBLE_BANNER).await, "accepted")
+        .await;
+    let own = browser
+        .js("return fetch('/consent/records').then(r => r.json())")
+        .await;
+    let id = own["id"].as_str().unwrap_or_default().to_owned();
+    let theirs: Vec<Value> = shop
+        .ledger
+        .records()
+        .into_iter()
+        .filter(|record| record.consent_id == id)
+        .map(|record| serde_json::to_value(record).unwrap())
+        .collect();
+    browser
+        .ensure(
+            own["records"].as_array() == Some(&theirs) && theirs.len() == 1,
+            &format!("the download holds exactly this visitor's records: {own}"),
+        )
+        .await;
+    browser.goto(&format!("{}/privacy", shop.url)).await;
+    browser
+        .ensure(
+            browser
+                .find(".consentry-records")
+                .await
+                .text()
+                .await
+                .unwrap_or_default()
+                .contains(&id),
+            "the privacy page names the visitor's consent id",
+        )
+        .await;
+
+    // The administrator's report.
+    browser.goto(&format!("{}/login", shop.url)).await;
+    browser
+        .type_into(&[
+            ("input[name=email]", "admin@example.com"),
+            ("input[name=password]", "admin"),
+        ])
+        .await;
+    browser.click("main form button[type=submit]").await;
+    browser
+        .ensure(
+            browser.wait_for_path("/account").await,
+            "administrator signed in",
+        )
+        .await;
+    browser.goto(&format!("{}/admin/consent", shop.url)).await;
+    let charts = browser
+        .js("return document.querySelectorAll('main svg[role=img] > title').length")
+        .await;
+    browser
+        .ensure(
+            charts.as_u64() == Some(2),
+            &format!("two labelled charts: {charts}"),
+        )
+        .await;
+    let decisions = shop.ledger.records().len();
+    let shown = browser
+        .find("#decisions")
+        .await
+        .text()
+        .await
+        .unwrap_or_default();
+    browser
+        .ensure(
+            shown == decisions.to_string() && decisions == 2,
+            &format!("the report counts the ledger's {decisions} decisions, shows {shown}"),
+        )
+        .await;
+    let reject = browser
+        .find("#reject-all-share")
+        .await
+        .text()
+        .await
+        .unwrap_or_default();
+    browser
+        .ensure(
+            reject == "50.0%",
+            &format!("one of two rejected all: {reject}"),
+        )
+        .await;
+    let violations = browser.axe_violations().await;
+    browser
+        .ensure(
+            violations.is_empty(),
+            &format!("/admin/consent: {violations:#?}"),
+        )
+        .await;
+
+    // The proof for the visitor's id, through the lookup form.
+    browser.type_into(&[("input[name=id]", &id)]).await;
+    browser.click("form[role=search] button").await;
+    let rows = browser
+        .wait_js("return document.querySelectorAll('#proof tr').length === 2")
+        .await;
+    browser
+        .ensure(rows, "the proof table: a header and the one decision")
+        .await;
+    let violations = browser.axe_violations().await;
+    browser
+        .ensure(
+            violations.is_empty(),
+            &format!("the proof: {violations:#?}"),
+        )
+        .await;
+    browser.close().await;
+}

@@ -363,3 +363,30 @@ async fn bad_settings_and_an_unreachable_database_are_clear_errors() {
     assert!(matches!(refused, Err(Error::Unavailable(_))), "{refused:?}");
     assert!(started.elapsed() < Duration::from_secs(3));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_prunes_old_records_at_start() {
+    let server = PgServer::start();
+    let db = connect(&server).await;
+    let now = SystemClock.now();
+    let keep = db.ledger_builder().keep_forever().build();
+    for (n, age_days) in [(0, 40), (1, 20), (2, 1)] {
+        let mut old = record(n, &format!("{n:032x}"), &["necessary"], &["analytics"]);
+        old.time = now - age_days * 86_400;
+        keep.append(&old).await.unwrap();
+    }
+    // A ledger built with a 30-day retention prunes as it starts.
+    let _pruning = db
+        .ledger_builder()
+        .retention(Duration::from_secs(30 * 86_400))
+        .build();
+    let mut left = 3;
+    for _ in 0..50 {
+        left = collect(&keep, Period::ALL).await.len();
+        if left == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(left, 2, "the 40-day-old record went, the others stayed");
+}

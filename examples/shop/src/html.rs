@@ -112,6 +112,8 @@ button{font:inherit;padding:.35rem .9rem;border:1px solid #1d3557;border-radius:
 header button{background:transparent;border-color:#fff}
 label{display:block;margin:.5rem 0}label.inline{display:inline}input{font:inherit;padding:.3rem}
 caption{text-align:left;font-weight:600;padding:.4rem 0}
+dl.shares{display:grid;grid-template-columns:repeat(4,1fr);gap:.5rem;margin:1rem 0}dl.shares dt{grid-row:1;font-size:.85rem}dl.shares dd{grid-row:2;margin:0;font-size:1.4rem;font-weight:600}
+svg.chart{max-width:100%;height:auto;background:#fff;border:1px solid #ddd}
 .error{color:#9b1c1c}
 .partner{background:#e8f0fa;border-left:4px solid #1d3557;padding:.5rem .75rem}
 ";
