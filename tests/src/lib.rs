@@ -610,10 +610,15 @@ impl Browser {
 
     /// Logs in as the demo customer through the shop's login form.
     pub async fn log_in(&self, shop_url: &str) {
+        self.log_in_as(shop_url, "demo@example.com", "demo").await;
+    }
+
+    /// Logs in through the shop's login form.
+    pub async fn log_in_as(&self, shop_url: &str, email: &str, password: &str) {
         self.goto(&format!("{shop_url}/login")).await;
         self.type_into(&[
-            ("input[name=email]", "demo@example.com"),
-            ("input[name=password]", "demo"),
+            ("input[name=email]", email),
+            ("input[name=password]", password),
         ])
         .await;
         self.click("main form button[type=submit]").await;

@@ -1011,20 +1011,15 @@ async fn check_15_the_consent_report_matches_the_records_and_a_visitor_downloads
         )
         .await;
 
-    // The administrator's report.
-    browser.goto(&format!("{}/login", shop.url)).await;
+    the_report_counts_the_ledger(&browser, &shop, &id).await;
+    browser.close().await;
+}
+
+/// The administrator's report, as `browser` sees it, against the shop's ledger; then the
+/// proof for `id` through the lookup form.
+async fn the_report_counts_the_ledger(browser: &Browser, shop: &TestShop, id: &str) {
     browser
-        .type_into(&[
-            ("input[name=email]", "admin@example.com"),
-            ("input[name=password]", "admin"),
-        ])
-        .await;
-    browser.click("main form button[type=submit]").await;
-    browser
-        .ensure(
-            browser.wait_for_path("/account").await,
-            "administrator signed in",
-        )
+        .log_in_as(&shop.url, "admin@example.com", "admin")
         .await;
     browser.goto(&format!("{}/admin/consent", shop.url)).await;
     let charts = browser
@@ -1070,7 +1065,7 @@ async fn check_15_the_consent_report_matches_the_records_and_a_visitor_downloads
         .await;
 
     // The proof for the visitor's id, through the lookup form.
-    browser.type_into(&[("input[name=id]", &id)]).await;
+    browser.type_into(&[("input[name=id]", id)]).await;
     browser.click("form[role=search] button").await;
     let rows = browser
         .wait_js("return document.querySelectorAll('#proof tr').length === 2")
@@ -1085,5 +1080,4 @@ async fn check_15_the_consent_report_matches_the_records_and_a_visitor_downloads
             &format!("the proof: {violations:#?}"),
         )
         .await;
-    browser.close().await;
 }
