@@ -54,13 +54,16 @@
 // (checked by tests/architecture.rs). See ARCHITECTURE.md.
 //
 // service, builder, axum, testing,  the only modules that know every part
-// fuzzing
+// fuzzing, internals
 #[cfg(feature = "axum")]
 mod axum;
 mod builder;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+#[cfg(feature = "internals")]
+#[doc(hidden)]
+pub mod internals;
 mod service;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -9,7 +9,14 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, &[&str], bool)] = &[
     (
         "top",
-        &["service", "builder", "axum", "testing", "fuzzing"],
+        &[
+            "service",
+            "builder",
+            "axum",
+            "testing",
+            "fuzzing",
+            "internals",
+        ],
         true,
     ),
     ("endpoint", &["endpoint", "purpose", "render"], true),

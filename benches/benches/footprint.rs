@@ -1,0 +1,163 @@
+//! What a request allocates and what a stored session costs, counted by a global allocator
+//! (not timed; one run prints the numbers):
+//! - allocations of a request whose handler never touches the session (no cookie), and of a
+//!   first visit through the whole layer (CSP on);
+//! - bytes per session in `MemoryStore` with one small value, at 1,000,000 sessions,
+//!   against tower-sessions' `MemoryStore`.
+//!
+//! `cargo bench -p consentry-benches --bench footprint` (`-- 100000` for fewer sessions)
+
+use std::alloc::System;
+use std::collections::HashMap;
+use std::convert::Infallible;
+
+use consentry::ledger::MemoryLedger;
+use consentry::store::{Changes, MemoryStore, Record, SessionKey, SessionStore as _};
+use consentry::{ConsentConfig, Consentry, Csp, Key, Keyring, Policy, SessionConfig};
+use http::{Request, Response};
+use http_body_util::{BodyExt as _, Full};
+use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
+use tower::{Layer as _, ServiceExt as _};
+use tower_sessions::session_store::SessionStore as _;
+
+/// Counts every allocation of this process.
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+type Body = Full<bytes::Bytes>;
+
+async fn untouched(_: Request<Body>) -> Result<Response<Body>, Infallible> {
+    Ok(Response::new(Body::default()))
+}
+
+/// Allocations of one request (the response body read), averaged over `rounds`.
+async fn allocations_per_request<S>(service: &mut S, rounds: usize) -> f64
+where
+    S: tower::Service<Request<Body>, Response = Response<consentry::ConsentryBody<Body>>>,
+    S::Error: std::fmt::Debug,
+{
+    let request = || {
+        Request::get("/")
+            .header("host", "shop.test")
+            .body(Body::default())
+            .unwrap()
+    };
+    // Warm up: lazily built state allocates once.
+    for _ in 0..10 {
+        let response = service
+            .ready()
+            .await
+            .unwrap()
+            .call(request())
+            .await
+            .unwrap();
+        response.into_body().collect().await.unwrap();
+    }
+    let region = Region::new(GLOBAL);
+    for _ in 0..rounds {
+        let response = service
+            .ready()
+            .await
+            .unwrap()
+            .call(request())
+            .await
+            .unwrap();
+        response.into_body().collect().await.unwrap();
+    }
+    let change = region.change();
+    #[allow(clippy::cast_precision_loss, reason = "an average for display")]
+    let per = (change.allocations + change.reallocations) as f64 / rounds as f64;
+    per
+}
+
+/// Live bytes added by `work`, per item.
+fn bytes_per<T>(items: usize, work: impl FnOnce() -> T) -> (f64, T) {
+    let region = Region::new(GLOBAL);
+    let kept = work();
+    let change = region.change();
+    let live = change.bytes_allocated.cast_signed() - change.bytes_deallocated.cast_signed()
+        + change.bytes_reallocated;
+    #[allow(clippy::cast_precision_loss, reason = "an average for display")]
+    let per = live as f64 / items as f64;
+    (per, kept)
+}
+
+fn main() {
+    let sessions: usize = std::env::args()
+        .skip(1)
+        .find_map(|arg| arg.parse().ok())
+        .unwrap_or(1_000_000);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let keyring = || Keyring::new(1, Key::from_bytes(&[4; 32]).unwrap());
+
+    runtime.block_on(async {
+        let mut session_only = Consentry::builder(keyring())
+            .session(SessionConfig::new(MemoryStore::new()))
+            .build()
+            .unwrap()
+            .layer(tower::service_fn(untouched));
+        let untouched_allocs = allocations_per_request(&mut session_only, 10_000).await;
+        let mut whole = Consentry::builder(keyring())
+            .session(SessionConfig::new(MemoryStore::new()))
+            .consent(
+                ConsentConfig::new(Policy::new(1))
+                    .ledger(MemoryLedger::new())
+                    .csp(Csp::new()),
+            )
+            .build()
+            .unwrap()
+            .layer(tower::service_fn(untouched));
+        let first_visit_allocs = allocations_per_request(&mut whole, 10_000).await;
+        println!("allocations per request, handler never touches the session, no cookie: {untouched_allocs:.1}");
+        println!("allocations per request, whole layer, first visit (CSP on):             {first_visit_allocs:.1}");
+    });
+
+    let deadline = 4_000_000_000;
+    let (ours, store) = bytes_per(sessions, || {
+        let store = MemoryStore::new().with_capacity(sessions);
+        runtime.block_on(async {
+            for n in 0..sessions {
+                let mut digest = [0u8; 32];
+                digest[..8].copy_from_slice(&(n as u64).to_le_bytes());
+                let mut changes = Changes::default();
+                changes.insert("user", "7315604229");
+                let mut record = Record::new();
+                changes.apply_to(&mut record);
+                store
+                    .create(&SessionKey::from_digest(digest), &record, deadline)
+                    .await
+                    .unwrap();
+            }
+        });
+        store
+    });
+    assert_eq!(store.len(), sessions, "every session kept");
+    drop(store);
+
+    let (theirs, store) = bytes_per(sessions, || {
+        let store = tower_sessions::MemoryStore::default();
+        let expiry = tower_sessions::cookie::time::OffsetDateTime::now_utc()
+            + tower_sessions::cookie::time::Duration::hours(1);
+        runtime.block_on(async {
+            for _ in 0..sessions {
+                let mut data = HashMap::new();
+                data.insert("user".to_owned(), serde_json::json!(7_315_604_229u64));
+                let mut record = tower_sessions::session::Record {
+                    id: tower_sessions::session::Id::default(),
+                    data,
+                    expiry_date: expiry,
+                };
+                store.create(&mut record).await.unwrap();
+            }
+        });
+        store
+    });
+    drop(store);
+    println!(
+        "bytes per session at {sessions} sessions, one small value: consentry MemoryStore {ours:.0}, tower-sessions MemoryStore {theirs:.0} ({:.2}×)",
+        ours / theirs
+    );
+}
