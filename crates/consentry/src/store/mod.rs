@@ -24,6 +24,7 @@
 //! ```
 
 mod memory;
+mod packed;
 
 #[cfg(feature = "testing")]
 pub use consentry_store::conformance;
