@@ -44,6 +44,31 @@ const DIRECTIVES: &[(&str, &str)] = &[
     ("frame-ancestors", "'self'"),
 ];
 
+/// Where a template's nonce goes: a byte no header value may hold.
+const NONCE_MARK: &str = "\0";
+
+/// A rendered policy with the nonce left out ([`Csp::template`]).
+#[derive(Debug)]
+pub(crate) struct CspTemplate {
+    parts: Vec<String>,
+}
+
+impl CspTemplate {
+    /// The header value with `nonce` in each place.
+    pub(crate) fn fill(&self, nonce: &str) -> String {
+        let len = self.parts.iter().map(String::len).sum::<usize>()
+            + (self.parts.len() - 1) * nonce.len();
+        let mut out = String::with_capacity(len);
+        for (index, part) in self.parts.iter().enumerate() {
+            if index > 0 {
+                out.push_str(nonce);
+            }
+            out.push_str(part);
+        }
+        out
+    }
+}
+
 /// Directives that take the granted categories' origins.
 const ORIGIN_DIRECTIVES: &[&str] = &["script-src", "connect-src", "img-src", "frame-src"];
 
@@ -91,6 +116,15 @@ impl Csp {
         }
     }
 
+    /// The policy for `granted_origins` with a place for the nonce: render it once per
+    /// granted set, then [`CspTemplate::fill`] per response.
+    pub(crate) fn template(&self, granted_origins: &[&str]) -> CspTemplate {
+        let rendered = self.render(NONCE_MARK, granted_origins);
+        CspTemplate {
+            parts: rendered.split(NONCE_MARK).map(str::to_owned).collect(),
+        }
+    }
+
     /// The header value for one response.
     pub(crate) fn render(&self, nonce: &str, granted_origins: &[&str]) -> String {
         let nonce = format!("'nonce-{nonce}'");
@@ -131,6 +165,20 @@ impl Csp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_template_filled_is_the_policy_rendered() {
+        let csp = Csp::new()
+            .source("img-src", "https://img.example")
+            .style_attributes(true);
+        for origins in [
+            &[][..],
+            &["https://stats.example", "https://ads.example"][..],
+        ] {
+            let template = csp.template(origins);
+            assert_eq!(template.fill("n0nce"), csp.render("n0nce", origins));
+        }
+    }
 
     #[test]
     fn origins_appear_only_when_given() {

@@ -6,13 +6,14 @@
 //! Its request side is [`GatePart::read`] (declared cookies the request carries, the CSP
 //! nonce), its response side [`GatePart::respond`].
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE};
 use http::{HeaderMap, HeaderValue};
+use rand::Rng as _;
 
 use crate::cookies::RequestCookies;
 use crate::error::{ConfigError, Part};
@@ -22,6 +23,7 @@ mod csp;
 mod declaration;
 
 pub use csp::Csp;
+use csp::CspTemplate;
 
 /// What the gate read from one request.
 pub(crate) struct GateRead {
@@ -40,6 +42,8 @@ pub(crate) struct GatePart {
     secure: bool,
     /// Undeclared cookie names already warned about (each is logged at `warn` once).
     warned: UndeclaredLog,
+    /// The CSP per granted set, with the nonce left out.
+    templates: Templates,
 }
 
 /// The undeclared cookie names the gate has warned about, so each is a warning once and a
@@ -87,6 +91,7 @@ impl GatePart {
             csp,
             secure,
             warned: UndeclaredLog::default(),
+            templates: Templates::default(),
         }
     }
 
@@ -133,11 +138,14 @@ impl GatePart {
         if let (Some(csp), Some(nonce)) = (&self.csp, read.nonce.as_deref()) {
             let name = csp.header_name();
             if !headers.contains_key(&name) {
-                let origins: Vec<&str> = granted
-                    .definitions()
-                    .flat_map(|def| def.origins().iter().map(String::as_str))
-                    .collect();
-                if let Ok(value) = HeaderValue::try_from(csp.render(nonce, &origins)) {
+                let template = self.templates.get(granted, || {
+                    let origins: Vec<&str> = granted
+                        .definitions()
+                        .flat_map(|def| def.origins().iter().map(String::as_str))
+                        .collect();
+                    csp.template(&origins)
+                });
+                if let Ok(value) = HeaderValue::try_from(template.fill(nonce)) {
                     headers.insert(name, value);
                 }
             }
@@ -163,10 +171,45 @@ impl GatePart {
     }
 }
 
+/// 128 bits from the thread's cryptographically secure generator (a stream cipher seeded and
+/// periodically reseeded from the operating system): unpredictable like a system call's,
+/// without one per response.
 fn random_nonce() -> Arc<str> {
     let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).expect("the operating system random generator failed");
+    rand::rng().fill_bytes(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes).into()
+}
+
+/// Each granted set's CSP, rendered once: a response fills in its nonce.
+#[derive(Default)]
+struct Templates {
+    by_granted: RwLock<HashMap<u64, Arc<CspTemplate>>>,
+}
+
+impl Templates {
+    /// At most this many granted sets are kept; others are rendered each time.
+    const MAX: usize = 256;
+
+    fn get(&self, granted: Granted<'_>, render: impl FnOnce() -> CspTemplate) -> Arc<CspTemplate> {
+        let key = granted.mask();
+        if let Some(found) = self
+            .by_granted
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return Arc::clone(found);
+        }
+        let template = Arc::new(render());
+        let mut all = self
+            .by_granted
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if all.len() < Self::MAX {
+            all.insert(key, Arc::clone(&template));
+        }
+        template
+    }
 }
 
 /// One declaration in the registry.
@@ -387,6 +430,20 @@ fn canonical_deletion(cookie: &cookie::Cookie<'_>) -> HeaderValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nonces_are_128_random_bits_and_never_repeat() {
+        let nonces: std::collections::HashSet<Arc<str>> =
+            (0..10_000).map(|_| random_nonce()).collect();
+        assert_eq!(nonces.len(), 10_000);
+        for nonce in nonces.iter().take(100) {
+            let bytes = URL_SAFE_NO_PAD.decode(nonce.as_bytes()).unwrap();
+            assert_eq!(bytes.len(), 16);
+        }
+        // From another thread: its own generator, still no repeat.
+        let other = std::thread::spawn(random_nonce).join().unwrap();
+        assert!(!nonces.contains(&other));
+    }
 
     fn strict_gate<'a>(
         registry: &'a CookieRegistry,

@@ -45,6 +45,11 @@ impl<'p> Granted<'p> {
         Self { policy, mask }
     }
 
+    /// The granted set as a bitmask in policy order.
+    pub(crate) fn mask(&self) -> u64 {
+        self.mask
+    }
+
     /// Whether `category` is granted. An unknown category never is.
     pub(crate) fn allows(&self, category: &Category) -> bool {
         self.policy
