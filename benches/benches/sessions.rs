@@ -1,5 +1,6 @@
-//! A request through the session layer, consentry against tower-sessions (with its memory
-//! store), in the same run: no session, reading a session value, writing one.
+//! A request through the session layer, consentry against tower-sessions (its memory store,
+//! signed cookies), in the same run, beside the bare service: a handler that never touches
+//! the session (no cookie), reading a session value, writing one, and a new session.
 //!
 //! `cargo bench -p consentry-benches`
 
@@ -12,20 +13,44 @@ use tower::{Layer, Service, ServiceExt as _};
 
 type Body = Full<bytes::Bytes>;
 
-/// What the handler does with the session.
+/// What the handler does with the session, and whether the request carries a cookie.
 #[derive(Clone, Copy)]
 enum Work {
-    Nothing,
+    /// No cookie; the handler never touches the session.
+    Untouched,
+    /// A session cookie; the handler reads one value.
     Read,
+    /// A session cookie; the handler writes one value.
     Write,
+    /// No cookie; the handler writes one value, so a session is created.
+    New,
 }
 
-fn path(work: Work) -> &'static str {
-    match work {
-        Work::Nothing => "/nothing",
-        Work::Read => "/read",
-        Work::Write => "/write",
+impl Work {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Untouched => "untouched, no cookie",
+            Self::Read => "read one value",
+            Self::Write => "write one value",
+            Self::New => "new session with one value",
+        }
     }
+
+    fn path(self) -> &'static str {
+        match self {
+            Self::Untouched => "/nothing",
+            Self::Read => "/read",
+            Self::Write | Self::New => "/write",
+        }
+    }
+
+    fn sends_cookie(self) -> bool {
+        matches!(self, Self::Read | Self::Write)
+    }
+}
+
+async fn bare_app(request: Request<Body>) -> Result<Response<String>, Infallible> {
+    Ok(Response::new(request.uri().path().len().to_string()))
 }
 
 async fn consentry_app(request: Request<Body>) -> Result<Response<String>, Infallible> {
@@ -119,7 +144,9 @@ fn bench(c: &mut Criterion) {
     });
 
     let store = tower_sessions::MemoryStore::default();
-    let theirs_layer = tower_sessions::SessionManagerLayer::new(store).with_secure(true);
+    let theirs_layer = tower_sessions::SessionManagerLayer::new(store)
+        .with_secure(true)
+        .with_signed(tower_sessions::cookie::Key::from(&[7; 64]));
     let mut theirs = theirs_layer.layer(tower::service_fn(tower_sessions_app));
     let their_cookie = runtime.block_on(async {
         let response = theirs
@@ -132,15 +159,25 @@ fn bench(c: &mut Criterion) {
         cookie_of(&response)
     });
 
-    for work in [Work::Nothing, Work::Read, Work::Write] {
-        let mut group = c.benchmark_group(format!("request{}", path(work)));
+    let bare = tower::service_fn(bare_app);
+    c.bench_function("bare service", |b| {
+        b.to_async(&runtime).iter(|| {
+            let service = bare;
+            async move {
+                let response = service.oneshot(request("/nothing", None)).await.unwrap();
+                response.into_body().collect().await.unwrap()
+            }
+        });
+    });
+    for work in [Work::Untouched, Work::Read, Work::Write, Work::New] {
+        let mut group = c.benchmark_group(work.name());
         group.bench_function("consentry", |b| {
             b.to_async(&runtime).iter(|| {
                 let service = ours.clone();
-                let cookie = our_cookie.clone();
+                let cookie = work.sends_cookie().then(|| our_cookie.clone());
                 async move {
                     let response = service
-                        .oneshot(request(path(work), Some(&cookie)))
+                        .oneshot(request(work.path(), cookie.as_deref()))
                         .await
                         .unwrap();
                     response.into_body().collect().await.unwrap()
@@ -150,10 +187,10 @@ fn bench(c: &mut Criterion) {
         group.bench_function("tower-sessions", |b| {
             b.to_async(&runtime).iter(|| {
                 let service = theirs.clone();
-                let cookie = their_cookie.clone();
+                let cookie = work.sends_cookie().then(|| their_cookie.clone());
                 async move {
                     let response = service
-                        .oneshot(request(path(work), Some(&cookie)))
+                        .oneshot(request(work.path(), cookie.as_deref()))
                         .await
                         .unwrap();
                     response.into_body().collect().await.unwrap()

@@ -78,7 +78,7 @@ pub mod ledger;
 mod referral;
 mod session;
 pub mod store;
-// keys, codec, cookies, clock, assets, origin, html, error     mechanisms
+// keys, codec, cookies, clock, assets, origin, random, html, error     mechanisms
 mod assets;
 mod clock;
 mod codec;
@@ -87,6 +87,7 @@ mod error;
 pub mod html;
 mod keys;
 mod origin;
+mod random;
 // policy                            the shared vocabulary: imports nothing of the crate
 mod policy;
 

@@ -28,7 +28,7 @@ const LAYERS: &[(&str, &[&str], bool)] = &[
     (
         "mechanisms",
         &[
-            "error", "keys", "codec", "cookies", "clock", "assets", "origin", "html",
+            "error", "keys", "codec", "cookies", "clock", "assets", "origin", "random", "html",
         ],
         true,
     ),

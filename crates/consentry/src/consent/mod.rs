@@ -21,6 +21,7 @@ use crate::codec::Codec;
 use crate::cookies::{CookieSettings, RequestCookies};
 use crate::keys::{Keyring, Purpose};
 use crate::policy::{Category, DeclaredCookie, Granted, Policy};
+use crate::random;
 
 mod cookie;
 
@@ -108,11 +109,7 @@ impl ConsentState {
     /// this id.
     pub(crate) fn deciding(&self) -> Self {
         let mut from = self.clone();
-        from.id.get_or_insert_with(|| {
-            let mut id = [0u8; 16];
-            getrandom::fill(&mut id).expect("the operating system random generator failed");
-            id
-        });
+        from.id.get_or_insert_with(random::bytes::<16>);
         from
     }
 

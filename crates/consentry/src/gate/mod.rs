@@ -13,11 +13,11 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE};
 use http::{HeaderMap, HeaderValue};
-use rand::Rng as _;
 
 use crate::cookies::RequestCookies;
 use crate::error::{ConfigError, Part};
 use crate::policy::{Category, DeclaredCookie, Granted, Policy};
+use crate::random;
 
 mod csp;
 mod declaration;
@@ -171,13 +171,9 @@ impl GatePart {
     }
 }
 
-/// 128 bits from the thread's cryptographically secure generator (a stream cipher seeded and
-/// periodically reseeded from the operating system): unpredictable like a system call's,
-/// without one per response.
+/// 128 random bits ([`random`]), fresh for every response.
 fn random_nonce() -> Arc<str> {
-    let mut bytes = [0u8; 16];
-    rand::rng().fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes).into()
+    URL_SAFE_NO_PAD.encode(random::bytes::<16>()).into()
 }
 
 /// Each granted set's CSP, rendered once: a response fills in its nonce.

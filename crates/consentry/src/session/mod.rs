@@ -24,6 +24,7 @@ use crate::cookies::{CookieSettings, RequestCookies};
 use crate::error::SessionError;
 use crate::keys::{Keyring, Purpose};
 use crate::policy::{Category, DeclaredCookie};
+use crate::random;
 
 mod config;
 pub use config::SessionConfig;
@@ -58,9 +59,7 @@ impl Ticket {
     }
 
     fn random(now: u64) -> Self {
-        let mut id = [0u8; ID_LEN];
-        getrandom::fill(&mut id).expect("the operating system random generator failed");
-        Self::new(id, now, now, 0)
+        Self::new(random::bytes::<ID_LEN>(), now, now, 0)
     }
 
     /// The cookie body: id and two times, and the lifetime only for a remembered session
