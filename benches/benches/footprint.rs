@@ -30,39 +30,33 @@ async fn untouched(_: Request<Body>) -> Result<Response<Body>, Infallible> {
     Ok(Response::new(Body::default()))
 }
 
+/// One `GET /` through `service`, its body read.
+async fn one_request<S>(service: &mut S)
+where
+    S: tower::Service<Request<Body>, Response = Response<consentry::ConsentryBody<Body>>>,
+    S::Error: std::fmt::Debug,
+{
+    let request = Request::get("/")
+        .header("host", "shop.test")
+        .body(Body::default())
+        .unwrap();
+    let response = service.ready().await.unwrap().call(request).await.unwrap();
+    response.into_body().collect().await.unwrap();
+}
+
 /// Allocations of one request (the response body read), averaged over `rounds`.
 async fn allocations_per_request<S>(service: &mut S, rounds: usize) -> f64
 where
     S: tower::Service<Request<Body>, Response = Response<consentry::ConsentryBody<Body>>>,
     S::Error: std::fmt::Debug,
 {
-    let request = || {
-        Request::get("/")
-            .header("host", "shop.test")
-            .body(Body::default())
-            .unwrap()
-    };
     // Warm up: lazily built state allocates once.
     for _ in 0..10 {
-        let response = service
-            .ready()
-            .await
-            .unwrap()
-            .call(request())
-            .await
-            .unwrap();
-        response.into_body().collect().await.unwrap();
+        one_request(service).await;
     }
     let region = Region::new(GLOBAL);
     for _ in 0..rounds {
-        let response = service
-            .ready()
-            .await
-            .unwrap()
-            .call(request())
-            .await
-            .unwrap();
-        response.into_body().collect().await.unwrap();
+        one_request(service).await;
     }
     let change = region.change();
     #[allow(clippy::cast_precision_loss, reason = "an average for display")]

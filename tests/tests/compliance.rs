@@ -852,7 +852,7 @@ fn offers_records(shop: &TestShop) -> Vec<(String, bool, String)> {
         .into_iter()
         .filter(|record| record.purpose.as_deref() == Some(shop::OFFERS))
         .map(|record| {
-            let granted = record.granted.iter().any(|p| p == shop::OFFERS);
+            let granted = record.grants(shop::OFFERS);
             (
                 record.subject.unwrap_or_default(),
                 granted,

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use consentry::ledger::{
     ConsentLedger, DailyTally, Day, LedgerRecord, MemoryLedger, Period, Source,
 };
-use consentry::testing::{Client, TestResponse};
+use consentry::testing::Client;
 use consentry::{
     Clock, ConsentConfig, Consentry, ConsentryService, Key, Keyring, Policy, Session,
     SessionConfig, SessionError, SystemClock,
@@ -242,10 +242,6 @@ fn instance(db: &Postgres) -> Client<App> {
     Client::new(layer.layer(service_fn(boxed as fn(_) -> _)))
 }
 
-async fn get(app: &Client<App>, path: &str) -> TestResponse {
-    app.get(path).await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_outage_is_503_for_what_needs_the_database_and_recovers_without_restart() {
     let mut server = PgServer::start();
@@ -255,7 +251,7 @@ async fn an_outage_is_503_for_what_needs_the_database_and_recovers_without_resta
         visitor.post_form("/login", "").await.status,
         StatusCode::SEE_OTHER
     );
-    assert_eq!(get(&visitor, "/account").await.status, StatusCode::OK);
+    assert_eq!(visitor.get("/account").await.status, StatusCode::OK);
     let decided = visitor
         .post_json("/consent", r#"{"action":"accept_all"}"#)
         .await;
@@ -263,7 +259,7 @@ async fn an_outage_is_503_for_what_needs_the_database_and_recovers_without_resta
 
     server.stop();
     let started = std::time::Instant::now();
-    let account = get(&visitor, "/account").await;
+    let account = visitor.get("/account").await;
     assert_eq!(account.status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(account.header("retry-after").is_some());
     assert!(
@@ -272,7 +268,7 @@ async fn an_outage_is_503_for_what_needs_the_database_and_recovers_without_resta
         started.elapsed()
     );
     assert_eq!(
-        get(&visitor, "/static").await.status,
+        visitor.get("/static").await.status,
         StatusCode::OK,
         "pages without the session work"
     );
@@ -310,7 +306,7 @@ async fn an_outage_is_503_for_what_needs_the_database_and_recovers_without_resta
     server.restart();
     let mut recovered = false;
     for _ in 0..50 {
-        if get(&visitor, "/account").await.status == StatusCode::OK {
+        if visitor.get("/account").await.status == StatusCode::OK {
             recovered = true;
             break;
         }

@@ -137,7 +137,7 @@ impl PurposeDecision {
     fn from_record(record: &LedgerRecord, purpose: &str, recorded: bool) -> Self {
         Self {
             purpose: purpose.to_owned(),
-            granted: record.granted.iter().any(|name| name == purpose),
+            granted: record.grants(purpose),
             time: record.time,
             revision: record.revision,
             source: record.source,

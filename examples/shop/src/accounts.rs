@@ -11,6 +11,7 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use deadpool_postgres::{Manager, Pool, Runtime};
 use tokio_postgres::NoTls;
+use tokio_postgres::types::ToSql;
 
 /// What an account may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -235,20 +236,7 @@ impl Accounts {
                 .values()
                 .find(|account| account.id == id)
                 .cloned()),
-            Backend::Postgres(_) => {
-                let key = i64::from_ne_bytes(id.to_ne_bytes());
-                let row = self
-                    .query(|client| async move {
-                        client
-                            .query_opt(
-                                "SELECT id, email, password_hash FROM shop_accounts WHERE id = $1",
-                                &[&key],
-                            )
-                            .await
-                    })
-                    .await?;
-                Ok(row.map(|row| from_row(&row)))
-            }
+            Backend::Postgres(_) => self.stored("id", &id.cast_signed()).await,
         }
     }
 
@@ -258,21 +246,21 @@ impl Accounts {
         }
         match &self.backend {
             Backend::Memory(accounts) => Ok(read(accounts).get(email).cloned()),
-            Backend::Postgres(_) => {
-                let email = email.to_owned();
-                let row = self
-                    .query(|client| async move {
-                        client
-                            .query_opt(
-                                "SELECT id, email, password_hash FROM shop_accounts WHERE email = $1",
-                                &[&email],
-                            )
-                            .await
-                    })
-                    .await?;
-                Ok(row.map(|row| from_row(&row)))
-            }
+            Backend::Postgres(_) => self.stored("email", &email).await,
         }
+    }
+
+    /// The account in the database whose `column` (`id` or `email`) is `value`.
+    async fn stored(
+        &self,
+        column: &str,
+        value: &(dyn ToSql + Sync),
+    ) -> Result<Option<Account>, Unavailable> {
+        let sql = format!("SELECT id, email, password_hash FROM shop_accounts WHERE {column} = $1");
+        let row = self
+            .query(|client| async move { client.query_opt(sql.as_str(), &[value]).await })
+            .await?;
+        Ok(row.map(|row| from_row(&row)))
     }
 
     /// A new customer account.
@@ -318,10 +306,7 @@ impl Accounts {
                 accounts.insert(email, account.clone());
             }
             Backend::Postgres(_) => {
-                let (key, hash) = (
-                    i64::from_ne_bytes(id.to_ne_bytes()),
-                    account.password_hash.clone(),
-                );
+                let (key, hash) = (id.cast_signed(), account.password_hash.clone());
                 let inserted = self
                     .query(|client| async move {
                         client
@@ -356,7 +341,7 @@ impl Accounts {
                 Ok(())
             }
             Backend::Postgres(_) => {
-                let key = i64::from_ne_bytes(id.to_ne_bytes());
+                let key = id.cast_signed();
                 self.query(|client| async move {
                     client
                         .execute("DELETE FROM shop_accounts WHERE id = $1", &[&key])
@@ -378,7 +363,7 @@ fn read(
 fn from_row(row: &tokio_postgres::Row) -> Account {
     let id: i64 = row.get(0);
     Account {
-        id: u64::from_ne_bytes(id.to_ne_bytes()),
+        id: id.cast_unsigned(),
         email: row.get(1),
         role: Role::Customer,
         password_hash: row.get(2),

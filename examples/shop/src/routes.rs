@@ -53,15 +53,23 @@ impl IntoResponse for PageError {
             Self::Session(error) => error.into_response(),
             Self::Accounts(error) => {
                 tracing::error!(%error, "account store failed");
-                (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    [(header::RETRY_AFTER, "5")],
-                    Html("<h1>Try again</h1><p>The shop cannot reach its accounts just now. Please try again shortly.</p>"),
+                retry_soon(
+                    Html("<h1>Try again</h1><p>The shop cannot reach its accounts just now. Please try again shortly.</p>")
+                        .into_response(),
                 )
-                    .into_response()
             }
         }
     }
+}
+
+/// `response` as a `503 Service Unavailable` worth retrying in a few seconds: what the shop
+/// answers when a store it needs cannot be reached.
+pub(crate) fn retry_soon(mut response: Response) -> Response {
+    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+    response
 }
 
 /// What every page handler needs: the shop, the session, the page (consent and rendering),

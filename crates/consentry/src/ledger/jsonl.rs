@@ -35,7 +35,7 @@ enum Job {
     /// Opens every file for an export: what is in them now is what the export reads,
     /// whatever is appended or rotated after.
     Open {
-        done: oneshot::Sender<io::Result<Vec<(File, u64)>>>,
+        done: oneshot::Sender<io::Result<Snapshot>>,
     },
     /// Deletes rotated files that hold only records older than `before`.
     Prune {
@@ -210,23 +210,17 @@ impl ConsentLedger for JsonlLedger {
             }
         };
         line.push(b'\n');
-        let (done, reply) = oneshot::channel();
-        let sent = self.send(Job::Append { line, done });
-        Box::pin(async move {
-            sent?;
-            match reply.await {
-                Ok(result) => result.map_err(LedgerError::Io),
-                Err(_) => Err(LedgerError::Closed),
-            }
-        })
+        self.ask(|done| Job::Append { line, done })
     }
 
     fn history<'a>(&'a self, consent_id: &'a str) -> RecordsFuture<'a> {
-        self.scan(OwnedLookup::ConsentId(consent_id.to_owned()))
+        let lookup = OwnedLookup::ConsentId(consent_id.to_owned());
+        self.ask(|done| Job::Scan { lookup, done })
     }
 
     fn subject_history<'a>(&'a self, subject: &'a str) -> RecordsFuture<'a> {
-        self.scan(OwnedLookup::Subject(subject.to_owned()))
+        let lookup = OwnedLookup::Subject(subject.to_owned());
+        self.ask(|done| Job::Scan { lookup, done })
     }
 
     fn export(&self, period: Period) -> RecordStream {
@@ -243,15 +237,7 @@ impl ConsentLedger for JsonlLedger {
     }
 
     fn prune(&self, before: u64) -> PruneFuture<'_> {
-        let (done, reply) = oneshot::channel();
-        let sent = self.send(Job::Prune { before, done });
-        Box::pin(async move {
-            sent?;
-            match reply.await {
-                Ok(result) => result.map_err(LedgerError::Io),
-                Err(_) => Err(LedgerError::Closed),
-            }
-        })
+        self.ask(|done| Job::Prune { before, done })
     }
 }
 
@@ -264,15 +250,17 @@ impl JsonlLedger {
             .map_err(|_| LedgerError::Closed)
     }
 
-    fn scan(&self, lookup: OwnedLookup) -> RecordsFuture<'static> {
+    /// Hands the writer the job `job` builds around its reply channel; resolves with the
+    /// writer's answer.
+    fn ask<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(oneshot::Sender<io::Result<T>>) -> Job,
+    ) -> Pin<Box<dyn Future<Output = Result<T, LedgerError>> + Send + 'static>> {
         let (done, reply) = oneshot::channel();
-        let sent = self.send(Job::Scan { lookup, done });
+        let sent = self.send(job(done));
         Box::pin(async move {
             sent?;
-            match reply.await {
-                Ok(result) => result.map_err(LedgerError::Io),
-                Err(_) => Err(LedgerError::Closed),
-            }
+            answered(reply.await)
         })
     }
 }
@@ -377,18 +365,21 @@ impl Writer {
         }
     }
 
-    /// The records `lookup` wants, from the rotated files (oldest first) and then the
-    /// current one. A line that does not parse is skipped with a warning, so one damaged
-    /// line cannot hide the rest of the proof.
-    fn scan(&self, lookup: Lookup<'_>) -> io::Result<Vec<LedgerRecord>> {
+    /// Every file of the ledger, oldest first: the rotated ones, then the one being written.
+    fn files(&self) -> io::Result<Vec<PathBuf>> {
         let mut files: Vec<PathBuf> = rotated_files(&self.path)?
             .into_iter()
             .map(|(_, path)| path)
             .collect();
         files.push(self.path.clone());
+        Ok(files)
+    }
+
+    /// The records `lookup` wants, from every file, oldest first.
+    fn scan(&self, lookup: Lookup<'_>) -> io::Result<Vec<LedgerRecord>> {
         let needle = lookup.needle();
         let mut found = Vec::new();
-        for path in files {
+        for path in self.files()? {
             let text = match fs::read(&path) {
                 Ok(text) => text,
                 // Pruned between listing and reading: nothing of it to report.
@@ -399,31 +390,20 @@ impl Writer {
                 if line.is_empty() || !contains(line, needle.as_bytes()) {
                     continue;
                 }
-                match serde_json::from_slice::<LedgerRecord>(line) {
-                    Ok(record) if lookup.matches(&record) => found.push(record),
-                    Ok(_) => {}
-                    Err(error) => {
-                        tracing::warn!(%error, path = %path.display(), "skipped a consent ledger line that is not a record");
-                    }
-                }
+                found.extend(parse_line(line, &path).filter(|record| lookup.matches(record)));
             }
         }
         Ok(found)
     }
 
     /// Every file, oldest first, opened for reading with its length now.
-    fn open_all(&self) -> io::Result<Vec<(File, u64)>> {
-        let mut paths: Vec<PathBuf> = rotated_files(&self.path)?
-            .into_iter()
-            .map(|(_, path)| path)
-            .collect();
-        paths.push(self.path.clone());
-        paths
+    fn open_all(&self) -> io::Result<Snapshot> {
+        self.files()?
             .into_iter()
             .map(|path| {
-                let file = File::open(path)?;
+                let file = File::open(&path)?;
                 let len = file.metadata()?.len();
-                Ok((file, len))
+                Ok((path, file, len))
             })
             .collect()
     }
@@ -572,10 +552,32 @@ fn records_in(path: &Path) -> io::Result<(u64, Option<u64>)> {
     Ok((count, newest))
 }
 
+/// The writer's answer to a job, or [`LedgerError::Closed`] when it stopped without one.
+fn answered<T>(reply: Result<io::Result<T>, oneshot::Canceled>) -> Result<T, LedgerError> {
+    match reply {
+        Ok(result) => result.map_err(LedgerError::Io),
+        Err(_) => Err(LedgerError::Closed),
+    }
+}
+
+/// A record from one line of a ledger file; a line that is not one is skipped with a
+/// warning, so one damaged line cannot hide the rest of the proof.
+fn parse_line(line: &[u8], path: &Path) -> Option<LedgerRecord> {
+    serde_json::from_slice(line)
+        .map_err(|error| {
+            tracing::warn!(%error, path = %path.display(), "skipped a consent ledger line that is not a record");
+        })
+        .ok()
+}
+
+/// Every file of the ledger at one moment, oldest first: its path, opened, and its length
+/// then (what an export reads, whatever is appended or rotated after).
+type Snapshot = Vec<(PathBuf, File, u64)>;
+
 /// An export's progress: opening the files (on the writer thread), then reading them
 /// batch by batch on a thread of its own.
 enum ExportState {
-    Opening(oneshot::Receiver<io::Result<Vec<(File, u64)>>>),
+    Opening(oneshot::Receiver<io::Result<Snapshot>>),
     Reading {
         requests: mpsc::Sender<oneshot::Sender<io::Result<Vec<LedgerRecord>>>>,
         pending: Option<oneshot::Receiver<io::Result<Vec<LedgerRecord>>>>,
@@ -606,9 +608,9 @@ impl Stream for JsonlExport {
                     this.state = ExportState::Done;
                     return Poll::Ready(error.map(Err));
                 }
-                ExportState::Opening(opened) => match Pin::new(opened).poll(cx) {
+                ExportState::Opening(opened) => match Pin::new(opened).poll(cx).map(answered) {
                     Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Ok(Ok(files))) => {
+                    Poll::Ready(Ok(files)) => {
                         let (requests, queue) = mpsc::channel();
                         let period = this.period;
                         let spawned = std::thread::Builder::new()
@@ -622,12 +624,7 @@ impl Stream for JsonlExport {
                             Err(error) => ExportState::Failed(Some(LedgerError::Io(error))),
                         };
                     }
-                    Poll::Ready(Ok(Err(error))) => {
-                        this.state = ExportState::Failed(Some(LedgerError::Io(error)));
-                    }
-                    Poll::Ready(Err(_)) => {
-                        this.state = ExportState::Failed(Some(LedgerError::Closed));
-                    }
+                    Poll::Ready(Err(error)) => this.state = ExportState::Failed(Some(error)),
                 },
                 ExportState::Reading { requests, pending } => {
                     if pending.is_none() {
@@ -641,21 +638,16 @@ impl Stream for JsonlExport {
                     let Some(receiver) = pending else {
                         continue;
                     };
-                    match Pin::new(receiver).poll(cx) {
+                    match Pin::new(receiver).poll(cx).map(answered) {
                         Poll::Pending => return Poll::Pending,
-                        Poll::Ready(Ok(Ok(batch))) if batch.is_empty() => {
+                        Poll::Ready(Ok(batch)) if batch.is_empty() => {
                             this.state = ExportState::Done;
                         }
-                        Poll::Ready(Ok(Ok(batch))) => {
+                        Poll::Ready(Ok(batch)) => {
                             *pending = None;
                             this.buffer = batch.into();
                         }
-                        Poll::Ready(Ok(Err(error))) => {
-                            this.state = ExportState::Failed(Some(LedgerError::Io(error)));
-                        }
-                        Poll::Ready(Err(_)) => {
-                            this.state = ExportState::Failed(Some(LedgerError::Closed));
-                        }
+                        Poll::Ready(Err(error)) => this.state = ExportState::Failed(Some(error)),
                     }
                 }
             }
@@ -666,14 +658,19 @@ impl Stream for JsonlExport {
 /// The export thread: answers each request with the next batch of records in `period`
 /// (empty at the end); stops when the stream is dropped.
 fn read_export(
-    files: Vec<(File, u64)>,
+    files: Snapshot,
     period: Period,
     requests: &mpsc::Receiver<oneshot::Sender<io::Result<Vec<LedgerRecord>>>>,
 ) {
     const BATCH: usize = 256;
-    let mut lines = files
+    let (paths, readers): (Vec<PathBuf>, Vec<_>) = files
         .into_iter()
-        .flat_map(|(file, len)| BufReader::new(file.take(len)).split(b'\n'));
+        .map(|(path, file, len)| (path, BufReader::new(file.take(len))))
+        .unzip();
+    let mut lines = readers
+        .into_iter()
+        .enumerate()
+        .flat_map(|(index, reader)| reader.split(b'\n').map(move |line| (index, line)));
     while let Ok(reply) = requests.recv() {
         let mut batch = Vec::with_capacity(BATCH);
         let result = loop {
@@ -682,15 +679,11 @@ fn read_export(
             }
             match lines.next() {
                 None => break Ok(batch),
-                Some(Err(error)) => break Err(error),
-                Some(Ok(line)) if line.is_empty() => {}
-                Some(Ok(line)) => match serde_json::from_slice::<LedgerRecord>(&line) {
-                    Ok(record) if period.contains(record.time) => batch.push(record),
-                    Ok(_) => {}
-                    Err(error) => {
-                        tracing::warn!(%error, "skipped a consent ledger line that is not a record");
-                    }
-                },
+                Some((_, Err(error))) => break Err(error),
+                Some((_, Ok(line))) if line.is_empty() => {}
+                Some((index, Ok(line))) => batch.extend(
+                    parse_line(&line, &paths[index]).filter(|record| period.contains(record.time)),
+                ),
             }
         };
         let _ = reply.send(result);

@@ -44,6 +44,21 @@ pub enum Source {
     Api,
 }
 
+impl Source {
+    /// Its name as the ledger writes it: `banner`, `form` or `api`.
+    ///
+    /// ```
+    /// assert_eq!(consentry::ledger::Source::Form.as_str(), "form");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Banner => "banner",
+            Self::Form => "form",
+            Self::Api => "api",
+        }
+    }
+}
+
 /// One decision, as proven in the ledger. No account data, no raw IP.
 ///
 /// Two kinds share this shape. A **cookie decision** (from the banner, the form or the
@@ -85,6 +100,20 @@ impl LedgerRecord {
     /// Whether this is a purpose decision (see [`Purposes`](crate::Purposes)).
     pub fn is_purpose(&self) -> bool {
         self.purpose.is_some()
+    }
+
+    /// Whether this record grants `name` (a category, or the purpose it decides).
+    ///
+    /// ```
+    /// use consentry::ledger::LedgerRecord;
+    ///
+    /// let line = r#"{"consent_id":"","time":0,"granted":["necessary"],"denied":["analytics"],
+    ///     "revision":1,"source":"form","gpc":false}"#;
+    /// let record: LedgerRecord = serde_json::from_str(line).unwrap();
+    /// assert!(record.grants("necessary") && !record.grants("analytics"));
+    /// ```
+    pub fn grants(&self, name: &str) -> bool {
+        self.granted.iter().any(|granted| granted == name)
     }
 }
 

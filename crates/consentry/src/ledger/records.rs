@@ -164,7 +164,7 @@ impl DailyTally {
         let stats = self.days.entry(day).or_insert_with(|| DayStats::new(day));
         if let Some(purpose) = &record.purpose {
             let tally = stats.purposes.entry(purpose.clone()).or_default();
-            if record.granted.iter().any(|p| p == purpose) {
+            if record.grants(purpose) {
                 tally.granted += 1;
             } else {
                 tally.denied += 1;
@@ -250,15 +250,11 @@ impl ExportFormat {
                 }
             }
             Self::Csv => {
-                let source = serde_json::to_value(record.source)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default();
                 let fields = [
                     record.time.to_string(),
                     utc_time(record.time),
                     record.consent_id.clone(),
-                    source,
+                    record.source.as_str().to_owned(),
                     record.revision.to_string(),
                     record.gpc.to_string(),
                     record.granted.join(" "),
@@ -473,6 +469,13 @@ mod tests {
         );
         assert!(!day.categories.contains_key("email_marketing"));
         assert_eq!(day.categories["analytics"].rate(), Some(2.0 / 3.0));
+    }
+
+    #[test]
+    fn a_source_is_named_as_the_ledger_writes_it() {
+        for source in [Source::Banner, Source::Form, Source::Api] {
+            assert_eq!(serde_json::to_value(source).unwrap(), source.as_str());
+        }
     }
 
     #[test]

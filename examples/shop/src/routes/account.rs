@@ -4,13 +4,13 @@
 use std::fmt::Write as _;
 
 use axum::Form;
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect};
 use consentry::ledger::{LedgerRecord, utc_time};
 use consentry::{PurposeChange, PurposeError};
 use serde::Deserialize;
 
-use super::{Ctx, PageResult};
+use super::{Ctx, PageResult, retry_soon};
 use crate::OFFERS;
 use crate::accounts::{self, Account, MIN_PASSWORD_CHARS, RegisterError};
 use crate::catalog;
@@ -108,20 +108,13 @@ pub(crate) async fn register(ctx: Ctx, Form(form): Form<Registration>) -> PageRe
             tracing::error!(%error, "could not undo a registration whose choice was not recorded");
         }
         let (status, body) = again(RegisterError::Unavailable);
-        return unavailable(ctx.page(status, "Create an account", &body).await);
+        return ctx
+            .page(status, "Create an account", &body)
+            .await
+            .map(retry_soon);
     }
     ctx.sign_in(&account).await?;
     Ok(Redirect::to("/account").into_response())
-}
-
-/// A page that says the ledger is down: `503` with `Retry-After`.
-fn unavailable(page: PageResult) -> PageResult {
-    let mut response = page?;
-    *response.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
-    Ok(response)
 }
 
 /// The account's offers choice and its history, from the ledger.
@@ -137,9 +130,7 @@ async fn offers_section(ctx: &Ctx, account: &Account) -> String {
         .iter()
         .filter(|record| record.purpose.as_deref() == Some(OFFERS))
         .collect();
-    let yes = offers
-        .last()
-        .is_some_and(|record| record.granted.iter().any(|p| p == OFFERS));
+    let yes = offers.last().is_some_and(|record| record.grants(OFFERS));
     let (now, button, value) = if yes {
         ("yes", "Stop offers by email", "no")
     } else {
@@ -155,11 +146,7 @@ async fn offers_section(ctx: &Ctx, account: &Account) -> String {
             r#"<table id="offers-history"><caption>Your choices, as our consent records hold them</caption><tr><th>When</th><th>Choice</th><th>Policy revision</th></tr>"#,
         );
         for record in offers.iter().rev() {
-            let choice = if record.granted.iter().any(|p| p == OFFERS) {
-                "yes"
-            } else {
-                "no"
-            };
+            let choice = if record.grants(OFFERS) { "yes" } else { "no" };
             let _ = write!(
                 section,
                 "<tr><td>{}</td><td>{choice}</td><td>{}</td></tr>",
@@ -232,10 +219,9 @@ pub(crate) async fn set_offers(ctx: Ctx, Form(form): Form<Offers>) -> PageResult
         Err(PurposeError::Ledger(error)) => {
             tracing::error!(%error, "could not record the offers choice");
             let body = r#"<p class="error" role="alert">Your choice could not be saved just now, so nothing changed. Please try again shortly.</p><p><a href="/account">Back to your account</a></p>"#;
-            unavailable(
-                ctx.page(StatusCode::SERVICE_UNAVAILABLE, "Not saved", body)
-                    .await,
-            )
+            ctx.page(StatusCode::SERVICE_UNAVAILABLE, "Not saved", body)
+                .await
+                .map(retry_soon)
         }
         Err(error) => {
             tracing::error!(%error, "the shop's offers purpose is misconfigured");

@@ -17,7 +17,7 @@ use consentry::ledger::{
 use futures_core::Stream;
 use serde::Deserialize;
 
-use super::{Ctx, PageResult};
+use super::{Ctx, PageResult, retry_soon};
 use crate::catalog;
 use crate::charts;
 use crate::html::escape;
@@ -145,15 +145,11 @@ fn proof_table(id: &str, records: &[LedgerRecord]) -> String {
         escape(id)
     );
     for record in records {
-        let source = serde_json::to_value(record.source)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
         let _ = write!(
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             utc_time(record.time),
-            escape(&source),
+            record.source.as_str(),
             record.revision,
             if record.gpc { "yes" } else { "no" },
             escape(&record.granted.join(", ")),
@@ -367,16 +363,13 @@ pub(crate) async fn consent_export(ctx: Ctx, Query(query): Query<ExportQuery>) -
     let first_chunk = match std::future::poll_fn(|cx| Pin::new(&mut stream).poll_next(cx)).await {
         Some(Err(error)) => {
             tracing::error!(%error, "consent export failed");
-            let mut response = (
-                StatusCode::SERVICE_UNAVAILABLE,
-                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-                "The consent records cannot be read just now. Try again shortly.",
-            )
-                .into_response();
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
-            return Ok(response);
+            return Ok(retry_soon(
+                (
+                    [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                    "The consent records cannot be read just now. Try again shortly.",
+                )
+                    .into_response(),
+            ));
         }
         Some(Ok(chunk)) => Some(chunk),
         None => None,
