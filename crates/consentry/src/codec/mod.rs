@@ -8,12 +8,17 @@
 //! The cookie name is inside the MAC, so a value cannot be replayed under another name;
 //! the expiry is inside the signed bytes, so the browser's `Max-Age` is only a hint.
 
+mod verified;
+
+use std::sync::Arc;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac as _};
 use sha2::Sha256;
 
 use crate::keys::{Keyring, Purpose};
+use verified::Verified;
 
 /// Envelope format version written into every cookie.
 pub(crate) const VERSION: u8 = 1;
@@ -56,6 +61,18 @@ pub(crate) struct Body {
     len: usize,
 }
 
+impl Body {
+    /// `None` for a body longer than [`MAX_BODY_LEN`].
+    fn new(body: &[u8]) -> Option<Self> {
+        let mut bytes = [0u8; MAX_BODY_LEN];
+        bytes.get_mut(..body.len())?.copy_from_slice(body);
+        Some(Self {
+            bytes,
+            len: body.len(),
+        })
+    }
+}
+
 impl std::ops::Deref for Body {
     type Target = [u8];
 
@@ -70,11 +87,13 @@ impl std::fmt::Debug for Body {
     }
 }
 
-/// Seals and opens cookie values for one purpose, with precomputed MAC states.
+/// Seals and opens cookie values for one purpose, with precomputed MAC states and a cache
+/// of the values that verified (shared by clones).
 #[derive(Clone)]
 pub(crate) struct Codec {
     primary: usize,
     macs: Vec<(u8, Hmac<Sha256>)>,
+    verified: Arc<Verified>,
 }
 
 impl Codec {
@@ -84,7 +103,11 @@ impl Codec {
             .iter()
             .position(|(id, _)| *id == keyring.primary_id())
             .expect("the primary key is always in the keyring");
-        Self { primary, macs }
+        Self {
+            primary,
+            macs,
+            verified: Arc::new(Verified::new()),
+        }
     }
 
     /// Signs `body` (at most [`MAX_BODY_LEN`] bytes, or it will not open) for the cookie
@@ -103,7 +126,31 @@ impl Codec {
     }
 
     /// Verifies a value read from the cookie `name` at time `now` (unix seconds).
+    ///
+    /// A value that verified before (the very same bytes, under the same name) is taken
+    /// from the cache without computing its MAC again; the expiry is checked either way.
     pub(crate) fn open(&self, name: &str, value: &str, now: u64) -> Result<Opened, OpenError> {
+        if let Some(opened) = self.verified.get(name, value) {
+            return unexpired(opened, now);
+        }
+        let opened = unexpired(self.verify(name, value)?, now)?;
+        self.verified.insert(name, value, &opened);
+        Ok(opened)
+    }
+
+    /// [`open`](Self::open) without the cache: always computes the MAC.
+    #[cfg(any(test, feature = "internals"))]
+    pub(crate) fn open_uncached(
+        &self,
+        name: &str,
+        value: &str,
+        now: u64,
+    ) -> Result<Opened, OpenError> {
+        unexpired(self.verify(name, value)?, now)
+    }
+
+    /// Decodes `value` and checks its tag; the expiry is the caller's.
+    fn verify(&self, name: &str, value: &str) -> Result<Opened, OpenError> {
         if value.len() > MAX_VALUE_LEN {
             return Err(OpenError::TooLong);
         }
@@ -130,25 +177,20 @@ impl Codec {
             .verify_truncated_left(tag)
             .map_err(|_| OpenError::Tag)?;
         let expires_at = u64::from_be_bytes(payload[2..HEADER_LEN].try_into().expect("8 bytes"));
-        if now >= expires_at {
-            return Err(OpenError::Expired);
-        }
-        let body = &payload[HEADER_LEN..];
-        let mut bytes = [0u8; MAX_BODY_LEN];
-        bytes
-            .get_mut(..body.len())
-            .ok_or(OpenError::TooLong)?
-            .copy_from_slice(body);
         Ok(Opened {
             key_id,
             by_primary: key_id == self.macs[self.primary].0,
             expires_at,
-            body: Body {
-                bytes,
-                len: body.len(),
-            },
+            body: Body::new(&payload[HEADER_LEN..]).ok_or(OpenError::TooLong)?,
         })
     }
+}
+
+fn unexpired(opened: Opened, now: u64) -> Result<Opened, OpenError> {
+    if now >= opened.expires_at {
+        return Err(OpenError::Expired);
+    }
+    Ok(opened)
 }
 
 fn keyed(mac: &Hmac<Sha256>, name: &str, payload: &[u8]) -> Hmac<Sha256> {
@@ -261,6 +303,30 @@ mod tests {
             removed.open("__Host-sid", &URL_SAFE_NO_PAD.encode(raw), NOW),
             Err(OpenError::Tag)
         );
+    }
+
+    #[test]
+    fn a_remembered_value_still_expires_and_forgeries_beside_it_still_fail() {
+        let codec = codec(&Keyring::new(1, key(1)));
+        let value = codec.seal("__Host-sid", NOW + 60, &[9; 32]);
+        let first = codec.open("__Host-sid", &value, NOW).unwrap();
+        // The second open is served from the cache: same result, same checks.
+        assert_eq!(codec.open("__Host-sid", &value, NOW), Ok(first.clone()));
+        assert_eq!(codec.open_uncached("__Host-sid", &value, NOW), Ok(first));
+        assert_eq!(
+            codec.open("__Host-sid", &value, NOW + 60),
+            Err(OpenError::Expired)
+        );
+        assert_eq!(codec.open("__Host-other", &value, NOW), Err(OpenError::Tag));
+        // A forgery that shares the remembered value's slot (same tail) is verified in full.
+        let mut forged = value.clone().into_bytes();
+        forged[3] = if forged[3] == b'A' { b'B' } else { b'A' };
+        let forged = String::from_utf8(forged).unwrap();
+        assert!(codec.open("__Host-sid", &forged, NOW).is_err());
+        // Clones share what was learned; a codec under another keyring learned nothing.
+        assert!(codec.clone().open("__Host-sid", &value, NOW).is_ok());
+        let other = Codec::new(&Keyring::new(1, key(2)), Purpose::Session);
+        assert_eq!(other.open("__Host-sid", &value, NOW), Err(OpenError::Tag));
     }
 
     #[test]
