@@ -309,6 +309,7 @@ impl ConsentryBuilder {
             None => (None, None),
         };
         Ok(ConsentryLayer::new(Shared {
+            clock: self.clock,
             session,
             consent,
             referral,

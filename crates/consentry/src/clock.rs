@@ -1,5 +1,6 @@
 //! Time as the layer sees it, in whole unix seconds, so tests can move it.
 
+use std::cell::Cell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -80,5 +81,61 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> u64 {
         self.now.load(Ordering::SeqCst)
+    }
+}
+
+/// The time of one request: the clock is read at most once, on first use, and every part
+/// of the request sees that same second.
+pub(crate) struct Moment<'c> {
+    clock: &'c dyn Clock,
+    now: Cell<Option<u64>>,
+}
+
+impl<'c> Moment<'c> {
+    /// A moment not yet read from `clock`.
+    pub(crate) fn new(clock: &'c dyn Clock) -> Self {
+        Self::read(clock, None)
+    }
+
+    /// A moment that continues an earlier one of the same request (`read` is what it
+    /// read, if anything).
+    pub(crate) fn read(clock: &'c dyn Clock, read: Option<u64>) -> Self {
+        Self {
+            clock,
+            now: Cell::new(read),
+        }
+    }
+
+    /// Seconds since the unix epoch, read from the clock the first time.
+    pub(crate) fn now(&self) -> u64 {
+        if let Some(now) = self.now.get() {
+            return now;
+        }
+        let now = self.clock.now();
+        self.now.set(Some(now));
+        now
+    }
+
+    /// What was read so far, to continue in [`Moment::read`].
+    pub(crate) fn taken(&self) -> Option<u64> {
+        self.now.get()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_moment_reads_the_clock_once_and_only_when_asked() {
+        let clock = ManualClock::new(10);
+        let moment = Moment::new(&clock);
+        clock.set(20);
+        assert_eq!(moment.taken(), None);
+        assert_eq!(moment.now(), 20);
+        clock.set(30);
+        assert_eq!(moment.now(), 20);
+        let continued = Moment::read(&clock, moment.taken());
+        assert_eq!(continued.now(), 20);
     }
 }

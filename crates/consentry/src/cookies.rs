@@ -13,40 +13,63 @@ pub(crate) const MAX_PAIRS: usize = 256;
 /// a forged header buy one signature check per value.
 pub(crate) const MAX_VALUES_PER_NAME: usize = 4;
 
+/// Pairs kept without an allocation; a request with more spills the rest to the heap.
+const INLINE_PAIRS: usize = 8;
+
 /// Every cookie pair of a request, parsed once.
 ///
 /// Parsing is byte-wise and lenient per pair: a pair that is not UTF-8 or has no `=` is
 /// skipped on its own, never the whole header, so one foreign cookie cannot reset a
 /// visitor's session or consent. The work is bounded by [`MAX_PAIRS`] and
-/// [`MAX_VALUES_PER_NAME`].
+/// [`MAX_VALUES_PER_NAME`]. The first few pairs are kept inline: an ordinary request's
+/// cookies cost no allocation.
 #[derive(Debug, Default)]
 pub(crate) struct RequestCookies<'h> {
-    pairs: Vec<(&'h str, &'h str)>,
+    inline: [(&'h str, &'h str); INLINE_PAIRS],
+    len: usize,
+    spilled: Vec<(&'h str, &'h str)>,
 }
 
 impl<'h> RequestCookies<'h> {
     /// Parses all `Cookie` headers.
     pub(crate) fn parse(headers: &'h HeaderMap) -> Self {
-        let pairs = headers
-            .get_all(COOKIE)
+        let mut cookies = Self::default();
+        for header in headers.get_all(COOKIE) {
+            for pair in header.as_bytes().split(|&byte| byte == b';') {
+                if cookies.len == MAX_PAIRS {
+                    return cookies;
+                }
+                if let Some(pair) = parse_pair(pair) {
+                    cookies.push(pair);
+                }
+            }
+        }
+        cookies
+    }
+
+    fn push(&mut self, pair: (&'h str, &'h str)) {
+        match self.inline.get_mut(self.len) {
+            Some(slot) => *slot = pair,
+            None => self.spilled.push(pair),
+        }
+        self.len += 1;
+    }
+
+    fn pairs(&self) -> impl Iterator<Item = &(&'h str, &'h str)> {
+        self.inline[..self.len.min(INLINE_PAIRS)]
             .iter()
-            .flat_map(|value| value.as_bytes().split(|&byte| byte == b';'))
-            .filter_map(parse_pair)
-            .take(MAX_PAIRS)
-            .collect();
-        Self { pairs }
+            .chain(&self.spilled)
     }
 
     /// Every cookie name, in header order, repeats included.
     pub(crate) fn names(&self) -> impl Iterator<Item = &'h str> + '_ {
-        self.pairs.iter().map(|(n, _)| *n)
+        self.pairs().map(|(n, _)| *n)
     }
 
     /// The values sent under `name`, in header order (a browser may send several), at
     /// most [`MAX_VALUES_PER_NAME`] of them.
     pub(crate) fn values<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'h str> + 's {
-        self.pairs
-            .iter()
+        self.pairs()
             .filter(move |(n, _)| *n == name)
             .map(|(_, v)| *v)
             .take(MAX_VALUES_PER_NAME)
@@ -245,6 +268,23 @@ mod tests {
         assert_eq!(cookies.values("z").collect::<Vec<_>>(), ["1"]);
         assert_eq!(cookies.values("d").collect::<Vec<_>>(), ["4"]);
         assert_eq!(cookies.values("c").count(), 0);
+    }
+
+    #[test]
+    fn order_holds_past_the_pairs_kept_inline() {
+        let header = (0..INLINE_PAIRS * 2)
+            .map(|n| match n {
+                3 | 9 | 12 => format!("x={n}"),
+                _ => format!("p{n}={n}"),
+            })
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut headers = HeaderMap::new();
+        headers.insert(COOKIE, HeaderValue::from_str(&header).unwrap());
+        let cookies = RequestCookies::parse(&headers);
+        assert_eq!(cookies.values("x").collect::<Vec<_>>(), ["3", "9", "12"]);
+        assert_eq!(cookies.names().count(), INLINE_PAIRS * 2);
+        assert_eq!(cookies.names().last(), Some("p15"));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use http::header::{COOKIE, SET_COOKIE};
 use http::{HeaderMap, HeaderValue, Method, Uri};
 
 use crate::builder::{ConsentConfig, Consentry};
-use crate::clock::ManualClock;
+use crate::clock::{ManualClock, Moment};
 use crate::codec::{Codec, MAX_BODY_LEN};
 use crate::cookies::{MAX_PAIRS, MAX_VALUES_PER_NAME, RequestCookies};
 use crate::keys::{Key, Keyring, Purpose};
@@ -136,7 +136,8 @@ pub fn referral(data: &[u8]) {
         .policy();
     let everything = Granted::new(policy, policy.all_mask());
     let cookies = RequestCookies::parse(&headers);
-    let read = part.read(&Method::GET, &uri, &headers, &cookies, everything);
+    let moment = Moment::new(&*shared.clock);
+    let read = part.read(&Method::GET, &uri, &headers, &cookies, everything, &moment);
     if let Some(location) = part.clean_url(&read, everything, &Method::GET, &uri) {
         assert!(is_local_path(&location), "redirect to {location:?}");
         assert!(HeaderValue::try_from(location.as_str()).is_ok());

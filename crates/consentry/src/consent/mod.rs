@@ -16,7 +16,7 @@ use consentry_banner::protocol::{self, CHOICE_COOKIE};
 use http::header::SET_COOKIE;
 use http::{HeaderMap, HeaderValue};
 
-use crate::clock::Clock;
+use crate::clock::{Clock, Moment};
 use crate::codec::Codec;
 use crate::cookies::{CookieSettings, RequestCookies};
 use crate::keys::{Keyring, Purpose};
@@ -207,8 +207,8 @@ impl ConsentPart {
         self: &Arc<Self>,
         headers: &HeaderMap,
         cookies: &RequestCookies<'_>,
+        moment: &Moment<'_>,
     ) -> ConsentRead {
-        let now = self.clock.now();
         let policy = &self.policy;
         let gpc = headers
             .get("sec-gpc")
@@ -218,6 +218,7 @@ impl ConsentPart {
         let mut resign = None;
         let mut earlier = None;
         for value in cookies.values(&self.cookie_name) {
+            let now = moment.now();
             let Ok(opened) = self.codec.open(&self.cookie_name, value, now) else {
                 continue;
             };
@@ -256,7 +257,7 @@ impl ConsentPart {
                 (None, Some(_)) => false,
                 (Some(time), Some(decision)) => {
                     let time = u64::from(time);
-                    time > decision.decided_at && time <= now + CHOICE_CLOCK_SKEW
+                    time > decision.decided_at && time <= moment.now() + CHOICE_CLOCK_SKEW
                 }
             };
             if newer {

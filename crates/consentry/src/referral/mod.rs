@@ -17,7 +17,7 @@ use http::{HeaderMap, HeaderValue, Method, Uri};
 
 use http::header::SET_COOKIE;
 
-use crate::clock::Clock;
+use crate::clock::{Clock, Moment};
 use crate::codec::Codec;
 use crate::cookies::{CookieSettings, RequestCookies};
 use crate::keys::{Keyring, Purpose};
@@ -259,11 +259,15 @@ impl ReferralPart {
         headers: &HeaderMap,
         cookies: &RequestCookies<'_>,
         granted: Granted<'_>,
+        moment: &Moment<'_>,
     ) -> ReferralRead {
-        let now = self.clock.now();
         let opened = cookies
             .values(&self.cookie_name)
-            .filter_map(|value| self.codec.open(&self.cookie_name, value, now).ok())
+            .filter_map(|value| {
+                (self.codec)
+                    .open(&self.cookie_name, value, moment.now())
+                    .ok()
+            })
             .find_map(|opened| Some((self.decode(&opened.body)?, opened.by_primary)));
         let stored = opened.map(|(touch, _)| touch);
         let counted = stored.filter(|s| granted.allows(&self.partner(s.partner).category));
@@ -278,8 +282,11 @@ impl ReferralPart {
             None
         };
         let (touched, via) = match (portal, link) {
-            (Some(partner), _) => (Some(self.merge(counted, partner, now)), Via::Portal),
-            (None, Some(partner)) => (Some(self.merge(counted, partner, now)), Via::Link),
+            (Some(partner), _) => (
+                Some(self.merge(counted, partner, moment.now())),
+                Via::Portal,
+            ),
+            (None, Some(partner)) => (Some(self.merge(counted, partner, moment.now())), Via::Link),
             (None, None) => (None, Via::Cookie),
         };
         let current = touched.or(counted).map(|touch| {
@@ -394,12 +401,12 @@ impl ReferralPart {
         read: &ReferralRead,
         pending: Option<Touchpoint>,
         granted: Granted<'_>,
+        moment: &Moment<'_>,
         headers: &mut HeaderMap,
     ) {
-        let now = self.clock.now();
-        let desired = read
-            .touched
-            .or_else(|| pending.map(|p| self.merge(read.stored, p.partner, now.max(p.last))));
+        let desired = read.touched.or_else(|| {
+            pending.map(|p| self.merge(read.stored, p.partner, moment.now().max(p.last)))
+        });
         let allowed = |touch: &Touchpoint| granted.allows(&self.partner(touch.partner).category);
         let cookie = match (desired, read.stored) {
             (Some(touch), _) if allowed(&touch) => Some(self.set_cookie(&touch)),
@@ -460,6 +467,7 @@ mod tests {
             &headers,
             &cookies,
             everything,
+            &Moment::new(&*runtime.clock),
         )
     }
 

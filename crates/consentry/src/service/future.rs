@@ -10,6 +10,7 @@ use http::{HeaderValue, Response};
 use pin_project_lite::pin_project;
 
 use super::{ConsentryBody, Reads, Shared};
+use crate::clock::Moment;
 use crate::endpoint::{EndpointFuture, Update};
 use crate::store::StoreFuture;
 
@@ -68,6 +69,7 @@ impl<F, B> State<F, B> {
         response: Response<ConsentryBody<B>>,
         update: Option<Update>,
         reads: &Reads,
+        moment: &Moment<'_>,
     ) -> Self {
         let Some(session) = &reads.session else {
             return Self::Persist {
@@ -89,7 +91,7 @@ impl<F, B> State<F, B> {
                 on_gone: None,
             };
         }
-        let plan = session.respond();
+        let plan = session.respond(moment);
         Self::Persist {
             work: plan.work,
             response: Some(response),
@@ -113,15 +115,27 @@ where
             let next = match this.state.as_mut().project() {
                 StateProj::Inner { future } => {
                     let response = ready!(future.poll(cx))?;
-                    State::persist(response.map(ConsentryBody::inner), None, this.reads)
+                    let moment = Moment::read(&*this.shared.clock, this.reads.now);
+                    let next = State::persist(
+                        response.map(ConsentryBody::inner),
+                        None,
+                        this.reads,
+                        &moment,
+                    );
+                    this.reads.now = moment.taken();
+                    next
                 }
                 StateProj::Endpoint { future } => {
                     let reply = ready!(future.as_mut().poll(cx));
-                    State::persist(
+                    let moment = Moment::read(&*this.shared.clock, this.reads.now);
+                    let next = State::persist(
                         reply.response.map(ConsentryBody::full),
                         reply.update,
                         this.reads,
-                    )
+                        &moment,
+                    );
+                    this.reads.now = moment.taken();
+                    next
                 }
                 StateProj::Persist {
                     work,
@@ -187,7 +201,14 @@ fn respond<B>(
         side.consent
             .respond(consent, update.map(|u| &u.consent), headers);
         if let (Some(part), Some(read)) = (&shared.referral, &reads.referral) {
-            part.respond(read, update.and_then(|u| u.referral), granted, headers);
+            let moment = Moment::read(&*shared.clock, reads.now);
+            part.respond(
+                read,
+                update.and_then(|u| u.referral),
+                granted,
+                &moment,
+                headers,
+            );
         }
     }
     if let Some(cookie) = session_cookie {

@@ -16,6 +16,8 @@ mod service;
 
 use std::sync::Arc;
 
+use crate::clock::Clock;
+
 pub use body::ConsentryBody;
 pub use future::ResponseFuture;
 pub use layer::ConsentryLayer;
@@ -31,6 +33,8 @@ use crate::session::{Session, SessionPart};
 
 /// The parts of one layer, side by side; what every request of the layer shares.
 pub(crate) struct Shared {
+    /// The one clock every part reads (through a per-request `clock::Moment`).
+    pub(crate) clock: Arc<dyn Clock>,
     pub(crate) session: Option<Arc<SessionPart>>,
     pub(crate) consent: Option<ConsentSide>,
     /// Only with consent: the cookie is written only when the partner's category is granted.
@@ -49,6 +53,8 @@ pub(crate) struct ConsentSide {
 
 /// What each part read from one request, for its response side.
 pub(crate) struct Reads {
+    /// The request's time, if a part read it on the way in; the way out continues it.
+    now: Option<u64>,
     session: Option<Session>,
     consent: Option<(ConsentRead, GateRead)>,
     referral: Option<ReferralRead>,

@@ -11,6 +11,7 @@ use tower_service::Service;
 use super::future::{ResponseFuture, State};
 use super::{ConsentSide, ConsentryBody, Reads, Shared};
 use crate::BoxError;
+use crate::clock::Moment;
 use crate::cookies::RequestCookies;
 use crate::endpoint::Reply;
 use crate::referral::{ReferralPart, ReferralRead};
@@ -74,9 +75,10 @@ where
         let reads = {
             let (method, uri, headers) = (request.method(), request.uri(), request.headers());
             let cookies = RequestCookies::parse(headers);
+            let moment = Moment::new(&*shared.clock);
             let consent = (shared.consent.as_ref()).map(|side| {
                 (
-                    side.consent.read(headers, &cookies),
+                    side.consent.read(headers, &cookies, &moment),
                     side.gate.read(&cookies),
                 )
             });
@@ -89,10 +91,12 @@ where
                     .zip(consent.as_ref())
                     .map(|(part, (consent, _))| {
                         let granted = consent.consent.granted_view();
-                        part.read(method, uri, headers, &cookies, granted)
+                        part.read(method, uri, headers, &cookies, granted, &moment)
                     });
+            let session = (shared.session.as_ref()).map(|part| part.read(&cookies, &moment));
             Reads {
-                session: shared.session.as_ref().map(|part| part.read(&cookies)),
+                now: moment.taken(),
+                session,
                 consent,
                 referral,
             }

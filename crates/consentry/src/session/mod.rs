@@ -18,7 +18,7 @@ use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use http::{Response, StatusCode};
 use sha2::{Digest as _, Sha256};
 
-use crate::clock::Clock;
+use crate::clock::{Clock, Moment};
 use crate::codec::Codec;
 use crate::cookies::{CookieSettings, RequestCookies};
 use crate::error::SessionError;
@@ -188,10 +188,15 @@ impl SessionPart {
 
     /// The first cookie value that verifies and is within both limits, whether it was
     /// signed by a previous key, and whether any session cookie came at all.
-    fn verify(&self, cookies: &RequestCookies<'_>, now: u64) -> (Option<(Ticket, bool)>, bool) {
+    fn verify(
+        &self,
+        cookies: &RequestCookies<'_>,
+        moment: &Moment<'_>,
+    ) -> (Option<(Ticket, bool)>, bool) {
         let mut seen = false;
         for value in cookies.values(&self.cookie_name) {
             seen = true;
+            let now = moment.now();
             let Ok(opened) = self.codec.open(&self.cookie_name, value, now) else {
                 continue;
             };
@@ -209,9 +214,12 @@ impl SessionPart {
     }
 
     /// The request side: a session handle for a request carrying `cookies`.
-    pub(crate) fn read(self: &Arc<Self>, cookies: &RequestCookies<'_>) -> Session {
-        let now = self.clock.now();
-        let (verified, seen) = self.verify(cookies, now);
+    pub(crate) fn read(
+        self: &Arc<Self>,
+        cookies: &RequestCookies<'_>,
+        moment: &Moment<'_>,
+    ) -> Session {
+        let (verified, seen) = self.verify(cookies, moment);
         let ticket = verified.map(|(ticket, _)| ticket);
         Session {
             inner: Arc::new(Inner {
@@ -563,15 +571,15 @@ impl Session {
 
     /// The response side: turns the request's session activity into the store work and
     /// the cookie to send for each outcome.
-    pub(crate) fn respond(&self) -> Plan {
+    pub(crate) fn respond(&self, moment: &Moment<'_>) -> Plan {
         let runtime = &self.inner.runtime;
-        let now = runtime.clock.now();
         let mut state = self.state();
         state.finished = true;
         let doomed = std::mem::take(&mut state.doomed);
         let changes = std::mem::take(&mut state.changes);
 
         if let Some(Fresh { ticket, mut base }) = state.fresh.take() {
+            let now = moment.now();
             changes.apply_to(&mut base);
             let deadline = runtime.deadline(&ticket);
             let store = Arc::clone(&runtime.config.store);
@@ -588,6 +596,7 @@ impl Session {
         }
 
         if let Some(ticket) = state.ticket {
+            let now = moment.now();
             let due = state.cookie == CookieSeen::ByPreviousKey
                 || state.retimed
                 || now.saturating_sub(ticket.last_seen) >= runtime.config.refresh_interval();
