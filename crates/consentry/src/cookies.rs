@@ -35,13 +35,17 @@ impl<'h> RequestCookies<'h> {
     pub(crate) fn parse(headers: &'h HeaderMap) -> Self {
         let mut cookies = Self::default();
         for header in headers.get_all(COOKIE) {
-            for pair in header.as_bytes().split(|&byte| byte == b';') {
+            let bytes = header.as_bytes();
+            let mut start = 0;
+            // Separators found with `memchr`: the header is scanned a word at a time.
+            for end in memchr::memchr_iter(b';', bytes).chain([bytes.len()]) {
                 if cookies.len == MAX_PAIRS {
                     return cookies;
                 }
-                if let Some(pair) = parse_pair(pair) {
+                if let Some(pair) = parse_pair(&bytes[start..end]) {
                     cookies.push(pair);
                 }
+                start = end + 1;
             }
         }
         cookies
@@ -81,7 +85,7 @@ impl<'h> RequestCookies<'h> {
 /// with an empty name, or that is not UTF-8.
 fn parse_pair(pair: &[u8]) -> Option<(&str, &str)> {
     let pair = pair.trim_ascii();
-    let split = pair.iter().position(|&byte| byte == b'=')?;
+    let split = memchr::memchr(b'=', pair)?;
     let name = pair[..split].trim_ascii();
     let mut value = pair[split + 1..].trim_ascii();
     if let [b'"', inner @ .., b'"'] = value {

@@ -40,7 +40,6 @@ const BODY_LEN: usize = BODY_LEN_V1 + 4;
 #[derive(Clone, Copy)]
 struct Ticket {
     id: [u8; ID_LEN],
-    key: SessionKey,
     created: u64,
     last_seen: u64,
     /// Seconds this session lasts without a visit ("remember me"); 0: the configured limits.
@@ -51,11 +50,16 @@ impl Ticket {
     fn new(id: [u8; ID_LEN], created: u64, last_seen: u64, lifetime: u32) -> Self {
         Self {
             id,
-            key: SessionKey::from_digest(Sha256::digest(id).into()),
             created,
             last_seen,
             lifetime,
         }
+    }
+
+    /// The store key: a hash of the id (computed when the store is used, not on every
+    /// request that carries a cookie).
+    fn key(&self) -> SessionKey {
+        SessionKey::from_digest(Sha256::digest(self.id).into())
     }
 
     fn random(now: u64) -> Self {
@@ -95,7 +99,7 @@ impl Ticket {
     fn log_id(&self) -> String {
         let digest = Sha256::new()
             .chain_update(b"consentry/v1/log-id")
-            .chain_update(self.key.as_bytes())
+            .chain_update(self.key().as_bytes())
             .finalize();
         digest[..8]
             .iter()
@@ -349,10 +353,10 @@ impl Session {
     /// Loads the record the cookie names, once per request. A record that is gone (logged
     /// out, expired) turns the request into one without a session.
     async fn load(&self) -> Result<(), SessionError> {
-        let key = {
+        let (id, key) = {
             let state = self.state();
             match (&state.ticket, &state.record) {
-                (Some(ticket), None) => ticket.key,
+                (Some(ticket), None) => (ticket.id, ticket.key()),
                 _ => return Ok(()),
             }
         };
@@ -365,7 +369,7 @@ impl Session {
                 return Err(self.inner.runtime.store_error(error));
             }
             Ok(record) => {
-                if state.ticket.is_some_and(|ticket| ticket.key == key) && state.record.is_none() {
+                if state.ticket.is_some_and(|ticket| ticket.id == id) && state.record.is_none() {
                     if let Some(record) = record {
                         state.record = Some(record);
                     } else {
@@ -466,7 +470,7 @@ impl Session {
             };
         } else if let Some(ticket) = state.ticket.take() {
             let base = state.record.take().unwrap_or_default();
-            state.doomed.push(ticket.key);
+            state.doomed.push(ticket.key());
             state.fresh = Some(Fresh {
                 ticket: Ticket {
                     lifetime: ticket.lifetime,
@@ -551,7 +555,7 @@ impl Session {
     pub fn destroy(&self) {
         let mut state = self.state();
         if let Some(ticket) = state.ticket.take() {
-            state.doomed.push(ticket.key);
+            state.doomed.push(ticket.key());
         }
         state.record = None;
         state.fresh = None;
@@ -585,7 +589,7 @@ impl Session {
             let store = Arc::clone(&runtime.config.store);
             return Plan {
                 work: Some(Box::pin(async move {
-                    store.create(&ticket.key, &base, deadline).await?;
+                    store.create(&ticket.key(), &base, deadline).await?;
                     delete_all(&*store, &doomed).await?;
                     Ok(true)
                 })),
@@ -618,7 +622,7 @@ impl Session {
             let best_effort = changes.is_empty() && !state.retimed;
             return Plan {
                 work: Some(Box::pin(async move {
-                    store.update(&kept.key, &changes, deadline).await
+                    store.update(&kept.key(), &changes, deadline).await
                 })),
                 best_effort,
                 on_success: due.then(|| runtime.set_cookie(&kept, now)),
