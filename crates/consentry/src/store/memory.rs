@@ -2,6 +2,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
+use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockWriteGuard};
 
@@ -10,8 +11,55 @@ use super::{Changes, Record, SessionKey, SessionStore, StoreFuture};
 use crate::clock::{Clock, SystemClock};
 
 const SHARDS: usize = 16;
-/// Every this many writes, one shard is swept of expired records.
+/// Writes between two sweeps of one shard (in turn) at the least; at most, a shard's
+/// capacity, so a sweep (a pass over one shard) costs a constant amount per write.
 const SWEEP_EVERY: usize = 256;
+
+/// Hashes a [`SessionKey`] by its own bytes: a key is a SHA-256 digest of a random id,
+/// already uniform, so hashing it again (SipHash) would only cost time. The bytes are mixed
+/// with a per-store random seed all the same.
+#[derive(Clone, Copy)]
+struct DigestHash {
+    seed: u64,
+}
+
+impl DigestHash {
+    fn new() -> Self {
+        Self {
+            seed: u64::from_le_bytes(crate::random::bytes::<8>()),
+        }
+    }
+}
+
+impl BuildHasher for DigestHash {
+    type Hasher = DigestHasher;
+
+    fn build_hasher(&self) -> DigestHasher {
+        DigestHasher(self.seed)
+    }
+}
+
+/// The hasher of [`DigestHash`]: folds every 8 bytes written into the state.
+struct DigestHasher(u64);
+
+impl Hasher for DigestHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(23) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_usize(&mut self, _length: usize) {
+        // The length prefix of the key's array: the same for every key.
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
 
 struct Entry {
     record: Packed,
@@ -48,14 +96,21 @@ impl Entry {
 /// One shard: the records and two queues of their keys. `fresh` holds sessions in creation
 /// order until they are evicted unused or found used; `in_use` holds the used ones for the
 /// eviction clock. Keys of records removed meanwhile are skipped when popped.
-#[derive(Default)]
 struct ShardData {
-    records: HashMap<SessionKey, Entry>,
+    records: HashMap<SessionKey, Entry, DigestHash>,
     fresh: VecDeque<SessionKey>,
     in_use: VecDeque<SessionKey>,
 }
 
 impl ShardData {
+    fn new(hash: DigestHash) -> Self {
+        Self {
+            records: HashMap::with_hasher(hash),
+            fresh: VecDeque::new(),
+            in_use: VecDeque::new(),
+        }
+    }
+
     /// Makes room for one record, in amortised constant time: the oldest session that was
     /// never used again goes first (used ones met on the way move to the in-use queue); then,
     /// round the in-use queue, the first expired record or the first not used since the clock
@@ -158,8 +213,11 @@ impl MemoryStore {
 
     /// A store with [`MemoryStore::DEFAULT_CAPACITY`] and the system clock.
     pub fn new() -> Self {
+        let hash = DigestHash::new();
         Self {
-            shards: (0..SHARDS).map(|_| Shard::default()).collect(),
+            shards: (0..SHARDS)
+                .map(|_| RwLock::new(ShardData::new(hash)))
+                .collect(),
             per_shard: Self::DEFAULT_CAPACITY.div_ceil(SHARDS),
             clock: Arc::new(SystemClock),
             writes: AtomicUsize::new(0),
@@ -200,7 +258,8 @@ impl MemoryStore {
     }
 
     /// Removes every expired record now; returns how many were removed. Writes also sweep
-    /// a shard every few hundred operations, so calling this is optional.
+    /// one shard in turn, every shard's capacity of writes (at least 256), and an expired
+    /// record is never loaded and is the first to make room, so calling this is optional.
     pub fn sweep(&self) -> usize {
         let now = self.clock.now();
         (0..SHARDS)
@@ -214,8 +273,9 @@ impl MemoryStore {
 
     fn after_write(&self, now: u64) {
         let count = self.writes.fetch_add(1, Ordering::Relaxed);
-        if count.is_multiple_of(SWEEP_EVERY) {
-            let index = (count / SWEEP_EVERY) % SHARDS;
+        let every = self.per_shard.max(SWEEP_EVERY);
+        if count.is_multiple_of(every) {
+            let index = (count / every) % SHARDS;
             write(&self.shards[index]).sweep(now);
         }
     }
