@@ -123,6 +123,7 @@ pub enum SameSite {
     None,
 }
 
+#[cfg(test)]
 impl SameSite {
     fn attribute(self) -> cookie::SameSite {
         match self {
@@ -178,11 +179,7 @@ impl CookieSettings {
         max_age: Option<Duration>,
         scope: &Scope,
     ) -> HeaderValue {
-        let mut builder = Cookie::build((name.to_owned(), value));
-        if let Some(max_age) = max_age {
-            builder = builder.max_age(to_cookie_duration(max_age));
-        }
-        self.render(builder, scope)
+        self.render(name, &value, max_age.map(|age| age.as_secs()), scope)
     }
 
     /// A `Set-Cookie` value that makes the browser delete `name`.
@@ -192,10 +189,7 @@ impl CookieSettings {
 
     /// A `Set-Cookie` value that makes the browser delete `name` set within `scope`.
     pub(crate) fn expire_scoped(self, name: &str, scope: &Scope) -> HeaderValue {
-        self.render(
-            Cookie::build((name.to_owned(), "")).max_age(cookie::time::Duration::ZERO),
-            scope,
-        )
+        self.render(name, "", Some(0), scope)
     }
 
     /// A `Set-Cookie` value deleting a cookie that page scripts set (not `HttpOnly`).
@@ -209,22 +203,36 @@ impl CookieSettings {
         HeaderValue::try_from(cookie.to_string()).expect("cookie names are valid header text")
     }
 
-    fn render(self, builder: cookie::CookieBuilder<'static>, scope: &Scope) -> HeaderValue {
-        let mut builder = builder
-            .path("/")
-            .secure(!self.dev)
-            .http_only(true)
-            .same_site(scope.same_site.attribute());
-        if let Some(domain) = &scope.domain {
-            builder = builder.domain(domain.clone());
+    /// The layer's own cookies, written straight into one string: `HttpOnly`, `SameSite`,
+    /// `Secure` (unless in development), `Path=/`, the scope's `Domain`, `Max-Age` in
+    /// seconds; the attributes in the order the `cookie` crate writes them (a test holds
+    /// the two equal).
+    fn render(self, name: &str, value: &str, max_age: Option<u64>, scope: &Scope) -> HeaderValue {
+        use std::fmt::Write as _;
+        let mut out = String::with_capacity(name.len() + value.len() + 80);
+        out.push_str(name);
+        out.push('=');
+        out.push_str(value);
+        out.push_str("; HttpOnly; SameSite=");
+        out.push_str(match scope.same_site {
+            SameSite::Strict => "Strict",
+            SameSite::Lax => "Lax",
+            SameSite::None => "None",
+        });
+        if !self.dev {
+            out.push_str("; Secure");
         }
-        HeaderValue::try_from(builder.build().to_string())
+        out.push_str("; Path=/");
+        if let Some(domain) = &scope.domain {
+            out.push_str("; Domain=");
+            out.push_str(domain.strip_prefix('.').unwrap_or(domain));
+        }
+        if let Some(seconds) = max_age {
+            let _ = write!(out, "; Max-Age={seconds}");
+        }
+        HeaderValue::try_from(out)
             .expect("cookie names, domains and base64url values are valid header text")
     }
-}
-
-fn to_cookie_duration(duration: Duration) -> cookie::time::Duration {
-    cookie::time::Duration::seconds(i64::try_from(duration.as_secs()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]
@@ -305,6 +313,34 @@ mod tests {
             cookies.values("__Host-sid").collect::<Vec<_>>(),
             ["forged0", "forged1", "forged2", "forged3"]
         );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn set_cookie_is_written_as_the_cookie_crate_writes_it(
+            name in "[A-Za-z_-]{1,20}",
+            value in "[A-Za-z0-9_-]{0,60}",
+            max_age in proptest::option::of(0u64..100_000_000),
+            dev: bool,
+            same_site in 0..3u8,
+            domain in proptest::option::of("\\.?[a-z]{1,10}\\.[a-z]{2,5}"),
+        ) {
+            let same_site = [SameSite::Strict, SameSite::Lax, SameSite::None][usize::from(same_site)];
+            let scope = Scope { domain: domain.clone(), same_site };
+            let ours = CookieSettings { dev }.render(&name, &value, max_age, &scope);
+            let mut builder = Cookie::build((name.clone(), value.clone()))
+                .path("/")
+                .secure(!dev)
+                .http_only(true)
+                .same_site(same_site.attribute());
+            if let Some(seconds) = max_age {
+                builder = builder.max_age(cookie::time::Duration::seconds(seconds.try_into().unwrap()));
+            }
+            if let Some(domain) = domain {
+                builder = builder.domain(domain);
+            }
+            proptest::prop_assert_eq!(ours.to_str().unwrap(), builder.build().to_string());
+        }
     }
 
     #[test]
