@@ -166,7 +166,7 @@ impl CookieSettings {
     }
 
     /// A `Set-Cookie` value that stores `value` for `max_age`.
-    pub(crate) fn set(self, name: &str, value: String, max_age: Duration) -> HeaderValue {
+    pub(crate) fn set(self, name: &str, value: &str, max_age: Duration) -> HeaderValue {
         self.set_scoped(name, value, Some(max_age), &Scope::default())
     }
 
@@ -175,11 +175,11 @@ impl CookieSettings {
     pub(crate) fn set_scoped(
         self,
         name: &str,
-        value: String,
+        value: &str,
         max_age: Option<Duration>,
         scope: &Scope,
     ) -> HeaderValue {
-        self.render(name, &value, max_age.map(|age| age.as_secs()), scope)
+        self.render(name, value, max_age.map(|age| age.as_secs()), scope)
     }
 
     /// A `Set-Cookie` value that makes the browser delete `name`.
@@ -347,7 +347,7 @@ mod tests {
     fn attributes_are_strict_by_default() {
         let settings = CookieSettings { dev: false };
         let name = settings.name("sid");
-        let value = settings.set(&name, "abc".into(), Duration::from_secs(60));
+        let value = settings.set(&name, "abc", Duration::from_secs(60));
         assert_eq!(
             value,
             "__Host-sid=abc; HttpOnly; SameSite=Lax; Secure; Path=/; Max-Age=60"
@@ -360,13 +360,13 @@ mod tests {
         };
         assert_eq!(settings.scoped_name("sid", &scope), "__Secure-sid");
         assert_eq!(
-            settings.set_scoped("__Secure-sid", "abc".into(), None, &scope),
+            settings.set_scoped("__Secure-sid", "abc", None, &scope),
             "__Secure-sid=abc; HttpOnly; SameSite=Strict; Secure; Path=/; Domain=example.com"
         );
         let dev = CookieSettings { dev: true };
         assert_eq!(dev.name("sid"), "sid");
         assert!(
-            !dev.set("sid", "abc".into(), Duration::from_secs(1))
+            !dev.set("sid", "abc", Duration::from_secs(1))
                 .to_str()
                 .unwrap()
                 .contains("Secure")

@@ -369,7 +369,7 @@ impl ConsentPart {
         let left = expires_at.saturating_sub(self.clock.now());
         self.cookies.set(
             &self.cookie_name,
-            value,
+            &value,
             std::time::Duration::from_secs(left),
         )
     }

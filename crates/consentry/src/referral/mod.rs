@@ -384,7 +384,7 @@ impl ReferralPart {
             .seal(&self.cookie_name, expires_at, &self.encode(touch));
         self.cookies.set(
             &self.cookie_name,
-            value,
+            &value,
             Duration::from_secs(expires_at.saturating_sub(now)),
         )
     }

@@ -248,7 +248,7 @@ impl SessionPart {
         let lasting = !self.config.browser_session || ticket.lifetime > 0;
         self.cookies.set_scoped(
             &self.cookie_name,
-            value,
+            &value,
             lasting.then(|| Duration::from_secs(deadline.saturating_sub(now))),
             &self.config.scope,
         )

@@ -16,7 +16,7 @@ const SHARDS: usize = 16;
 const SWEEP_EVERY: usize = 256;
 
 /// Hashes a [`SessionKey`] by its own bytes: a key is a SHA-256 digest of a random id,
-/// already uniform, so hashing it again (SipHash) would only cost time. The bytes are mixed
+/// already uniform, so hashing it again (with `SipHash`) would only cost time. The bytes are mixed
 /// with a per-store random seed all the same.
 #[derive(Clone, Copy)]
 struct DigestHash {
