@@ -378,3 +378,24 @@ async fn the_units_preference_is_a_cookie_only_with_consent() {
     let bad = send(&app, post_form("/preferences", &[], "units=furlongs")).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
+
+/// The router `scripts/bench-shop` measures the layer's cost against: the same routes with no
+/// layer. The stylesheet is the same; a page that needs the layer fails cleanly, never
+/// silently without consent checks.
+#[tokio::test]
+async fn without_the_layer_only_the_stylesheet_works() {
+    let config = || ShopConfig::new(Key::from_bytes(&[3; 32]).unwrap());
+    let bare = shop::app_without_consentry(config()).unwrap();
+    let layered = shop::app(config()).unwrap();
+    let plain = send(&bare, get("/static/shop.css", None)).await;
+    let full = send(&layered, get("/static/shop.css", None)).await;
+    assert_eq!((plain.status, full.status), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(plain.body, full.body);
+    assert!(plain.headers.get(header::CONTENT_SECURITY_POLICY).is_none());
+    assert!(full.headers.get(header::CONTENT_SECURITY_POLICY).is_some());
+    for path in ["/", "/account", "/privacy"] {
+        let page = send(&bare, get(path, None)).await;
+        assert!(page.status.is_server_error(), "{path}: {}", page.status);
+        assert!(page.set_cookies().is_empty());
+    }
+}

@@ -69,9 +69,21 @@ impl ShopConfig {
     }
 }
 
-/// Per-app state the handlers read.
+/// Per-app state the handlers read: one shared allocation, so the router's clone of it for
+/// each request is one reference count.
 #[derive(Clone)]
-pub(crate) struct Shop {
+pub(crate) struct Shop(Arc<ShopData>);
+
+impl std::ops::Deref for Shop {
+    type Target = ShopData;
+
+    fn deref(&self) -> &ShopData {
+        &self.0
+    }
+}
+
+/// What [`Shop`] shares.
+pub(crate) struct ShopData {
     pub(crate) analytics_origin: String,
     pub(crate) orders: orders::Orders,
     pub(crate) accounts: accounts::Accounts,
@@ -153,6 +165,22 @@ pub fn consent_config(config: &ShopConfig) -> ConsentConfig {
 /// # Errors
 /// A [`ConfigError`] when the consentry configuration is invalid.
 pub fn app(config: ShopConfig) -> Result<Router, ConfigError> {
+    let (routes, layer) = routes(config)?;
+    Ok(routes.layer(layer))
+}
+
+/// The same router with no consentry layer in front: what `scripts/bench-shop` compares
+/// the shop with, on a route that needs no layer (`/static/shop.css`), to measure the
+/// layer's cost. Every page that needs the layer answers `500` here.
+///
+/// # Errors
+/// A [`ConfigError`] when the consentry configuration is invalid.
+pub fn app_without_consentry(config: ShopConfig) -> Result<Router, ConfigError> {
+    Ok(routes(config)?.0)
+}
+
+/// The shop's routes and state, and the consentry layer to put in front of them.
+fn routes(config: ShopConfig) -> Result<(Router, consentry::ConsentryLayer), ConfigError> {
     let consent = consent_config(&config);
     let referral = referral_config();
     let partners = referral
@@ -166,7 +194,7 @@ pub fn app(config: ShopConfig) -> Result<Router, ConfigError> {
         .referral(referral)
         .clock(Arc::clone(&config.clock))
         .build()?;
-    let shop = Shop {
+    let shop = Shop(Arc::new(ShopData {
         analytics_origin: config.analytics_origin,
         orders: orders::Orders::default(),
         accounts: config.accounts,
@@ -178,8 +206,8 @@ pub fn app(config: ShopConfig) -> Result<Router, ConfigError> {
             reason: "the shop records purpose decisions, so it needs consent".to_owned(),
         })?,
         partners,
-    };
-    Ok(Router::new()
+    }));
+    let routes = Router::new()
         .route("/", get(routes::catalogue))
         .route("/cart", get(routes::cart).post(routes::add_to_cart))
         .route("/login", get(routes::login_page).post(routes::login))
@@ -202,6 +230,6 @@ pub fn app(config: ShopConfig) -> Result<Router, ConfigError> {
         .with_state(shop)
         // The shop's own state-changing routes refuse cross-site requests; the consent
         // endpoint, inside the consentry layer, keeps its own (stricter) check.
-        .layer(CsrfLayer::new().with_rejection_response(routes::cross_site_refused as fn(_) -> _))
-        .layer(layer))
+        .layer(CsrfLayer::new().with_rejection_response(routes::cross_site_refused as fn(_) -> _));
+    Ok((routes, layer))
 }

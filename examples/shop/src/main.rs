@@ -25,6 +25,8 @@ Options (each also read from the environment variable in brackets):
                                without it, a JSONL file in the data folder and memory
   --redis URL                  keep sessions in Redis (SHOP_REDIS_URL), e.g. redis://127.0.0.1:6379/,
                                also with --database-url
+  --without-consentry          no consentry layer in front of the routes: only the stylesheet
+                               works (to measure the layer's cost: scripts/bench-shop)
   -h, --help                   this text
 
 CONSENTRY_SECRET holds the cookie-signing secret (hex or base64, at least 32 bytes), and
@@ -39,6 +41,7 @@ struct Args {
     policy_revision: u32,
     redis: Option<String>,
     database_url: Option<String>,
+    without_consentry: bool,
 }
 
 fn parse_args() -> Result<Option<Args>, String> {
@@ -50,8 +53,13 @@ fn parse_args() -> Result<Option<Args>, String> {
     let mut revision = env("SHOP_POLICY_REVISION", "1");
     let mut redis = env("SHOP_REDIS_URL", "");
     let mut database_url = env("SHOP_DATABASE_URL", "");
+    let mut without_consentry = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
+        if arg == "--without-consentry" {
+            without_consentry = true;
+            continue;
+        }
         let (flag, inline) = match arg.split_once('=') {
             Some((flag, value)) => (flag.to_owned(), Some(value.to_owned())),
             None => (arg, None),
@@ -84,6 +92,7 @@ fn parse_args() -> Result<Option<Args>, String> {
             .map_err(|e| format!("invalid policy revision {revision:?}: {e}"))?,
         redis: (!redis.is_empty()).then_some(redis),
         database_url: (!database_url.is_empty()).then_some(database_url),
+        without_consentry,
     }))
 }
 
@@ -129,7 +138,12 @@ async fn run(args: Args) -> Result<(), String> {
         "http://{}",
         analytics_listener.local_addr().map_err(|e| e.to_string())?
     );
-    let app = shop::app(config).map_err(|error| error.to_string())?;
+    let app = if args.without_consentry {
+        shop::app_without_consentry(config)
+    } else {
+        shop::app(config)
+    }
+    .map_err(|error| error.to_string())?;
     let (analytics, _) = shop::analytics::app();
 
     tracing::info!(
