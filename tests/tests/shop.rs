@@ -389,7 +389,10 @@ async fn without_the_layer_only_the_stylesheet_works() {
     let layered = shop::app(config()).unwrap();
     let plain = send(&bare, get("/static/shop.css", None)).await;
     let full = send(&layered, get("/static/shop.css", None)).await;
-    assert_eq!((plain.status, full.status), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(
+        (plain.status, full.status),
+        (StatusCode::OK, StatusCode::OK)
+    );
     assert_eq!(plain.body, full.body);
     assert!(plain.headers.get(header::CONTENT_SECURITY_POLICY).is_none());
     assert!(full.headers.get(header::CONTENT_SECURITY_POLICY).is_some());

@@ -147,8 +147,8 @@ pub fn referral(data: &[u8]) {
 /// `Accept-Language`: always one of the configured languages.
 pub fn accept_language(data: &[u8]) {
     let renderer = &layer().shared().consent.as_ref().expect("consent").renderer;
-    let language = renderer.negotiate(Some(text(data)));
-    assert!(matches!(&*language, "en" | "de"), "{language}");
+    let language = renderer.language(renderer.negotiate(Some(text(data))));
+    assert!(matches!(language, "en" | "de"), "{language}");
 }
 
 /// The app's `Set-Cookie` headers through the gate of a visitor who granted nothing: what

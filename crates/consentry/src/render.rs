@@ -17,6 +17,7 @@ use crate::html::{Html, escape};
 use crate::ledger::utc_time;
 use crate::origin::local_or_root;
 use crate::policy::Category;
+use crate::random::Nonce;
 
 /// The banner's texts in one language; `Default` is English. Set them per language with
 /// [`ConsentConfig::texts`](crate::ConsentConfig::texts).
@@ -104,6 +105,8 @@ pub(crate) struct Renderer {
     privacy_url: String,
     /// Lowercase primary language tag → texts; `en` always present.
     texts: Vec<(String, markup::Texts)>,
+    /// Where `en` is in `texts`.
+    english: usize,
     gate: Arc<GatePart>,
 }
 
@@ -118,20 +121,26 @@ impl Renderer {
             .into_iter()
             .map(|(language, texts)| (language, texts.into()))
             .collect();
-        if !texts.iter().any(|(language, _)| language == "en") {
-            texts.push(("en".to_owned(), markup::Texts::default()));
-        }
+        let english = match texts.iter().position(|(language, _)| language == "en") {
+            Some(index) => index,
+            None => {
+                texts.push(("en".to_owned(), markup::Texts::default()));
+                texts.len() - 1
+            }
+        };
         Self {
             base_path,
             privacy_url,
             texts,
+            english,
             gate,
         }
     }
 
-    /// The first supported language named in `Accept-Language`, else `en`.
-    pub(crate) fn negotiate(&self, accept_language: Option<&str>) -> Arc<str> {
-        accept_language
+    /// The first supported language named in `Accept-Language`, else `en`: its index in
+    /// the texts.
+    pub(crate) fn negotiate(&self, accept_language: Option<&str>) -> usize {
+        let found = accept_language
             .into_iter()
             .flat_map(|header| header.split(','))
             .filter_map(|item| item.split(';').next())
@@ -140,21 +149,18 @@ impl Renderer {
             .find_map(|primary| {
                 self.texts
                     .iter()
-                    .find(|(language, _)| language.eq_ignore_ascii_case(primary))
-            })
-            .map_or_else(
-                || Arc::from("en"),
-                |(language, _)| Arc::from(language.as_str()),
-            )
+                    .position(|(language, _)| language.eq_ignore_ascii_case(primary))
+            });
+        found.unwrap_or(self.english)
     }
 
-    fn texts_for(&self, language: &str) -> &markup::Texts {
-        self.texts
-            .iter()
-            .find(|(lang, _)| lang.eq_ignore_ascii_case(language))
-            .or_else(|| self.texts.iter().find(|(lang, _)| lang == "en"))
-            .map(|(_, texts)| texts)
-            .expect("English texts are always present")
+    /// The language tag at `index` (from [`Renderer::negotiate`]).
+    pub(crate) fn language(&self, index: usize) -> &str {
+        &self.texts[index.min(self.texts.len() - 1)].0
+    }
+
+    fn texts_for(&self, index: usize) -> &markup::Texts {
+        &self.texts[index.min(self.texts.len() - 1)].1
     }
 }
 
@@ -184,8 +190,9 @@ impl Renderer {
 pub struct Page {
     renderer: Arc<Renderer>,
     consent: Consent,
-    nonce: Option<Arc<str>>,
-    language: Arc<str>,
+    nonce: Option<Nonce>,
+    /// The index of the banner's language in the renderer's texts.
+    language: usize,
     /// A signed referral waiting for consent, carried by the banner's form.
     pending_referral: Option<Arc<str>>,
     /// This request's URI (a cheap shared clone): the banner's no-JavaScript form comes back
@@ -197,7 +204,7 @@ impl std::fmt::Debug for Page {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Page")
             .field("consent", &self.consent)
-            .field("language", &self.language)
+            .field("language", &self.language())
             .finish_non_exhaustive()
     }
 }
@@ -206,8 +213,8 @@ impl Page {
     pub(crate) fn new(
         renderer: Arc<Renderer>,
         consent: Consent,
-        nonce: Option<Arc<str>>,
-        language: Arc<str>,
+        nonce: Option<Nonce>,
+        language: usize,
         pending_referral: Option<String>,
         uri: http::Uri,
     ) -> Self {
@@ -231,16 +238,16 @@ impl Page {
     /// and are blocked unless [`Csp::style_attributes`](crate::Csp::style_attributes) allows
     /// them.
     pub fn nonce(&self) -> Option<&str> {
-        self.nonce.as_deref()
+        self.nonce.as_ref().map(Nonce::as_str)
     }
 
     /// The language the banner is rendered in (from `Accept-Language`).
     pub fn language(&self) -> &str {
-        &self.language
+        self.renderer.language(self.language)
     }
 
     fn nonce_attr(&self) -> String {
-        self.nonce.as_deref().map_or_else(String::new, |nonce| {
+        self.nonce().map_or_else(String::new, |nonce| {
             format!(r#" nonce="{}""#, escape(nonce))
         })
     }
@@ -362,7 +369,7 @@ impl Page {
         Html::trusted(
             self.renderer
                 .gate
-                .declaration_html(self.consent.policy(), &self.language),
+                .declaration_html(self.consent.policy(), self.language()),
         )
     }
 
@@ -430,7 +437,7 @@ impl Page {
     pub fn declaration_json(&self) -> serde_json::Value {
         self.renderer
             .gate
-            .declaration_json(self.consent.policy(), &self.language)
+            .declaration_json(self.consent.policy(), self.language())
     }
 
     /// A "Cookie settings" link: opens the settings page without JavaScript, and the
@@ -449,7 +456,7 @@ impl Page {
     }
 
     fn texts(&self) -> &markup::Texts {
-        self.renderer.texts_for(&self.language)
+        self.renderer.texts_for(self.language)
     }
 
     /// Renders the banner markup. `open` shows the settings view reflecting the current
@@ -462,7 +469,7 @@ impl Page {
             .categories()
             .iter()
             .map(|def| {
-                let text = def.text_for(&self.language);
+                let text = def.text_for(self.language());
                 BannerCategory {
                     id: def.category().as_str().to_owned(),
                     label: text.label.clone(),

@@ -122,7 +122,7 @@ where
                 let page = Page::new(
                     Arc::clone(&side.renderer),
                     consent.clone(),
-                    gate.nonce.clone(),
+                    gate.nonce,
                     side.renderer
                         .negotiate(language.and_then(|v| v.to_str().ok())),
                     pending,
