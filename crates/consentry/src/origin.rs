@@ -81,11 +81,17 @@ fn without_default_port<'a>(authority: &'a str, scheme: &str) -> &'a str {
 /// The host of an authority (`host[:port]`, as in a `Host` header): without the port and a
 /// trailing dot, lowercased.
 pub(crate) fn host_name(authority: &str) -> String {
+    host_part(authority).to_ascii_lowercase()
+}
+
+/// The host of `authority` as written (port and trailing dots removed, case kept): compare
+/// it with [`str::eq_ignore_ascii_case`], without allocating.
+pub(crate) fn host_part(authority: &str) -> &str {
     let host = match authority.rsplit_once(':') {
         Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
         _ => authority,
     };
-    host.trim_end_matches('.').to_ascii_lowercase()
+    host.trim_end_matches('.')
 }
 
 /// Whether `authority` (`host[:port]`) names this machine, where browsers treat plain

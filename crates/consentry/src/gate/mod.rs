@@ -7,7 +7,8 @@
 //! nonce), its response side [`GatePart::respond`].
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::hash::BuildHasherDefault;
+use std::sync::{Mutex, PoisonError, RwLock};
 
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE};
 use http::{HeaderMap, HeaderValue};
@@ -136,14 +137,14 @@ impl GatePart {
         if let (Some(csp), Some(nonce)) = (&self.csp, read.nonce.as_ref().map(Nonce::as_str)) {
             let name = csp.header_name();
             if !headers.contains_key(&name) {
-                let template = self.templates.get(granted, || {
+                let value = self.templates.fill(granted, nonce, || {
                     let origins: Vec<&str> = granted
                         .definitions()
                         .flat_map(|def| def.origins().iter().map(String::as_str))
                         .collect();
                     csp.template(&origins)
                 });
-                if let Ok(value) = HeaderValue::try_from(template.fill(nonce)) {
+                if let Ok(value) = HeaderValue::try_from(value) {
                     headers.insert(name, value);
                 }
             }
@@ -173,14 +174,21 @@ impl GatePart {
 /// Each granted set's CSP, rendered once: a response fills in its nonce.
 #[derive(Default)]
 struct Templates {
-    by_granted: RwLock<HashMap<u64, Arc<CspTemplate>>>,
+    by_granted: RwLock<HashMap<u64, CspTemplate, BuildHasherDefault<MaskHasher>>>,
 }
 
 impl Templates {
     /// At most this many granted sets are kept; others are rendered each time.
     const MAX: usize = 256;
 
-    fn get(&self, granted: Granted<'_>, render: impl FnOnce() -> CspTemplate) -> Arc<CspTemplate> {
+    /// The CSP for `granted` with `nonce` filled in; the template is rendered once per
+    /// granted set (by `render`) and filled under the read lock after that.
+    fn fill(
+        &self,
+        granted: Granted<'_>,
+        nonce: &str,
+        render: impl FnOnce() -> CspTemplate,
+    ) -> String {
         let key = granted.mask();
         if let Some(found) = self
             .by_granted
@@ -188,17 +196,39 @@ impl Templates {
             .unwrap_or_else(PoisonError::into_inner)
             .get(&key)
         {
-            return Arc::clone(found);
+            return found.fill(nonce);
         }
-        let template = Arc::new(render());
+        let template = render();
+        let value = template.fill(nonce);
         let mut all = self
             .by_granted
             .write()
             .unwrap_or_else(PoisonError::into_inner);
         if all.len() < Self::MAX {
-            all.insert(key, Arc::clone(&template));
+            all.insert(key, template);
         }
-        template
+        value
+    }
+}
+
+/// Hashes a granted mask (one `u64` the layer computed, from a bounded set) with one
+/// multiplication.
+#[derive(Default)]
+struct MaskHasher(u64);
+
+impl std::hash::Hasher for MaskHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u64(u64::from(byte));
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = (self.0 ^ value).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 

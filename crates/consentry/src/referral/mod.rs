@@ -21,7 +21,7 @@ use crate::clock::{Clock, Moment};
 use crate::codec::Codec;
 use crate::cookies::{CookieSettings, RequestCookies};
 use crate::keys::{Keyring, Purpose};
-use crate::origin::{host_name, is_local_path};
+use crate::origin::{host_part, is_local_path};
 use crate::policy::{DeclaredCookie, Granted};
 
 mod config;
@@ -184,11 +184,11 @@ impl ReferralPart {
     }
 
     fn partner_for_host(&self, host: &str) -> Option<usize> {
-        let host = host_name(host);
+        let host = host_part(host);
         self.config
             .partners
             .iter()
-            .position(|p| p.portal_hosts.contains(&host))
+            .position(|p| (p.portal_hosts.iter()).any(|portal| portal.eq_ignore_ascii_case(host)))
     }
 
     fn partner_for_link(&self, uri: &Uri) -> Option<usize> {
