@@ -121,12 +121,11 @@ impl Renderer {
             .into_iter()
             .map(|(language, texts)| (language, texts.into()))
             .collect();
-        let english = match texts.iter().position(|(language, _)| language == "en") {
-            Some(index) => index,
-            None => {
-                texts.push(("en".to_owned(), markup::Texts::default()));
-                texts.len() - 1
-            }
+        let english = if let Some(index) = texts.iter().position(|(language, _)| language == "en") {
+            index
+        } else {
+            texts.push(("en".to_owned(), markup::Texts::default()));
+            texts.len() - 1
         };
         Self {
             base_path,
