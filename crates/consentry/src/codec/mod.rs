@@ -7,6 +7,9 @@
 //!
 //! The cookie name is inside the MAC, so a value cannot be replayed under another name;
 //! the expiry is inside the signed bytes, so the browser's `Max-Age` is only a hint.
+//!
+//! A value that verified is remembered ([`verified`]), so a returning visitor's cookie is
+//! checked by its MAC once, not on every request.
 
 mod verified;
 

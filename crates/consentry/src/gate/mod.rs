@@ -170,7 +170,6 @@ impl GatePart {
     }
 }
 
-/// 128 random bits ([`random`]), fresh for every response.
 /// Each granted set's CSP, rendered once: a response fills in its nonce.
 #[derive(Default)]
 struct Templates {

@@ -75,7 +75,7 @@ impl OwnedLookup {
 /// the files as they were when it began, on a thread of its own, without holding up
 /// appends; daily figures are counted from it.
 ///
-/// Retention ([`JsonlLedgerBuilder::retention`], default [`DEFAULT_RETENTION`](super::DEFAULT_RETENTION))
+/// Retention ([`JsonlLedgerBuilder::retention`], default [`DEFAULT_RETENTION`])
 /// and [`ConsentLedger::prune`] delete whole rotated files, never the file being written:
 /// a record outlives its retention by up to one rotation.
 ///
@@ -284,7 +284,7 @@ impl JsonlLedgerBuilder {
 
     /// Deletes rotated files once everything in them is older than `retention` (judged by
     /// the rotation time in the file name), at open and after each rotation. The file being
-    /// written is never deleted. Default [`DEFAULT_RETENTION`](super::DEFAULT_RETENTION): the
+    /// written is never deleted. Default [`DEFAULT_RETENTION`]: the
     /// ledger is the site's proof of consent, needed while a decision can be questioned, and
     /// personal data (the consent id, a truncated address) kept no longer than that.
     pub fn retention(mut self, retention: Duration) -> Self {
