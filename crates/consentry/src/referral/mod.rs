@@ -53,7 +53,8 @@ pub enum Via {
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Referral {
-    partner: Partner,
+    /// Shared with the part: handing a referral to a request copies no partner data.
+    partner: Arc<Partner>,
     via: Via,
     first_touch: u64,
     last_touch: u64,
@@ -108,6 +109,8 @@ const PENDING_TTL: u64 = 24 * 3600;
 /// The referral part of the layer: the partner registry and the signed referral cookie.
 pub(crate) struct ReferralPart {
     config: ReferralConfig,
+    /// The configured partners, in order, as handed to requests ([`Referral::partner`]).
+    shared: Vec<Arc<Partner>>,
     codec: Codec,
     cookie_name: String,
     cookies: CookieSettings,
@@ -136,6 +139,7 @@ impl ReferralPart {
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
+            shared: config.partners.iter().cloned().map(Arc::new).collect(),
             config,
             codec: Codec::new(keyring, Purpose::Referral),
             cookie_name: cookies.name("ref"),
@@ -297,7 +301,7 @@ impl ReferralPart {
                 _ => touch.partner,
             };
             Referral {
-                partner: self.partner(partner).clone(),
+                partner: Arc::clone(&self.shared[partner]),
                 via,
                 first_touch: touch.first,
                 last_touch: touch.last,
