@@ -640,9 +640,15 @@ async fn check_08_a_policy_revision_bump_asks_again() {
     .await;
     browser.goto(&shop.url).await;
     browser.click("#consentry button[value=accept_all]").await;
+    // The page was at `/` before the post too: wait for the answer itself (the decision's
+    // cookie kept) before this shop goes away.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !has(&browser.cookies().await, "__Host-consent") && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     browser
         .ensure(
-            browser.wait_for_path("/").await,
+            browser.wait_for_path("/").await && has(&browser.cookies().await, "__Host-consent"),
             "decided without JavaScript",
         )
         .await;
