@@ -6,7 +6,7 @@ use std::process::Command;
 use consentry_banner::config::Config;
 use consentry_banner::markup::{self, Banner, Category, Texts};
 
-use crate::manifest::{gzip_len, sha256, sources_hash};
+use crate::manifest::{brotli_len, gzip_len, sha256, sources_hash};
 use crate::run;
 
 /// What the banner's build depends on: a change here makes `www/` stale.
@@ -422,16 +422,32 @@ fn manifest_json(
         if !name.starts_with('(') {
             files.insert(
                 name.clone(),
-                serde_json::json!({ "sha256": sha256(bytes), "bytes": bytes.len(), "gzip": gzip_len(bytes) }),
+                serde_json::json!({
+                    "sha256": sha256(bytes),
+                    "bytes": bytes.len(),
+                    "gzip": gzip_len(bytes),
+                    "brotli": brotli_len(bytes),
+                }),
             );
         }
     }
     let page = |parts: &[(String, Vec<u8>)]| {
-        let items: serde_json::Map<String, serde_json::Value> = parts
-            .iter()
-            .map(|(name, bytes)| (name.clone(), serde_json::json!(gzip_len(bytes))))
-            .collect();
-        serde_json::json!({ "gzip": items, "total_gzip": parts.iter().map(|(_, b)| gzip_len(b)).sum::<usize>() })
+        let sizes = |measure: fn(&[u8]) -> usize| {
+            let items: serde_json::Map<String, serde_json::Value> = parts
+                .iter()
+                .map(|(name, bytes)| (name.clone(), serde_json::json!(measure(bytes))))
+                .collect();
+            let total: usize = parts.iter().map(|(_, bytes)| measure(bytes)).sum();
+            (items, total)
+        };
+        let (gzip, total_gzip) = sizes(gzip_len);
+        let (brotli, total_brotli) = sizes(brotli_len);
+        serde_json::json!({
+            "gzip": gzip,
+            "total_gzip": total_gzip,
+            "brotli": brotli,
+            "total_brotli": total_brotli,
+        })
     };
     let manifest = serde_json::json!({
         "sources_sha256": sources_hash(root, SOURCES)?,
@@ -444,14 +460,21 @@ fn manifest_json(
 }
 
 fn report(parts: &[(String, Vec<u8>)]) {
-    println!("  {:<36} {:>8} {:>8}", "part", "bytes", "gzip");
-    let mut total = 0;
+    println!(
+        "  {:<36} {:>8} {:>8} {:>8}",
+        "part", "bytes", "gzip", "brotli"
+    );
+    let (mut gzip_total, mut brotli_total) = (0, 0);
     for (name, bytes) in parts {
-        let gzip = gzip_len(bytes);
-        total += gzip;
-        println!("  {name:<36} {:>8} {gzip:>8}", bytes.len());
+        let (gzip, brotli) = (gzip_len(bytes), brotli_len(bytes));
+        gzip_total += gzip;
+        brotli_total += brotli;
+        println!("  {name:<36} {:>8} {gzip:>8} {brotli:>8}", bytes.len());
     }
-    println!("  {:<36} {:>8} {total:>8}", "total added to the page", "");
+    println!(
+        "  {:<36} {:>8} {gzip_total:>8} {brotli_total:>8}",
+        "total added to the page", ""
+    );
 }
 
 /// Fails when `www/` does not match the banner's sources or its own manifest.
@@ -474,8 +497,11 @@ pub(crate) fn check(root: &Path) -> Result<(), String> {
         }
     }
     println!(
-        "www/ is up to date: the banner adds {} bytes gzipped to a server-rendered page, {} to a static one",
-        manifest["server_page"]["total_gzip"], manifest["static_page"]["total_gzip"]
+        "www/ is up to date: the banner adds {} bytes gzipped ({} brotli) to a server-rendered page, {} ({}) to a static one",
+        manifest["server_page"]["total_gzip"],
+        manifest["server_page"]["total_brotli"],
+        manifest["static_page"]["total_gzip"],
+        manifest["static_page"]["total_brotli"]
     );
     Ok(())
 }

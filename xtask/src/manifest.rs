@@ -1,4 +1,4 @@
-//! Hashes, gzip sizes and the `www/manifest.json` that records them.
+//! Hashes, gzip and brotli sizes and the `www/manifest.json` that records them.
 
 use std::io::Write as _;
 use std::path::Path;
@@ -23,6 +23,13 @@ pub(crate) fn gzip_len(bytes: &[u8]) -> usize {
     let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
     encoder.write_all(bytes).expect("gzip into memory");
     encoder.finish().expect("gzip into memory").len()
+}
+
+/// Bytes after `brotli -q 11` (window 2^22, the command-line default).
+pub(crate) fn brotli_len(bytes: &[u8]) -> usize {
+    let mut encoder = brotli::CompressorWriter::new(Vec::new(), 4096, 11, 22);
+    encoder.write_all(bytes).expect("brotli into memory");
+    encoder.into_inner().len()
 }
 
 /// One hash over every file below `dirs` (sorted by path, path and content hashed), so any
