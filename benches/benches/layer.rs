@@ -12,6 +12,7 @@ use consentry::{
     Category, ConsentConfig, Consentry, Csp, DeclaredCookie, Key, Keyring, Partner, Policy,
     ReferralConfig, SessionConfig,
 };
+use consentry_benches::set_cookie;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::{Request, Response, header};
 use http_body_util::{BodyExt as _, Full};
@@ -60,21 +61,6 @@ fn request(method: &str, path: &str, cookies: &str) -> Request<Body> {
     builder.body(Body::default()).unwrap()
 }
 
-/// The `name=value` of the Set-Cookie for `name`.
-fn cookie<B>(response: &Response<B>, name: &str) -> String {
-    response
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap())
-        .find(|c| c.starts_with(&format!("{name}=")))
-        .unwrap_or_else(|| panic!("{name} set"))
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned()
-}
-
 fn bench(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -94,12 +80,12 @@ fn bench(c: &mut Criterion) {
     let mut service = layer.layer(tower::service_fn(app));
     let returning = runtime.block_on(async {
         let mut send = async |request| service.ready().await.unwrap().call(request).await.unwrap();
-        let sid = cookie(&send(request("GET", "/write", "")).await, "__Host-sid");
-        let consent = cookie(
+        let sid = set_cookie(&send(request("GET", "/write", "")).await, "__Host-sid");
+        let consent = set_cookie(
             &send(request("POST", "/consent", "")).await,
             "__Host-consent",
         );
-        let referral = cookie(
+        let referral = set_cookie(
             &send(request("GET", "/?ref=acme", &consent)).await,
             "__Host-ref",
         );

@@ -6,6 +6,7 @@
 
 use axum::body::Body;
 use consentry::Key;
+use consentry_benches::set_cookie;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::{Request, header};
 use http_body_util::BodyExt as _;
@@ -27,19 +28,6 @@ fn config() -> shop::ShopConfig {
 /// partner referral.
 async fn returning_cookies(app: &axum::Router) -> String {
     let send = async |request: Request<Body>| app.clone().oneshot(request).await.unwrap();
-    let named = |response: &http::Response<Body>, name: &str| {
-        response
-            .headers()
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .map(|value| value.to_str().unwrap())
-            .find(|cookie| cookie.starts_with(&format!("{name}=")))
-            .unwrap_or_else(|| panic!("{name} set"))
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned()
-    };
     let form = |path: &str, body: &str| {
         Request::post(path)
             .header(header::HOST, "127.0.0.1:3000")
@@ -48,11 +36,11 @@ async fn returning_cookies(app: &axum::Router) -> String {
             .body(Body::from(body.to_owned()))
             .unwrap()
     };
-    let sid = named(
+    let sid = set_cookie(
         &send(form("/login", "email=demo%40example.com&password=demo")).await,
         "__Host-sid",
     );
-    let consent = named(
+    let consent = set_cookie(
         &send(form("/consent", "action=accept_all&return_to=/")).await,
         "__Host-consent",
     );
@@ -60,7 +48,7 @@ async fn returning_cookies(app: &axum::Router) -> String {
         .header(header::HOST, "127.0.0.1:3000")
         .header(header::COOKIE, &consent);
     tagged = tagged.header(header::ACCEPT, "text/html");
-    let referral = named(
+    let referral = set_cookie(
         &send(tagged.body(Body::empty()).unwrap()).await,
         "__Host-ref",
     );

@@ -109,8 +109,9 @@ const PENDING_TTL: u64 = 24 * 3600;
 /// The referral part of the layer: the partner registry and the signed referral cookie.
 pub(crate) struct ReferralPart {
     config: ReferralConfig,
-    /// The configured partners, in order, as handed to requests ([`Referral::partner`]).
-    shared: Vec<Arc<Partner>>,
+    /// The configured partners, in order (moved out of `config`), shared with the
+    /// requests they refer ([`Referral::partner`]).
+    partners: Vec<Arc<Partner>>,
     codec: Codec,
     cookie_name: String,
     cookies: CookieSettings,
@@ -133,13 +134,17 @@ pub(crate) struct ReferralRead {
 
 impl ReferralPart {
     pub(crate) fn new(
-        config: ReferralConfig,
+        mut config: ReferralConfig,
         keyring: &Keyring,
         cookies: CookieSettings,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        let partners = std::mem::take(&mut config.partners)
+            .into_iter()
+            .map(Arc::new)
+            .collect();
         Self {
-            shared: config.partners.iter().cloned().map(Arc::new).collect(),
+            partners,
             config,
             codec: Codec::new(keyring, Purpose::Referral),
             cookie_name: cookies.name("ref"),
@@ -149,7 +154,7 @@ impl ReferralPart {
     }
 
     fn partner(&self, index: usize) -> &Partner {
-        &self.config.partners[index]
+        &self.partners[index]
     }
 
     fn encode(&self, touch: &Touchpoint) -> Vec<u8> {
@@ -169,7 +174,7 @@ impl ReferralPart {
             return None;
         }
         let id = std::str::from_utf8(&rest[..len]).ok()?;
-        let partner = self.config.partners.iter().position(|p| p.id == id)?;
+        let partner = self.partners.iter().position(|p| p.id == id)?;
         let first = u64::from_be_bytes(rest[len..len + 8].try_into().ok()?);
         let last = u64::from_be_bytes(rest[len + 8..].try_into().ok()?);
         (first <= last).then_some(Touchpoint {
@@ -189,8 +194,7 @@ impl ReferralPart {
 
     fn partner_for_host(&self, host: &str) -> Option<usize> {
         let host = host_part(host);
-        self.config
-            .partners
+        self.partners
             .iter()
             .position(|p| (p.portal_hosts.iter()).any(|portal| portal.eq_ignore_ascii_case(host)))
     }
@@ -201,7 +205,7 @@ impl ReferralPart {
             .find(|(key, _)| *key == *self.config.param)
             .map(|(_, value)| value)?;
         let found = config::is_slug(&value)
-            .then(|| self.config.partners.iter().position(|p| p.id == value))
+            .then(|| self.partners.iter().position(|p| p.id == value))
             .flatten();
         if found.is_none() {
             tracing::debug!("ignored a referral parameter naming no registered partner");
@@ -228,7 +232,7 @@ impl ReferralPart {
     /// The referral cookie, declared under each partner category in use.
     pub(crate) fn declares(&self) -> Vec<DeclaredCookie> {
         let window = self.config.window.as_secs() / 86_400;
-        let partners = &self.config.partners;
+        let partners = &self.partners;
         let mut declared: Vec<DeclaredCookie> = Vec::new();
         for partner in partners {
             if declared.iter().any(|d| d.category() == &partner.category) {
@@ -301,7 +305,7 @@ impl ReferralPart {
                 _ => touch.partner,
             };
             Referral {
-                partner: Arc::clone(&self.shared[partner]),
+                partner: Arc::clone(&self.partners[partner]),
                 via,
                 first_touch: touch.first,
                 last_touch: touch.last,
