@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use cookie::Cookie;
 use http::{HeaderMap, HeaderValue, header::COOKIE};
 
 /// Most cookie pairs read from one request. Browsers keep at most about 180 cookies per
@@ -179,7 +178,7 @@ impl CookieSettings {
         max_age: Option<Duration>,
         scope: &Scope,
     ) -> HeaderValue {
-        self.render(name, value, max_age.map(|age| age.as_secs()), scope)
+        self.render(name, value, max_age.map(|age| age.as_secs()), scope, true)
     }
 
     /// A `Set-Cookie` value that makes the browser delete `name`.
@@ -189,31 +188,36 @@ impl CookieSettings {
 
     /// A `Set-Cookie` value that makes the browser delete `name` set within `scope`.
     pub(crate) fn expire_scoped(self, name: &str, scope: &Scope) -> HeaderValue {
-        self.render(name, "", Some(0), scope)
+        self.render(name, "", Some(0), scope, true)
     }
 
     /// A `Set-Cookie` value deleting a cookie that page scripts set (not `HttpOnly`).
     pub(crate) fn expire_script_cookie(self, name: &str) -> HeaderValue {
-        let cookie = Cookie::build((name.to_owned(), ""))
-            .path("/")
-            .max_age(cookie::time::Duration::ZERO)
-            .secure(!self.dev)
-            .same_site(cookie::SameSite::Lax)
-            .build();
-        HeaderValue::try_from(cookie.to_string()).expect("cookie names are valid header text")
+        self.render(name, "", Some(0), &Scope::default(), false)
     }
 
-    /// The layer's own cookies, written straight into one string: `HttpOnly`, `SameSite`,
+    /// A `Set-Cookie` written straight into one string: `HttpOnly` (unless `http_only` is
+    /// false, for a cookie page scripts set), `SameSite`,
     /// `Secure` (unless in development), `Path=/`, the scope's `Domain`, `Max-Age` in
     /// seconds; the attributes in the order the `cookie` crate writes them (a test holds
     /// the two equal).
-    fn render(self, name: &str, value: &str, max_age: Option<u64>, scope: &Scope) -> HeaderValue {
+    fn render(
+        self,
+        name: &str,
+        value: &str,
+        max_age: Option<u64>,
+        scope: &Scope,
+        http_only: bool,
+    ) -> HeaderValue {
         use std::fmt::Write as _;
         let mut out = String::with_capacity(name.len() + value.len() + 80);
         out.push_str(name);
         out.push('=');
         out.push_str(value);
-        out.push_str("; HttpOnly; SameSite=");
+        if http_only {
+            out.push_str("; HttpOnly");
+        }
+        out.push_str("; SameSite=");
         out.push_str(match scope.same_site {
             SameSite::Strict => "Strict",
             SameSite::Lax => "Lax",
@@ -237,6 +241,8 @@ impl CookieSettings {
 
 #[cfg(test)]
 mod tests {
+    use cookie::Cookie;
+
     use super::*;
 
     #[test]
@@ -324,14 +330,15 @@ mod tests {
             dev: bool,
             same_site in 0..3u8,
             domain in proptest::option::of("\\.?[a-z]{1,10}\\.[a-z]{2,5}"),
+            http_only: bool,
         ) {
             let same_site = [SameSite::Strict, SameSite::Lax, SameSite::None][usize::from(same_site)];
             let scope = Scope { domain: domain.clone(), same_site };
-            let ours = CookieSettings { dev }.render(&name, &value, max_age, &scope);
+            let ours = CookieSettings { dev }.render(&name, &value, max_age, &scope, http_only);
             let mut builder = Cookie::build((name.clone(), value.clone()))
                 .path("/")
                 .secure(!dev)
-                .http_only(true)
+                .http_only(http_only)
                 .same_site(same_site.attribute());
             if let Some(seconds) = max_age {
                 builder = builder.max_age(cookie::time::Duration::seconds(seconds.try_into().unwrap()));
