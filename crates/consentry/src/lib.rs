@@ -84,6 +84,7 @@ mod clock;
 mod codec;
 mod cookies;
 mod error;
+mod hashing;
 pub mod html;
 mod keys;
 mod origin;

@@ -28,7 +28,8 @@ const LAYERS: &[(&str, &[&str], bool)] = &[
     (
         "mechanisms",
         &[
-            "error", "keys", "codec", "cookies", "clock", "assets", "origin", "random", "html",
+            "error", "keys", "codec", "cookies", "clock", "assets", "origin", "random", "hashing",
+            "html",
         ],
         true,
     ),

@@ -7,7 +7,6 @@
 //! nonce), its response side [`GatePart::respond`].
 
 use std::collections::{HashMap, HashSet};
-use std::hash::BuildHasherDefault;
 use std::sync::{Mutex, PoisonError, RwLock};
 
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, SET_COOKIE};
@@ -15,6 +14,7 @@ use http::{HeaderMap, HeaderValue};
 
 use crate::cookies::RequestCookies;
 use crate::error::{ConfigError, Part};
+use crate::hashing::FoldHash;
 use crate::policy::{Category, DeclaredCookie, Granted, Policy};
 use crate::random::Nonce;
 
@@ -173,7 +173,7 @@ impl GatePart {
 /// Each granted set's CSP, rendered once: a response fills in its nonce.
 #[derive(Default)]
 struct Templates {
-    by_granted: RwLock<HashMap<u64, CspTemplate, BuildHasherDefault<MaskHasher>>>,
+    by_granted: RwLock<HashMap<u64, CspTemplate, FoldHash>>,
 }
 
 impl Templates {
@@ -207,27 +207,6 @@ impl Templates {
             all.insert(key, template);
         }
         value
-    }
-}
-
-/// Hashes a granted mask (one `u64` the layer computed, from a bounded set) with one
-/// multiplication.
-#[derive(Default)]
-struct MaskHasher(u64);
-
-impl std::hash::Hasher for MaskHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.write_u64(u64::from(byte));
-        }
-    }
-
-    fn write_u64(&mut self, value: u64) {
-        self.0 = (self.0 ^ value).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
     }
 }
 

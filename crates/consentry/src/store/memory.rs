@@ -2,64 +2,18 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::fmt;
-use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockWriteGuard};
 
 use super::packed::Packed;
 use super::{Changes, Record, SessionKey, SessionStore, StoreFuture};
 use crate::clock::{Clock, SystemClock};
+use crate::hashing::FoldHash;
 
 const SHARDS: usize = 16;
 /// Writes between two sweeps of one shard (in turn) at the least; at most, a shard's
 /// capacity, so a sweep (a pass over one shard) costs a constant amount per write.
 const SWEEP_EVERY: usize = 256;
-
-/// Hashes a [`SessionKey`] by its own bytes: a key is a SHA-256 digest of a random id,
-/// already uniform, so hashing it again (with `SipHash`) would only cost time. The bytes are mixed
-/// with a per-store random seed all the same.
-#[derive(Clone, Copy)]
-struct DigestHash {
-    seed: u64,
-}
-
-impl DigestHash {
-    fn new() -> Self {
-        Self {
-            seed: u64::from_le_bytes(crate::random::bytes::<8>()),
-        }
-    }
-}
-
-impl BuildHasher for DigestHash {
-    type Hasher = DigestHasher;
-
-    fn build_hasher(&self) -> DigestHasher {
-        DigestHasher(self.seed)
-    }
-}
-
-/// The hasher of [`DigestHash`]: folds every 8 bytes written into the state.
-struct DigestHasher(u64);
-
-impl Hasher for DigestHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.0 = (self.0.rotate_left(23) ^ u64::from_le_bytes(word))
-                .wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        }
-    }
-
-    fn write_usize(&mut self, _length: usize) {
-        // The length prefix of the key's array: the same for every key.
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
 
 struct Entry {
     record: Packed,
@@ -97,13 +51,13 @@ impl Entry {
 /// order until they are evicted unused or found used; `in_use` holds the used ones for the
 /// eviction clock. Keys of records removed meanwhile are skipped when popped.
 struct ShardData {
-    records: HashMap<SessionKey, Entry, DigestHash>,
+    records: HashMap<SessionKey, Entry, FoldHash>,
     fresh: VecDeque<SessionKey>,
     in_use: VecDeque<SessionKey>,
 }
 
 impl ShardData {
-    fn new(hash: DigestHash) -> Self {
+    fn new(hash: FoldHash) -> Self {
         Self {
             records: HashMap::with_hasher(hash),
             fresh: VecDeque::new(),
@@ -213,7 +167,7 @@ impl MemoryStore {
 
     /// A store with [`MemoryStore::DEFAULT_CAPACITY`] and the system clock.
     pub fn new() -> Self {
-        let hash = DigestHash::new();
+        let hash = FoldHash::new();
         Self {
             shards: (0..SHARDS)
                 .map(|_| RwLock::new(ShardData::new(hash)))
