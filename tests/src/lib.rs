@@ -585,7 +585,7 @@ impl Browser {
             .await;
         self.ensure(
             self.wait_js(
-                r"return /(^|; )consentry_choice=2\.1\.\d+\.necessary(;|$)/.test(document.cookie)",
+                r"return /(^|; )consentry_choice=3\.1\.\d+\.[0-9a-f]{32}\.necessary(;|$)/.test(document.cookie)",
             )
             .await,
             "rejection stored, with its time",
@@ -734,17 +734,18 @@ impl fantoccini::wd::WebDriverCompatibleCommand for Cdp {
 }
 
 /// The value of the static banner's choice cookie in `document.cookie` text, when it is the
-/// timed format (`2.<revision>.<unix seconds>.…`) with a time near now.
+/// current format (`3.<revision 1>.<unix seconds>.<consent id: 32 hex digits>.…`) with a
+/// time near now.
 pub fn choice_in(cookies: &str) -> Option<&str> {
     let value = cookies
         .split("; ")
         .find_map(|pair| pair.strip_prefix("consentry_choice="))?;
-    let time: u64 = value
-        .strip_prefix("2.1.")?
-        .split('.')
-        .next()?
-        .parse()
-        .ok()?;
+    let mut parts = value.strip_prefix("3.1.")?.split('.');
+    let time: u64 = parts.next()?.parse().ok()?;
+    let id = parts.next()?;
+    if id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .ok()?

@@ -173,83 +173,97 @@ fn rename_tokens(js: &str, renames: &[(String, String)]) -> String {
     out
 }
 
-/// `wasm-opt -Oz` when binaryen is installed.
-fn optimize(root: &Path, features: &str, wasm: Vec<u8>) -> Result<Vec<u8>, String> {
-    let Ok(version) = Command::new("wasm-opt").arg("--version").output() else {
-        eprintln!(
-            "xtask: wasm-opt not found; the banner is larger without it (apt-get install binaryen)"
-        );
-        return Ok(wasm);
-    };
-    let _ = version;
+/// `wasm-opt -Oz`, from the pinned binaryen package (its optimiser is markedly better at
+/// shrinking rustc's output than older system builds).
+fn optimize(root: &Path, features: &str, wasm: &[u8]) -> Result<Vec<u8>, String> {
+    let wasm_opt = js_tool(root, "wasm-opt")?;
     let dir = root.join("target/wasm/opt").join(features);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let input = dir.join("in.wasm");
     let output = dir.join("out.wasm");
-    std::fs::write(&input, &wasm).map_err(|e| e.to_string())?;
-    run(Command::new("wasm-opt")
+    std::fs::write(&input, wasm).map_err(|e| e.to_string())?;
+    let mut command = Command::new(wasm_opt);
+    command
+        .args([
+            "-Oz",
+            "--converge",
+            "--strip-producers",
+            "--strip-target-features",
+        ])
         // Only the features rustc enabled and every current browser has: `--all-features`
         // would let binaryen emit typed function references that browsers reject.
-        .args(["-Oz", "--converge", "--strip-debug", "--strip-producers"])
         .args([
             "--enable-bulk-memory",
             "--enable-sign-ext",
             "--enable-nontrapping-float-to-int",
             "--enable-mutable-globals",
-        ])
-        .arg(&input)
-        .arg("-o")
-        .arg(&output))?;
+        ]);
+    // XTASK_KEEP_NAMES keeps the function names, to see where the bytes go.
+    command.arg(if std::env::var_os("XTASK_KEEP_NAMES").is_some() {
+        "--debuginfo"
+    } else {
+        "--strip-debug"
+    });
+    run(command.arg(&input).arg("-o").arg(&output))?;
     std::fs::read(&output).map_err(|e| e.to_string())
 }
 
-/// The pinned JavaScript minifier, installed from the npm registry into `target/` on first
-/// use.
-const ESBUILD: &str = "esbuild@0.25.12";
+/// The pinned JavaScript tools, installed from the npm registry into `target/` on first
+/// use: the minifier and binaryen's optimiser.
+const JS_TOOLS: [&str; 2] = ["esbuild@0.25.12", "binaryen@132.0.0"];
 
-fn esbuild(root: &Path) -> Option<PathBuf> {
+/// The path of one of [`JS_TOOLS`]' commands, installing them when missing.
+fn js_tool(root: &Path, command: &str) -> Result<PathBuf, String> {
     let prefix = root.join("target/js-tools");
-    let binary = prefix.join("node_modules/.bin/esbuild");
-    if !binary.exists() {
+    let binary = prefix.join("node_modules/.bin").join(command);
+    let pinned = JS_TOOLS.iter().all(|tool| {
+        let (name, version) = tool.rsplit_once('@').unwrap_or((tool, ""));
+        std::fs::read_to_string(prefix.join("node_modules").join(name).join("package.json"))
+            .is_ok_and(|json| json.contains(&format!("\"version\": \"{version}\"")))
+    });
+    if !binary.exists() || !pinned {
         let installed = Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+            .args([
+                "install",
+                "--no-audit",
+                "--no-fund",
+                "--silent",
+                "--no-save",
+                "--prefix",
+            ])
             .arg(&prefix)
-            .arg(ESBUILD)
+            .args(JS_TOOLS)
             .status()
             .is_ok_and(|status| status.success());
-        if !installed {
-            return None;
+        if !installed || !binary.exists() {
+            return Err(format!(
+                "{command} is needed to build the banner: install Node.js and npm (it comes from the npm registry: {})",
+                JS_TOOLS.join(" ")
+            ));
         }
     }
-    Some(binary)
+    Ok(binary)
 }
 
-/// The module that starts the banner: the glue, then the page's events and
-/// `window.consentry` wired to the banner's exported functions, once the WebAssembly is
-/// ready. Outside a browser (a static-site generator or a test runner importing the
-/// package) it does nothing.
-fn loader_source(wasm: &str) -> String {
-    let mut out =
-        String::from("import init,{submit,click,closed,open,get,allows}from\"./glue.js\";");
-    // No top-level `await`: every bundler takes the module as it is.
-    out.push_str("if(typeof document<\"u\")init({module_or_path:new URL(\"");
-    out.push_str(wasm);
-    out.push_str(
-        "\",import.meta.url)}).then(()=>{addEventListener(\"submit\",submit);addEventListener(\"click\",click);\
-         addEventListener(\"close\",closed,true);window.consentry={open,get,allows}});\n",
-    );
-    out
+/// The module that starts the banner (`crates/consentry-banner/src/loader.js`), loading
+/// the WebAssembly from `wasm` next to it.
+fn loader_source(root: &Path, wasm: &str) -> Result<String, String> {
+    let path = root.join("crates/consentry-banner/src/loader.js");
+    let source = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if !source.contains("__WASM__") {
+        return Err(format!("{}: no __WASM__ placeholder", path.display()));
+    }
+    Ok(source.replace("__WASM__", wasm))
 }
 
 /// Bundles the loader with the generated glue into one minified module (esbuild drops the
 /// glue's unused parts), loading the WebAssembly from `wasm` next to it.
 fn bundle(root: &Path, features: &str, glue: &str, wasm: &str) -> Result<Vec<u8>, String> {
-    let esbuild =
-        esbuild(root).ok_or("esbuild is needed to bundle the banner: install Node.js and npm")?;
+    let esbuild = js_tool(root, "esbuild")?;
     let dir = root.join("target/js-tools").join(features);
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     std::fs::write(dir.join("glue.js"), glue).map_err(|e| e.to_string())?;
-    std::fs::write(dir.join("loader.js"), loader_source(wasm)).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("loader.js"), loader_source(root, wasm)?).map_err(|e| e.to_string())?;
     // The server build has nothing to say on the console; the static build names the page
     // author's configuration mistakes there, so it keeps `console`.
     let console = if features.contains("static") {
@@ -286,6 +300,7 @@ fn standard_categories() -> Vec<Category> {
             label: (*label).into(),
             description: (*description).into(),
             locked: *id == "necessary",
+            ..Category::default()
         })
         .collect()
 }
@@ -310,6 +325,9 @@ fn server_inline() -> String {
         hidden: false,
         categories: &categories,
         texts: &texts,
+        language: Some("en"),
+        consent_id: None,
+        decided_at: None,
     });
     html.push_str("<script type=\"module\" src=\"/consent/consentry-banner.0123abcd.js\" nonce=\"AAAAAAAAAAAAAAAAAAAAAA\"></script>\n");
     html
@@ -354,7 +372,7 @@ fn variant(
 ) -> Result<Vec<(String, Vec<u8>)>, String> {
     let wasm = compile(root, features)?;
     let (glue, wasm) = bindgen(&wasm)?;
-    let wasm = optimize(root, features, wasm)?;
+    let wasm = optimize(root, features, &wasm)?;
     let wasm_url = if hashed {
         format!("banner.{}.wasm", &sha256(&wasm)[..8])
     } else {

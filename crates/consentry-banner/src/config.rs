@@ -1,10 +1,29 @@
 //! The banner's configuration. With a server, everything the banner needs is in the markup
 //! the server renders. A static site (no server) writes it as JSON inside
 //! `<script type="application/json" id="consentry-config">`: `revision`, `categories`,
-//! `privacy`, optionally `gpcDenies` and `texts` (English by default).
+//! `privacy`, optionally `gpcDenies`, `texts` (English by default), `language` (the
+//! language of `texts`, `en` by default) and `translations`.
+//!
+//! A category may list its `cookies` (`{name, prefix, provider, purpose, duration, domain,
+//! path}`) and its `services` (`{id, label, description, cookies}`). `translations` maps a
+//! language tag to texts in that language, plus optional `categories` (`{<id>: {label,
+//! description}}`, services as `<category>:<service>`). Right-to-left languages (Arabic,
+//! Hebrew, Persian, Urdu, …) are known by their tag.
 
-use crate::markup::{Category, STANDARD_CATEGORIES, Texts};
+use crate::markup::{Category, CookieInfo, STANDARD_CATEGORIES, Texts};
 use crate::text::{push_json_string, push_json_strings, push_u32};
+
+/// The texts of one more language (static mode).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Translation {
+    /// Its BCP 47 tag (`de`, `pt-BR`, `ar`).
+    pub language: String,
+    /// The texts; any left out are the default language's.
+    pub texts: Texts,
+    /// `(id, label, description)` of categories (and services, `<category>:<service>`) in
+    /// this language.
+    pub categories: Vec<(String, String, String)>,
+}
 
 /// The banner's configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -27,6 +46,10 @@ pub struct Config {
     pub texts: Option<Texts>,
     /// Static mode: the privacy policy's URL.
     pub privacy_url: String,
+    /// Static mode: the language of `texts` (empty: `en`).
+    pub language: String,
+    /// Static mode: more languages, picked from the page's `lang` or the browser's.
+    pub translations: Vec<Translation>,
 }
 
 impl Config {
@@ -79,33 +102,165 @@ impl Config {
                 push_json_string(&mut out, &category.description);
                 out.push_str(",\"locked\":");
                 out.push_str(if category.locked { "true" } else { "false" });
+                push_cookies(&mut out, &category.cookies);
+                if !category.services.is_empty() {
+                    out.push_str(",\"services\":[");
+                    for (index, service) in category.services.iter().enumerate() {
+                        if index > 0 {
+                            out.push(',');
+                        }
+                        out.push_str("{\"id\":");
+                        push_json_string(&mut out, &service.id);
+                        out.push_str(",\"label\":");
+                        push_json_string(&mut out, &service.label);
+                        out.push_str(",\"description\":");
+                        push_json_string(&mut out, &service.description);
+                        push_cookies(&mut out, &service.cookies);
+                        out.push('}');
+                    }
+                    out.push(']');
+                }
                 out.push('}');
             }
             out.push(']');
         }
         if let Some(t) = &self.texts {
-            out.push_str(",\"texts\":{");
-            for (index, (name, value)) in text_fields(t).iter().enumerate() {
-                if index > 0 {
-                    out.push(',');
-                }
-                push_json_string(&mut out, name);
-                out.push(':');
-                push_json_string(&mut out, value);
-            }
-            out.push('}');
+            out.push_str(",\"texts\":");
+            push_texts(&mut out, t, None);
         }
         if !self.privacy_url.is_empty() {
             out.push_str(",\"privacy\":");
             push_json_string(&mut out, &self.privacy_url);
+        }
+        if !self.language.is_empty() {
+            out.push_str(",\"language\":");
+            push_json_string(&mut out, &self.language);
+        }
+        if !self.translations.is_empty() {
+            out.push_str(",\"translations\":{");
+            for (index, translation) in self.translations.iter().enumerate() {
+                if index > 0 {
+                    out.push(',');
+                }
+                push_json_string(&mut out, &translation.language);
+                out.push(':');
+                push_texts(&mut out, &translation.texts, Some(translation));
+            }
+            out.push('}');
         }
         out.push('}');
         out
     }
 }
 
+/// `{"title":…,…}`, with a translation's `categories`.
+fn push_texts(out: &mut String, texts: &Texts, translation: Option<&Translation>) {
+    out.push('{');
+    for (index, (name, value)) in text_fields(texts).iter().enumerate() {
+        if index > 0 {
+            out.push(',');
+        }
+        push_json_string(out, name);
+        out.push(':');
+        push_json_string(out, value);
+    }
+    if let Some(translation) = translation
+        && !translation.categories.is_empty()
+    {
+        out.push_str(",\"categories\":{");
+        for (index, (id, label, description)) in translation.categories.iter().enumerate() {
+            if index > 0 {
+                out.push(',');
+            }
+            push_json_string(out, id);
+            out.push_str(":{\"label\":");
+            push_json_string(out, label);
+            out.push_str(",\"description\":");
+            push_json_string(out, description);
+            out.push('}');
+        }
+        out.push('}');
+    }
+    out.push('}');
+}
+
+/// `,"cookies":[…]` when there are any.
+fn push_cookies(out: &mut String, cookies: &[CookieInfo]) {
+    if cookies.is_empty() {
+        return;
+    }
+    out.push_str(",\"cookies\":[");
+    for (index, cookie) in cookies.iter().enumerate() {
+        if index > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"name\":");
+        push_json_string(out, &cookie.name);
+        if cookie.prefix {
+            out.push_str(",\"prefix\":true");
+        }
+        for (key, value) in [
+            ("provider", &cookie.provider),
+            ("purpose", &cookie.purpose),
+            ("duration", &cookie.duration),
+            ("path", &cookie.path),
+        ] {
+            if !value.is_empty() {
+                out.push_str(",\"");
+                out.push_str(key);
+                out.push_str("\":");
+                push_json_string(out, value);
+            }
+        }
+        if let Some(domain) = &cookie.domain {
+            out.push_str(",\"domain\":");
+            push_json_string(out, domain);
+        }
+        out.push('}');
+    }
+    out.push(']');
+}
+
+/// Which of the `available` languages to show for the `wanted` ones (the page's `lang`,
+/// then the browser's languages, in order): the first exact match of a wanted tag, else
+/// the first language sharing its primary subtag; `None` when nothing matches.
+///
+/// ```
+/// use consentry_banner::config::pick_language;
+///
+/// let available = ["en", "de", "pt-BR"];
+/// assert_eq!(pick_language(&available, ["de-AT", "en"]), Some(1));
+/// assert_eq!(pick_language(&available, ["PT-br"]), Some(2));
+/// assert_eq!(pick_language(&available, ["pt"]), Some(2));
+/// assert_eq!(pick_language(&available, ["fr"]), None);
+/// ```
+pub fn pick_language<'a>(
+    available: &[&str],
+    wanted: impl IntoIterator<Item = &'a str>,
+) -> Option<usize> {
+    fn primary(tag: &str) -> &str {
+        tag.split(['-', '_']).next().unwrap_or_default()
+    }
+    wanted
+        .into_iter()
+        .filter(|tag| !tag.is_empty())
+        .find_map(|tag| {
+            available
+                .iter()
+                .position(|a| a.eq_ignore_ascii_case(tag))
+                .or_else(|| {
+                    available
+                        .iter()
+                        .position(|a| primary(a).eq_ignore_ascii_case(primary(tag)))
+                })
+        })
+}
+
+/// How many texts [`Texts`] has.
+pub const TEXTS: usize = 16;
+
 /// Each text with its JSON name, for writing into it (static mode reads `texts` so).
-pub fn text_fields_mut(t: &mut Texts) -> [(&'static str, &mut String); 11] {
+pub fn text_fields_mut(t: &mut Texts) -> [(&'static str, &mut String); TEXTS] {
     let Texts {
         title,
         body,
@@ -118,6 +273,11 @@ pub fn text_fields_mut(t: &mut Texts) -> [(&'static str, &mut String); 11] {
         settings_title,
         always_on,
         gpc_honoured,
+        cookies,
+        cookie_name,
+        cookie_provider,
+        cookie_purpose,
+        cookie_duration,
     } = t;
     [
         ("title", title),
@@ -131,11 +291,16 @@ pub fn text_fields_mut(t: &mut Texts) -> [(&'static str, &mut String); 11] {
         ("settingsTitle", settings_title),
         ("alwaysOn", always_on),
         ("gpcHonoured", gpc_honoured),
+        ("cookies", cookies),
+        ("cookieName", cookie_name),
+        ("cookieProvider", cookie_provider),
+        ("cookiePurpose", cookie_purpose),
+        ("cookieDuration", cookie_duration),
     ]
 }
 
 /// Each text with its JSON name (the same order and names as [`text_fields_mut`]).
-pub fn text_fields(t: &Texts) -> [(&'static str, &str); 11] {
+pub fn text_fields(t: &Texts) -> [(&'static str, &str); TEXTS] {
     [
         ("title", &t.title),
         ("body", &t.body),
@@ -148,11 +313,16 @@ pub fn text_fields(t: &Texts) -> [(&'static str, &str); 11] {
         ("settingsTitle", &t.settings_title),
         ("alwaysOn", &t.always_on),
         ("gpcHonoured", &t.gpc_honoured),
+        ("cookies", &t.cookies),
+        ("cookieName", &t.cookie_name),
+        ("cookieProvider", &t.cookie_provider),
+        ("cookiePurpose", &t.cookie_purpose),
+        ("cookieDuration", &t.cookie_duration),
     ]
 }
 
 /// The keys a static configuration may hold (what [`Config::to_json`] writes).
-pub const KEYS: [&str; 9] = [
+pub const KEYS: [&str; 11] = [
     "endpoint",
     "revision",
     "decided",
@@ -162,6 +332,8 @@ pub const KEYS: [&str; 9] = [
     "categories",
     "texts",
     "privacy",
+    "language",
+    "translations",
 ];
 
 /// What is wrong with a static configuration, one console message each (empty when
@@ -250,6 +422,7 @@ pub fn ensure_necessary(categories: &mut Vec<Category>) {
                 label: label.to_owned(),
                 description: description.to_owned(),
                 locked: true,
+                ..Category::default()
             },
         ),
     }
@@ -266,6 +439,7 @@ mod tests {
             label: "Analytics".into(),
             description: String::new(),
             locked: false,
+            ..Category::default()
         };
         let keys: Vec<String> = ["revision", "categories", "texts"]
             .map(String::from)
@@ -298,6 +472,7 @@ mod tests {
                 label: "Needed".into(),
                 description: String::new(),
                 locked: false,
+                ..Category::default()
             },
         ];
         ensure_necessary(&mut late);

@@ -18,6 +18,7 @@
 //!         label: (*id).into(),
 //!         description: String::new(),
 //!         locked: *id == "necessary",
+//!         ..Category::default()
 //!     })
 //!     .collect();
 //! // "Accept all" under Global Privacy Control leaves marketing off.

@@ -25,33 +25,159 @@ impl Action {
     }
 }
 
-/// The categories granted by `action`, in the order of `switches` (`(id, locked)` pairs),
-/// locked ones included. Unknown ids in `Save` are dropped. Under Global Privacy Control
-/// (`gpc`), "Accept all" leaves the `gpc_denies` categories off; ticking them explicitly
-/// still grants them.
-pub fn granted<'a>(
-    switches: impl IntoIterator<Item = (&'a str, bool)>,
+/// The category part of a granted id: `analytics` of `analytics:matomo` (a service inside
+/// it) and of `analytics`.
+pub fn category_of(id: &str) -> &str {
+    id.split_once(':').map_or(id, |(category, _)| category)
+}
+
+/// The categories (and services, `<category>:<service>`) granted by `action`, in the order
+/// of `switches` (`(id, locked)` pairs), locked ones included. Unknown ids in `Save` are
+/// dropped. Under Global Privacy Control (`gpc`), "Accept all" leaves the `gpc_denies`
+/// categories (and their services) off; ticking them explicitly still grants them. A
+/// category is granted when any of its services is; a category saved without any of its
+/// services grants them all.
+///
+/// ```
+/// use consentry_banner::logic::{granted, Action};
+///
+/// let switches = [("necessary", true), ("analytics", false), ("analytics:matomo", false), ("analytics:plausible", false)];
+/// let save = |ids: &[&str]| granted(switches, &[], &Action::Save(ids.iter().map(|s| s.to_string()).collect()), false);
+/// assert_eq!(save(&["analytics:matomo"]), ["necessary", "analytics", "analytics:matomo"]);
+/// assert_eq!(save(&["analytics"]), ["necessary", "analytics", "analytics:matomo", "analytics:plausible"]);
+/// assert_eq!(save(&[]), ["necessary"]);
+/// ```
+pub fn granted<S: AsRef<str>>(
+    switches: impl IntoIterator<Item = (S, bool)>,
     gpc_denies: &[String],
     action: &Action,
     gpc: bool,
 ) -> Vec<String> {
-    switches
-        .into_iter()
-        .filter(|(id, locked)| {
-            *locked
-                || match action {
-                    Action::AcceptAll => !(gpc && gpc_denies.iter().any(|d| d == id)),
-                    Action::RejectAll => false,
-                    Action::Save(ticked) => ticked.iter().any(|t| t == id),
-                }
+    let switches: Vec<(S, bool)> = switches.into_iter().collect();
+    let chosen = |id: &str, locked: bool| {
+        locked
+            || match action {
+                Action::AcceptAll => !(gpc && gpc_denies.iter().any(|d| d == category_of(id))),
+                Action::RejectAll => false,
+                Action::Save(ticked) => ticked.iter().any(|t| t == id),
+            }
+    };
+    let picked: Vec<(&str, bool)> = switches
+        .iter()
+        .map(|(id, locked)| (id.as_ref(), chosen(id.as_ref(), *locked)))
+        .collect();
+    let is_service_of = |service: &str, category: &str| {
+        service.len() > category.len() && category_of(service) == category
+    };
+    picked
+        .iter()
+        .filter(|(id, on)| {
+            let category = category_of(id);
+            if category.len() < id.len() {
+                // A service: chosen itself, or its category chosen with none of its
+                // services.
+                let category_alone = picked.iter().any(|(c, on)| *c == category && *on)
+                    && !picked
+                        .iter()
+                        .any(|(s, on)| *on && is_service_of(s, category));
+                *on || category_alone
+            } else {
+                *on || picked.iter().any(|(s, on)| *on && is_service_of(s, id))
+            }
         })
-        .map(|(id, _)| id.to_owned())
+        .map(|(id, _)| (*id).to_owned())
         .collect()
 }
 
-/// `(id, locked)` pairs of categories, for [`granted`].
-pub fn switches(categories: &[Category]) -> impl Iterator<Item = (&str, bool)> {
-    categories.iter().map(|c| (c.id.as_str(), c.locked))
+/// `(id, locked)` pairs of categories and their services, for [`granted`].
+pub fn switches(categories: &[Category]) -> Vec<(String, bool)> {
+    let mut out = Vec::new();
+    for category in categories {
+        out.push((category.id.clone(), category.locked));
+        for service in &category.services {
+            out.push((category.service_id(&service.id), category.locked));
+        }
+    }
+    out
+}
+
+/// Whether an inert element marked `data-consent="<condition>"` may run: the condition
+/// names a granted category or service, or, as `!<id>`, one the visitor decided against.
+///
+/// ```
+/// use consentry_banner::logic::allowed;
+///
+/// let granted = ["necessary".to_owned(), "analytics".to_owned()];
+/// assert!(allowed("analytics", true, &granted));
+/// assert!(allowed("!marketing", true, &granted));
+/// assert!(!allowed("!marketing", false, &granted), "nothing is rejected before a decision");
+/// assert!(!allowed("!analytics", true, &granted));
+/// ```
+pub fn allowed(condition: &str, decided: bool, granted: &[String]) -> bool {
+    match condition.strip_prefix('!') {
+        Some(id) => decided && !granted.iter().any(|g| g == id),
+        None => granted.iter().any(|g| g == condition),
+    }
+}
+
+/// The `document.cookie` assignments that delete the declared cookies of every category
+/// and service not granted, among the cookies the page has now (`cookies`, as
+/// `document.cookie` gives them). Locked categories are never touched. A cookie with a
+/// declared domain is deleted both with that domain and host-only.
+///
+/// ```
+/// use consentry_banner::logic::deletions;
+/// use consentry_banner::markup::{Category, CookieInfo};
+///
+/// let analytics = Category {
+///     id: "analytics".into(),
+///     cookies: vec![CookieInfo { name: "_ga".into(), prefix: true, ..CookieInfo::default() }],
+///     ..Category::default()
+/// };
+/// let gone = deletions("_ga=1; _ga_X=2; lang=en", &[analytics], &["necessary".to_owned()]);
+/// assert_eq!(gone, ["_ga=;max-age=0;path=/", "_ga_X=;max-age=0;path=/"]);
+/// ```
+pub fn deletions(cookies: &str, categories: &[Category], granted: &[String]) -> Vec<String> {
+    let names: Vec<&str> = cookie_pairs(cookies).map(|(name, _)| name).collect();
+    let not_granted = |id: &str| !granted.iter().any(|g| g == id);
+    let mut declared = Vec::new();
+    for category in categories.iter().filter(|c| !c.locked) {
+        if not_granted(&category.id) {
+            declared.extend(&category.cookies);
+        }
+        for service in &category.services {
+            if not_granted(&category.id) || not_granted(&category.service_id(&service.id)) {
+                declared.extend(&service.cookies);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for name in names {
+        let Some(cookie) = declared.iter().find(|c| {
+            !c.name.is_empty()
+                && (name == c.name || (c.prefix && name.starts_with(c.name.as_str())))
+        }) else {
+            continue;
+        };
+        let path = if cookie.path.is_empty() {
+            "/"
+        } else {
+            &cookie.path
+        };
+        let domains = [None, cookie.domain.as_deref()];
+        let count = if cookie.domain.is_some() { 2 } else { 1 };
+        for domain in &domains[..count] {
+            let mut deletion = String::from(name);
+            deletion.push_str("=;max-age=0;path=");
+            deletion.push_str(path);
+            if let Some(domain) = domain {
+                deletion.push_str(";domain=");
+                deletion.push_str(domain);
+            }
+            out.push(deletion);
+        }
+    }
+    out
 }
 
 /// Whether any category granted before is not granted any more.
@@ -59,16 +185,20 @@ pub fn withdrew(before: &[String], after: &[String]) -> bool {
     before.iter().any(|id| !after.contains(id))
 }
 
-/// The choice stored in `document.cookie` for this `revision`; `None` when absent, malformed
-/// or made under another revision (which asks the visitor again). See [`protocol`].
-pub fn read_choice(cookies: &str, revision: u32) -> Option<Vec<String>> {
-    let value = cookies
+/// The `(name, value)` pairs of a `document.cookie` string.
+pub fn cookie_pairs(cookies: &str) -> impl Iterator<Item = (&str, &str)> {
+    cookies
         .split(';')
         .filter_map(|pair| pair.trim_start_matches(' ').split_once('='))
+}
+
+/// The choice stored in `document.cookie`; `None` when absent or malformed. The banner uses
+/// it only when its revision is the page's (another revision asks the visitor again). See
+/// [`protocol`].
+pub fn stored_choice(cookies: &str) -> Option<protocol::Choice<'_>> {
+    cookie_pairs(cookies)
         .find(|(name, _)| *name == protocol::CHOICE_COOKIE)
-        .map(|(_, value)| value)?;
-    let choice = protocol::parse_choice(value).filter(|c| c.revision == revision)?;
-    Some(choice.granted().map(str::to_owned).collect())
+        .and_then(|(_, value)| protocol::parse_choice(value))
 }
 
 /// Google Consent Mode v2 purposes and whether each is granted.
@@ -98,6 +228,7 @@ mod tests {
             label: id.into(),
             description: String::new(),
             locked,
+            ..Category::default()
         };
         Config {
             endpoint: Some("/consent".into()),
@@ -165,21 +296,22 @@ mod tests {
     }
 
     #[test]
-    fn choice_cookie_round_trips_and_re_asks_on_a_new_revision() {
-        let value = choice_value(4, 1_800_000_000, &["necessary".into(), "analytics".into()]);
-        assert_eq!(value, "2.4.1800000000.necessary.analytics");
+    fn choice_cookie_round_trips() {
+        let value = choice_value(
+            4,
+            1_800_000_000,
+            "c1d",
+            &["necessary".into(), "analytics".into()],
+        );
         let cookies = format!("a=b; {CHOICE_COOKIE}={value}; c=d");
+        let choice = stored_choice(&cookies).expect("found");
+        assert_eq!((choice.revision, choice.id), (4, Some("c1d")));
         assert_eq!(
-            read_choice(&cookies, 4),
-            Some(vec!["necessary".to_owned(), "analytics".to_owned()])
+            choice.granted().collect::<Vec<_>>(),
+            ["necessary", "analytics"]
         );
-        assert_eq!(
-            read_choice(&cookies, 5),
-            None,
-            "another revision asks again"
-        );
-        assert_eq!(read_choice("a=b", 4), None);
-        assert_eq!(read_choice(&format!("{CHOICE_COOKIE}=junk"), 4), None);
+        assert!(stored_choice("a=b").is_none());
+        assert!(stored_choice(&format!("{CHOICE_COOKIE}=junk")).is_none());
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The banner's markup: one renderer for the server (first paint, no JavaScript needed) and
 //! the WebAssembly banner (static sites, reopening after a decision).
 
-use crate::text::{push_html, push_u32};
+use crate::text::{push_html, push_u32, push_u64};
 
 /// The banner's texts in one language. `Default` is English.
 ///
@@ -30,6 +30,11 @@ pub struct Texts {
     pub settings_title: String,
     pub always_on: String,
     pub gpc_honoured: String,
+    pub cookies: String,
+    pub cookie_name: String,
+    pub cookie_provider: String,
+    pub cookie_purpose: String,
+    pub cookie_duration: String,
 }
 
 impl Default for Texts {
@@ -50,6 +55,11 @@ impl Default for Texts {
             gpc_honoured: "Your browser sent a Global Privacy Control signal. We honour it: \
                            marketing stays off unless you switch it on here."
                 .into(),
+            cookies: "Cookies".into(),
+            cookie_name: "Name".into(),
+            cookie_provider: "Provider".into(),
+            cookie_purpose: "Purpose".into(),
+            cookie_duration: "Duration".into(),
         }
     }
 }
@@ -91,7 +101,7 @@ pub const STANDARD_CATEGORIES: [(&str, &str, &str); 4] = [
 ];
 
 /// One category as the banner shows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Category {
     /// Slug id, sent back in `granted`.
     pub id: String,
@@ -101,6 +111,79 @@ pub struct Category {
     pub description: String,
     /// Always on (`necessary`): shown ticked and disabled.
     pub locked: bool,
+    /// The cookies it covers, listed in the settings view (and, in static mode, deleted
+    /// when it is not granted).
+    pub cookies: Vec<CookieInfo>,
+    /// Services inside the category, each with its own switch (static mode). A service's
+    /// granted id is `<category>:<service>`; the category counts as granted when any of its
+    /// services is.
+    pub services: Vec<Service>,
+}
+
+/// One optional service inside a [`Category`], with its own switch.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Service {
+    /// Slug id, unique inside its category.
+    pub id: String,
+    /// Label beside the switch.
+    pub label: String,
+    /// What it does (may be empty).
+    pub description: String,
+    /// The cookies it sets.
+    pub cookies: Vec<CookieInfo>,
+}
+
+/// A cookie as the settings view lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CookieInfo {
+    /// Its name, or the prefix of its names when `prefix`.
+    pub name: String,
+    /// `name` is a prefix (`_ga` covers `_ga_XYZ`).
+    pub prefix: bool,
+    /// Who sets it.
+    pub provider: String,
+    /// What it is for.
+    pub purpose: String,
+    /// How long it lives, as text.
+    pub duration: String,
+    /// The `Domain` it is set with (host-only when `None`), needed to delete it.
+    pub domain: Option<String>,
+    /// The `Path` it is set with (`/` when empty).
+    pub path: String,
+}
+
+impl Category {
+    /// The granted id of one of its services: `<category>:<service>`.
+    ///
+    /// ```
+    /// use consentry_banner::markup::Category;
+    ///
+    /// let analytics = Category { id: "analytics".into(), ..Category::default() };
+    /// assert_eq!(analytics.service_id("matomo"), "analytics:matomo");
+    /// ```
+    pub fn service_id(&self, service: &str) -> String {
+        let mut id = self.id.clone();
+        id.push(':');
+        id.push_str(service);
+        id
+    }
+}
+
+/// Whether a language (a BCP 47 tag such as `ar` or `he-IL`) is written right to left.
+///
+/// ```
+/// use consentry_banner::markup::right_to_left;
+///
+/// assert!(right_to_left("ar") && right_to_left("he-IL") && right_to_left("FA"));
+/// assert!(!right_to_left("en") && !right_to_left("de-AR"));
+/// ```
+pub fn right_to_left(language: &str) -> bool {
+    let primary = language.split(['-', '_']).next().unwrap_or_default();
+    [
+        "ar", "he", "fa", "ur", "ps", "yi", "dv", "ckb", "sd", "ug", "iw",
+    ]
+    .iter()
+    .any(|rtl| primary.eq_ignore_ascii_case(rtl))
 }
 
 /// Everything one rendering needs.
@@ -136,6 +219,13 @@ pub struct Banner<'a> {
     pub categories: &'a [Category],
     /// The texts.
     pub texts: &'a Texts,
+    /// The language of the texts (a BCP 47 tag), written as `lang` with its `dir` on the
+    /// section; `None` leaves both to the page.
+    pub language: Option<&'a str>,
+    /// The visitor's consent id, when they decided (read by `window.consentry.get()`).
+    pub consent_id: Option<&'a str>,
+    /// When the visitor decided, in unix seconds.
+    pub decided_at: Option<u64>,
 }
 
 /// Renders the banner as HTML: a `<section>` landmark holding a form that posts to
@@ -144,14 +234,15 @@ pub struct Banner<'a> {
 /// ```
 /// use consentry_banner::markup::{render, Banner, Category, Texts};
 ///
-/// let categories = [Category { id: "analytics".into(), label: "Analytics".into(), description: "Counts visits".into(), locked: false }];
+/// let categories = [Category { id: "analytics".into(), label: "Analytics".into(), description: "Counts visits".into(), ..Category::default() }];
 /// let html = render(&Banner {
 ///     action: "/consent", stylesheet: None, revision: 1, return_to: "/", referral: None,
 ///     privacy_url: "/privacy", notice: None, gpc: false, gpc_denies: &[], open: false, granted: &[], hidden: false,
 ///     categories: &categories,
-///     texts: &Texts::default(),
+///     texts: &Texts::default(), language: Some("en"), consent_id: None, decided_at: None,
 /// });
 /// assert!(html.contains(r#"value="accept_all""#) && html.contains(r#"value="reject_all""#));
+/// assert!(html.contains(r#" lang="en" dir="ltr""#));
 /// ```
 pub fn render(banner: &Banner<'_>) -> String {
     let texts = banner.texts;
@@ -167,6 +258,25 @@ pub fn render(banner: &Banner<'_>) -> String {
             }
             push_html(&mut out, id);
         }
+        out.push('"');
+    }
+    if let Some(language) = banner.language {
+        out.push_str(" lang=\"");
+        push_html(&mut out, language);
+        out.push_str(if right_to_left(language) {
+            "\" dir=\"rtl\""
+        } else {
+            "\" dir=\"ltr\""
+        });
+    }
+    if let Some(id) = banner.consent_id {
+        out.push_str(" data-consent-id=\"");
+        push_html(&mut out, id);
+        out.push('"');
+    }
+    if let Some(time) = banner.decided_at {
+        out.push_str(" data-decided-at=\"");
+        push_u64(&mut out, time);
         out.push('"');
     }
     out.push_str(if banner.hidden { " hidden>\n" } else { ">\n" });
@@ -223,14 +333,48 @@ pub fn render(banner: &Banner<'_>) -> String {
     out.push_str("</summary>\n<fieldset>\n<legend class=\"consentry-visually-hidden\">");
     push_html(&mut out, &texts.customize);
     out.push_str("</legend>\n");
-    for category in banner.categories {
-        let checked = category.locked || (banner.open && banner.granted.contains(&category.id));
-        category_switch(&mut out, category, checked, &texts.always_on);
-    }
+    switches(&mut out, banner);
     out.push_str("</fieldset>\n");
     button(&mut out, "save", &texts.save);
     out.push_str("</details>\n</form>\n</section>\n");
     out
+}
+
+/// One switch per category (and per service inside it), with its cookies.
+fn switches(out: &mut String, banner: &Banner<'_>) {
+    let texts = banner.texts;
+    for category in banner.categories {
+        let granted = |id: &String| category.locked || (banner.open && banner.granted.contains(id));
+        out.push_str("<div class=\"consentry-category\">\n");
+        switch(
+            out,
+            &category.id,
+            None,
+            granted(&category.id),
+            category.locked,
+        );
+        label(
+            out,
+            &category.id,
+            &category.label,
+            category.locked.then_some(&*texts.always_on),
+        );
+        description(out, &category.id, &category.description);
+        if !category.services.is_empty() {
+            out.push_str("<div class=\"consentry-services\">\n");
+            for service in &category.services {
+                let id = category.service_id(&service.id);
+                out.push_str("<div class=\"consentry-category\">\n");
+                switch(out, &id, Some(&category.id), granted(&id), category.locked);
+                label(out, &id, &service.label, None);
+                description(out, &id, &service.description);
+                out.push_str("</div>\n");
+            }
+            out.push_str("</div>\n");
+        }
+        cookie_table(out, category, texts);
+        out.push_str("</div>\n");
+    }
 }
 
 fn hidden(out: &mut String, name: &str, value: &str) {
@@ -249,38 +393,91 @@ fn button(out: &mut String, action: &str, label: &str) {
     out.push_str("</button>\n");
 }
 
-fn category_switch(out: &mut String, category: &Category, checked: bool, always_on: &str) {
-    let mut id = String::from("consentry-");
-    push_html(&mut id, &category.id);
-    out.push_str(
-        "<div class=\"consentry-category\">\n<input type=\"checkbox\" role=\"switch\" id=\"",
-    );
-    out.push_str(&id);
+/// A category's (or service's) switch; `id` is what it grants.
+fn switch(out: &mut String, id: &str, category: Option<&str>, checked: bool, locked: bool) {
+    out.push_str("<input type=\"checkbox\" role=\"switch\" id=\"consentry-");
+    push_html(out, id);
     out.push_str("\" name=\"granted\" value=\"");
-    push_html(out, &category.id);
+    push_html(out, id);
     out.push('"');
+    if let Some(category) = category {
+        out.push_str(" data-category=\"");
+        push_html(out, category);
+        out.push('"');
+    }
     if checked {
         out.push_str(" checked");
     }
-    if category.locked {
+    if locked {
         out.push_str(" disabled");
     }
-    out.push_str(" aria-describedby=\"");
-    out.push_str(&id);
-    out.push_str("-desc\">\n<label for=\"");
-    out.push_str(&id);
+    out.push_str(" aria-describedby=\"consentry-");
+    push_html(out, id);
+    out.push_str("-desc\">\n");
+}
+
+fn label(out: &mut String, id: &str, text: &str, always_on: Option<&str>) {
+    out.push_str("<label for=\"consentry-");
+    push_html(out, id);
     out.push_str("\">");
-    push_html(out, &category.label);
-    if category.locked {
+    push_html(out, text);
+    if let Some(always_on) = always_on {
         out.push_str(" <small>(");
         push_html(out, always_on);
         out.push_str(")</small>");
     }
-    out.push_str("</label>\n<p id=\"");
-    out.push_str(&id);
+    out.push_str("</label>\n");
+}
+
+fn description(out: &mut String, id: &str, text: &str) {
+    out.push_str("<p id=\"consentry-");
+    push_html(out, id);
     out.push_str("-desc\">");
-    push_html(out, &category.description);
-    out.push_str("</p>\n</div>\n");
+    push_html(out, text);
+    out.push_str("</p>\n");
+}
+
+/// The cookies of a category and its services, as a table under a disclosure.
+fn cookie_table(out: &mut String, category: &Category, texts: &Texts) {
+    let cookies = category
+        .cookies
+        .iter()
+        .chain(category.services.iter().flat_map(|s| &s.cookies));
+    let count = cookies.clone().count();
+    if count == 0 {
+        return;
+    }
+    out.push_str("<details class=\"consentry-cookies\">\n<summary>");
+    push_html(out, &texts.cookies);
+    out.push_str(" (");
+    push_u64(out, count as u64);
+    out.push_str(")</summary>\n<table>\n<thead><tr>");
+    for heading in [
+        &texts.cookie_name,
+        &texts.cookie_provider,
+        &texts.cookie_purpose,
+        &texts.cookie_duration,
+    ] {
+        out.push_str("<th scope=\"col\">");
+        push_html(out, heading);
+        out.push_str("</th>");
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+    for cookie in cookies {
+        out.push_str("<tr><td><code>");
+        push_html(out, &cookie.name);
+        if cookie.prefix {
+            out.push('*');
+        }
+        out.push_str("</code></td>");
+        for cell in [&cookie.provider, &cookie.purpose, &cookie.duration] {
+            out.push_str("<td>");
+            push_html(out, cell);
+            out.push_str("</td>");
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody>\n</table>\n</details>\n");
 }
 
 #[cfg(test)]
@@ -294,12 +491,14 @@ mod tests {
                 label: "Necessary".into(),
                 description: "Runs the site".into(),
                 locked: true,
+                ..Category::default()
             },
             Category {
                 id: "analytics".into(),
                 label: "Analytics <b>".into(),
                 description: "Counts".into(),
                 locked: false,
+                ..Category::default()
             },
         ]
     }
@@ -328,6 +527,9 @@ mod tests {
             hidden: false,
             categories,
             texts,
+            language: None,
+            consent_id: None,
+            decided_at: None,
         }
     }
 

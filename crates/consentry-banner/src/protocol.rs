@@ -5,9 +5,11 @@
 //! # The choice cookie
 //!
 //! In static mode (no server) the banner keeps the visitor's choice in a first-party cookie
-//! named [`CHOICE_COOKIE`], valued `2.<revision>.<unix seconds>.<granted id>.<granted id>…`
-//! ([`choice_value`], [`parse_choice`]; the older `1.<revision>.<granted id>…` without a
-//! time is still read). Nobody signs it, so the two sides read it differently, on purpose:
+//! named [`CHOICE_COOKIE`], valued
+//! `3.<revision>.<unix seconds>.<consent id>.<granted id>.<granted id>…` ([`choice_value`],
+//! [`parse_choice`]). The consent id is random, made in the browser at the first decision
+//! and kept across decisions. The older `2.<revision>.<unix seconds>.<granted id>…` and
+//! `1.<revision>.<granted id>…` (without a time) are still read. Nobody signs it, so the two sides read it differently, on purpose:
 //!
 //! - the **banner** uses it only when its revision is the page's revision; a choice made
 //!   under another revision asks the visitor again;
@@ -21,13 +23,14 @@
 //! ```
 //! use consentry_banner::protocol::{choice_value, parse_choice};
 //!
-//! let value = choice_value(3, 1_800_000_000, &["necessary".to_owned(), "analytics".to_owned()]);
-//! assert_eq!(value, "2.3.1800000000.necessary.analytics");
+//! let value = choice_value(3, 1_800_000_000, "5f0c", &["necessary".to_owned(), "analytics".to_owned()]);
+//! assert_eq!(value, "3.3.1800000000.5f0c.necessary.analytics");
 //! let choice = parse_choice(&value).unwrap();
-//! assert_eq!((choice.revision, choice.time), (3, Some(1_800_000_000)));
+//! assert_eq!((choice.revision, choice.time, choice.id), (3, Some(1_800_000_000), Some("5f0c")));
 //! assert_eq!(choice.granted().collect::<Vec<_>>(), ["necessary", "analytics"]);
+//! assert_eq!(parse_choice("2.3.1800000000.analytics").unwrap().id, None);
 //! assert_eq!(parse_choice("1.3.analytics").unwrap().time, None);
-//! assert!(parse_choice("3.3.analytics").is_none(), "unknown format version");
+//! assert!(parse_choice("4.3.analytics").is_none(), "unknown format version");
 //! ```
 
 use crate::text::push_u32;
@@ -98,6 +101,8 @@ pub struct Choice<'a> {
     /// When the choice was made (unix seconds, by the browser's clock); `None` for the
     /// older format without a time.
     pub time: Option<u32>,
+    /// The consent id the browser made at its first decision; `None` in older formats.
+    pub id: Option<&'a str>,
     granted: core::str::Split<'a, char>,
 }
 
@@ -108,12 +113,15 @@ impl<'a> Choice<'a> {
     }
 }
 
-/// The choice cookie's value for `granted` under `revision`, made at `time` (unix seconds).
-pub fn choice_value(revision: u32, time: u32, granted: &[String]) -> String {
-    let mut out = String::from("2.");
+/// The choice cookie's value for `granted` under `revision`, made at `time` (unix seconds)
+/// by the browser whose consent id is `id` (no `.` or `;` in it).
+pub fn choice_value(revision: u32, time: u32, id: &str, granted: &[String]) -> String {
+    let mut out = String::from("3.");
     push_u32(&mut out, revision);
     out.push('.');
     push_u32(&mut out, time);
+    out.push('.');
+    out.push_str(id);
     for id in granted {
         out.push('.');
         out.push_str(id);
@@ -124,20 +132,27 @@ pub fn choice_value(revision: u32, time: u32, granted: &[String]) -> String {
 /// Parses a choice cookie's value; `None` when it is not one.
 pub fn parse_choice(value: &str) -> Option<Choice<'_>> {
     let mut parts = value.split('.');
-    let timed = match parts.next()? {
-        "1" => false,
-        "2" => true,
+    let version = match parts.next()? {
+        "1" => 1,
+        "2" => 2,
+        "3" => 3,
         _ => return None,
     };
     let revision = parts.next()?.parse().ok()?;
-    let time = if timed {
+    let time = if version > 1 {
         Some(parts.next()?.parse().ok()?)
+    } else {
+        None
+    };
+    let id = if version > 2 {
+        Some(parts.next().filter(|id| !id.is_empty())?)
     } else {
         None
     };
     Some(Choice {
         revision,
         time,
+        id,
         granted: parts,
     })
 }
@@ -161,13 +176,17 @@ mod tests {
         assert_eq!(parse_choice("1.3").unwrap().revision, 3);
         assert_eq!(ids("2.3.analytics"), None, "a timed choice needs its time");
         assert_eq!(ids("2.3.17"), Some(vec![]));
-        assert_eq!(ids("3.3.analytics"), None);
+        assert_eq!(ids("4.3.1800000000.abc.analytics"), None);
         assert_eq!(ids("1.x.analytics"), None);
         assert_eq!(ids("1."), None);
         assert_eq!(ids(""), None);
-        let round = choice_value(7, 1_800_000_000, &["a".into(), "b-c".into()]);
+        assert_eq!(ids("3.3.17"), None, "a version 3 choice needs its id");
+        assert_eq!(ids("3.3.17."), None, "and a non-empty one");
+        assert_eq!(ids("3.3.17.abc"), Some(vec![]));
+        let round = choice_value(7, 1_800_000_000, "abc", &["a".into(), "b-c".into()]);
         assert_eq!(ids(&round), Some(vec!["a", "b-c"]));
         assert_eq!(parse_choice(&round).unwrap().time, Some(1_800_000_000));
+        assert_eq!(parse_choice(&round).unwrap().id, Some("abc"));
     }
 
     #[test]
@@ -196,6 +215,7 @@ mod tests {
             label: "Analytics".into(),
             description: "Counts".into(),
             locked: false,
+            ..Category::default()
         }];
         let html = render(&Banner {
             action: "/consent",
@@ -212,6 +232,9 @@ mod tests {
             hidden: false,
             categories: &categories,
             texts: &Texts::default(),
+            language: None,
+            consent_id: None,
+            decided_at: None,
         });
         for id in [SECTION_ID, TITLE_ID] {
             assert!(html.contains(&format!(r#"id="{id}""#)), "{id}");

@@ -45,8 +45,13 @@ fn push_hex4(out: &mut String, n: u32) {
 }
 
 /// Appends a number in decimal.
-pub(crate) fn push_u32(out: &mut String, mut n: u32) {
-    let mut digits = [0u8; 10];
+pub(crate) fn push_u32(out: &mut String, n: u32) {
+    push_u64(out, u64::from(n));
+}
+
+/// Appends a number in decimal.
+pub(crate) fn push_u64(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
     let mut len = 0;
     loop {
         digits[len] = b'0' + (n % 10) as u8;
@@ -98,5 +103,8 @@ mod tests {
             push_u32(&mut out, n);
             assert_eq!(out, n.to_string());
         }
+        let mut out = String::new();
+        push_u64(&mut out, u64::MAX);
+        assert_eq!(out, u64::MAX.to_string());
     }
 }

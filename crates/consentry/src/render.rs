@@ -57,6 +57,16 @@ pub struct BannerTexts {
     pub always_on: String,
     /// The note shown when the browser sent Global Privacy Control.
     pub gpc_honoured: String,
+    /// The heading of a category's list of cookies in the settings view.
+    pub cookies: String,
+    /// That list's "Name" column.
+    pub cookie_name: String,
+    /// Its "Provider" column.
+    pub cookie_provider: String,
+    /// Its "Purpose" column.
+    pub cookie_purpose: String,
+    /// Its "Duration" column.
+    pub cookie_duration: String,
 }
 
 /// Conversions both ways between [`BannerTexts`] and the banner crate's texts, with the
@@ -89,6 +99,11 @@ mirror_texts!(
     settings_title,
     always_on,
     gpc_honoured,
+    cookies,
+    cookie_name,
+    cookie_provider,
+    cookie_purpose,
+    cookie_duration,
 );
 
 impl Default for BannerTexts {
@@ -474,6 +489,8 @@ impl Page {
                     label: text.label.clone(),
                     description: text.description.clone(),
                     locked: def.category() == &Category::NECESSARY,
+                    cookies: renderer.gate.banner_cookies(def.category()),
+                    services: Vec::new(),
                 }
             })
             .collect();
@@ -512,6 +529,9 @@ impl Page {
             hidden,
             categories: &categories,
             texts: self.texts(),
+            language: Some(self.language()),
+            consent_id: consent.state().id().as_deref(),
+            decided_at: consent.state().decided_at(),
         })
     }
 

@@ -113,7 +113,8 @@ impl ConsentState {
         from
     }
 
-    /// The JSON the endpoint returns: `{decided, granted[], revision, gpc, id}`.
+    /// The JSON the endpoint returns: `{decided, granted[], revision, gpc, id, decidedAt}`
+    /// (unix seconds).
     pub(crate) fn to_json(&self, policy: &Policy) -> serde_json::Value {
         serde_json::json!({
             "decided": self.decided,
@@ -121,6 +122,7 @@ impl ConsentState {
             "revision": self.revision,
             "gpc": self.gpc,
             "id": self.id(),
+            "decidedAt": self.decided_at,
         })
     }
 }

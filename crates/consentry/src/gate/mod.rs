@@ -168,6 +168,26 @@ impl GatePart {
     pub(crate) fn declaration_html(&self, policy: &Policy, language: &str) -> String {
         self.registry.declaration_html(policy, language)
     }
+
+    /// The cookies declared under `category`, as the banner's settings view lists them.
+    pub(crate) fn banner_cookies(
+        &self,
+        category: &Category,
+    ) -> Vec<consentry_banner::markup::CookieInfo> {
+        self.registry
+            .cookies()
+            .filter(|cookie| &cookie.category == category)
+            .map(|cookie| consentry_banner::markup::CookieInfo {
+                name: cookie.name.clone(),
+                prefix: cookie.prefix,
+                provider: cookie.provider.clone(),
+                purpose: cookie.purpose.clone(),
+                duration: cookie.duration.clone(),
+                domain: cookie.domain.clone(),
+                path: cookie.path.clone(),
+            })
+            .collect()
+    }
 }
 
 /// Each granted set's CSP, rendered once: a response fills in its nonce.

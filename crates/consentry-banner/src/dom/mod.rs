@@ -1,0 +1,508 @@
+//! The browser side: reads the configuration, keeps the visitor's consent, renders and
+//! opens the banner. Its public functions are the WebAssembly module's exports; the loader
+//! (`loader.js`, bundled with the generated glue) listens to the page's events, posts
+//! decisions, runs the scripts [`due`] returns in document order, fires the `consentry:*`
+//! events and exposes `window.consentry`.
+//!
+//! Size matters here (every visitor downloads it): no formatting machinery, no closures,
+//! few distinct browser calls ([`js`]). With a server the markup always comes from the
+//! server (rendered into the page, hidden once the visitor decided); only the `static`
+//! build renders it.
+
+use std::cell::RefCell;
+
+use js_sys::{Array, Function, JSON, Object, Reflect};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+
+mod js;
+#[cfg(feature = "static")]
+mod static_mode;
+
+use js::{Node, all, document};
+
+use crate::logic::{self, Action};
+use crate::protocol::{
+    CATEGORY_ATTR, DIALOG_ID, OPEN_ATTR, OPEN_SELECTOR, REFERRAL_SELECTOR, SECTION_ID,
+    SWITCHES_SELECTOR, TITLE_ID,
+};
+#[cfg(not(feature = "static"))]
+use crate::protocol::{GPC_DENIES_ATTR, GPC_SELECTOR, REVISION_ATTR};
+
+// A small free-list allocator: the banner allocates little, and the default allocator
+// weighs kilobytes of the download.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: lol_alloc::LockedAllocator<lol_alloc::FreeListAllocator> =
+    lol_alloc::LockedAllocator::new(lol_alloc::FreeListAllocator::new());
+
+/// Inert elements waiting for consent, in document order.
+const INERT_SELECTOR: &str =
+    "script[type='text/plain'][data-consent],iframe[data-consent][data-src]";
+
+/// What the banner knows about the visitor's consent.
+#[derive(Default)]
+struct State {
+    /// The consent endpoint; `None` in static mode.
+    endpoint: Option<String>,
+    revision: u32,
+    decided: bool,
+    granted: Vec<String>,
+    gpc: bool,
+    gpc_denies: Vec<String>,
+    /// The consent id, once the visitor decided.
+    id: Option<String>,
+    /// When the visitor decided, in milliseconds since 1970 (as `Date` counts).
+    decided_at: Option<f64>,
+    /// The language the banner shows.
+    language: Option<String>,
+    #[cfg(feature = "static")]
+    site: static_mode::Site,
+}
+
+thread_local! {
+    static STATE: RefCell<State> = RefCell::new(State::default());
+}
+
+fn set(object: &Object, key: &str, value: &JsValue) {
+    let _ = Reflect::set(object, &JsValue::from_str(key), value);
+}
+
+fn property(object: &JsValue, key: &str) -> JsValue {
+    Reflect::get(object, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+fn string_array<S: AsRef<str>>(items: &[S]) -> Array {
+    items
+        .iter()
+        .map(|g| JsValue::from_str(g.as_ref()))
+        .collect()
+}
+
+fn strings(value: &JsValue) -> Vec<String> {
+    if Array::is_array(value) {
+        Array::from(value)
+            .iter()
+            .filter_map(|v| v.as_string())
+            .collect()
+    } else {
+        Vec::new()
+    }
+}
+
+/// A JavaScript number as a revision (anything out of range is 0, which no policy uses).
+#[allow(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "checked to be a whole number in range first"
+)]
+fn whole(number: f64) -> u32 {
+    if number >= 0.0 && number <= f64::from(u32::MAX) && number.fract() == 0.0 {
+        number as u32
+    } else {
+        0
+    }
+}
+
+fn element_by_id(id: &str) -> Option<Node> {
+    document().by_id(id)
+}
+
+/// With a server, everything is in the markup it rendered: the endpoint (the form's
+/// action), the revision, whether the visitor decided (the banner is `hidden`), the current
+/// choice (the ticked switches), the consent id and time, the language and Global Privacy
+/// Control.
+#[cfg(not(feature = "static"))]
+fn read_config(page: &Node) -> Option<State> {
+    let section = page.by_id(SECTION_ID)?;
+    let form = section.query("form")?;
+    Some(State {
+        endpoint: form.attr("action"),
+        revision: whole(JSON::parse(&section.attr(REVISION_ATTR)?).ok()?.as_f64()?),
+        decided: section.has_attr("hidden"),
+        granted: ticked(&form),
+        gpc: section.query(GPC_SELECTOR).is_some(),
+        gpc_denies: section
+            .attr(GPC_DENIES_ATTR)
+            .unwrap_or_default()
+            .split_ascii_whitespace()
+            .map(str::to_owned)
+            .collect(),
+        id: section.attr("data-consent-id"),
+        decided_at: section
+            .attr("data-decided-at")
+            .and_then(|t| JSON::parse(&t).ok()?.as_f64())
+            .map(|seconds| seconds * 1000.0),
+        language: section.attr("lang"),
+    })
+}
+
+#[cfg(feature = "static")]
+use static_mode::read_config;
+
+/// Starts the banner on this page: the state object, or `undefined` when the page has no
+/// banner to start (the static build says why on the console).
+#[wasm_bindgen]
+pub fn start() -> JsValue {
+    let page = document();
+    let Some(mut config) = read_config(&page) else {
+        return JsValue::UNDEFINED;
+    };
+    config.gpc =
+        config.gpc || js::NAVIGATOR.with(|n| property(n, "globalPrivacyControl").is_truthy());
+    let decided = config.decided;
+    STATE.with(|state| *state.borrow_mut() = config);
+    #[cfg(feature = "static")]
+    static_mode::clear_cookies();
+    if decided {
+        consent_mode();
+        add_settings_control();
+    } else {
+        #[cfg(feature = "static")]
+        static_mode::show_first_layer();
+    }
+    state_object()
+}
+
+/// The inert scripts and iframes the current consent lets run, in document order: each
+/// `data-consent` names a granted category or service, or (`!id`) one the visitor decided
+/// against. The loader turns them live.
+#[wasm_bindgen]
+pub fn due() -> Array {
+    STATE.with(|state| {
+        let state = state.borrow();
+        all(&document(), INERT_SELECTOR)
+            .filter(|node| {
+                logic::allowed(
+                    &node.attr(CATEGORY_ATTR).unwrap_or_default(),
+                    state.decided,
+                    &state.granted,
+                )
+            })
+            .map(JsValue::from)
+            .collect()
+    })
+}
+
+/// The settings view in a modal dialog; focus goes back where it was on close. `false`
+/// when this page has no banner markup (a settings link then keeps its own target).
+#[wasm_bindgen]
+pub fn open() -> bool {
+    #[cfg(feature = "static")]
+    if element_by_id(SECTION_ID).is_none() {
+        static_mode::insert(true);
+    }
+    let Some(section) = element_by_id(SECTION_ID) else {
+        return false;
+    };
+    let page = document();
+    let dialog = element_by_id(DIALOG_ID).unwrap_or_else(|| {
+        let dialog = page.create("dialog");
+        dialog.set_attr("id", DIALOG_ID);
+        dialog.set_attr("class", "consentry-dialog");
+        dialog.set_attr("aria-labelledby", TITLE_ID);
+        dialog
+    });
+    if let Some(body) = page.body() {
+        body.append(&dialog);
+    }
+    if let Some(active) = page.active() {
+        active.set_attr("data-consentry-return", "");
+    }
+    section.remove_attr("hidden");
+    dialog.append(&section);
+    if let Some(details) = section.query("details") {
+        details.set_attr("open", "");
+    }
+    dialog.show_modal().is_ok()
+}
+
+/// The settings dialog closed (the loader listens for `close` on the window, capturing):
+/// without a choice, the first layer goes back where it was while undecided.
+#[wasm_bindgen]
+pub fn closed() {
+    let page = document();
+    if let (Some(section), Some(body)) = (element_by_id(SECTION_ID), page.body()) {
+        if STATE.with(|s| s.borrow().decided) {
+            section.set_attr("hidden", "");
+        }
+        body.append(&section);
+    }
+    if let Some(back) = page.query("[data-consentry-return]") {
+        back.remove_attr("data-consentry-return");
+        back.focus();
+    }
+}
+
+/// Shows the first layer (`window.consentry.show()`); `false` without banner markup.
+#[wasm_bindgen]
+pub fn show() -> bool {
+    #[cfg(feature = "static")]
+    static_mode::show_first_layer();
+    element_by_id(SECTION_ID).is_some_and(|section| {
+        section.remove_attr("hidden");
+        true
+    })
+}
+
+/// Hides the first layer (`window.consentry.hide()`); `false` when it was not shown.
+#[wasm_bindgen]
+pub fn hide() -> bool {
+    visible_first_layer().is_some_and(|section| {
+        section.set_attr("hidden", "");
+        true
+    })
+}
+
+/// The first layer, when it is shown (not hidden, not inside the settings dialog).
+fn visible_first_layer() -> Option<Node> {
+    let in_dialog = element_by_id(DIALOG_ID).is_some_and(|d| d.query("#consentry").is_some());
+    element_by_id(SECTION_ID).filter(|s| !in_dialog && !s.has_attr("hidden"))
+}
+
+/// The ids of the form's ticked switches.
+fn ticked(form: &Node) -> Vec<String> {
+    all(form, SWITCHES_SELECTOR)
+        .filter(Node::checked)
+        .map(|input| input.value())
+        .collect()
+}
+
+/// A submission of the banner's form (the loader checks it is the banner's, and prevents
+/// the browser's own post). With a server: the decision's JSON body for the loader to post
+/// to the form's action (falling back to the plain form post if that fails). In static
+/// mode the decision is stored and applied here: the outcome (see [`accept`]).
+#[wasm_bindgen]
+pub fn submit(form: &JsValue, button: &str) -> JsValue {
+    let form: &Node = form.unchecked_ref();
+    let switches: Vec<(String, bool)> = all(form, SWITCHES_SELECTOR)
+        .map(|input| (input.value(), input.disabled()))
+        .collect();
+    let action = Action::from_button(button, ticked(form));
+    decide(switches, &action, form.query(REFERRAL_SELECTOR))
+}
+
+/// `window.consentry.accept(categories)`: `"all"` (or nothing) accepts all, a list grants
+/// exactly those (and necessary), `[]` rejects all. Returns what [`submit`] does.
+#[wasm_bindgen]
+pub fn accept(categories: &JsValue) -> JsValue {
+    let form = element_by_id(SECTION_ID).and_then(|s| s.query("form"));
+    #[cfg(feature = "static")]
+    let switches = STATE.with(|s| logic::switches(&s.borrow().site.categories));
+    #[cfg(not(feature = "static"))]
+    let switches: Vec<(String, bool)> = form
+        .iter()
+        .flat_map(|form| all(form, SWITCHES_SELECTOR))
+        .map(|input| (input.value(), input.disabled()))
+        .collect();
+    let action = if Array::is_array(categories) {
+        Action::Save(strings(categories))
+    } else {
+        Action::AcceptAll
+    };
+    decide(
+        switches,
+        &action,
+        form.and_then(|f| f.query(REFERRAL_SELECTOR)),
+    )
+}
+
+fn decide(switches: Vec<(String, bool)>, action: &Action, referral: Option<Node>) -> JsValue {
+    let (granted, endpoint, revision) = STATE.with(|state| {
+        let config = state.borrow();
+        let granted = logic::granted(switches, &config.gpc_denies, action, config.gpc);
+        (granted, config.endpoint.is_some(), config.revision)
+    });
+    if endpoint {
+        // `{"granted":[…],"revision":N,"referral":…}`; the referral is the pending one the
+        // server put in the form. (The server tells the banner's posts from the browser's
+        // fetch metadata, not from the body.)
+        let body = Object::new();
+        set(&body, "granted", &string_array(&granted));
+        set(&body, "revision", &revision.into());
+        if let Some(referral) = referral {
+            set(&body, "referral", &referral.value().into());
+        }
+        return JSON::stringify(&body).map_or(JsValue::UNDEFINED, JsValue::from);
+    }
+    #[cfg(feature = "static")]
+    {
+        static_mode::store(&granted);
+        apply(&granted, false)
+    }
+    #[cfg(not(feature = "static"))]
+    JsValue::UNDEFINED
+}
+
+/// The server's answer to a posted decision (`{granted, reload, id, decidedAt}`), applied:
+/// the outcome (see [`apply`]).
+#[wasm_bindgen]
+pub fn decided(answer: &JsValue) -> JsValue {
+    STATE.with(|state| {
+        let mut state = state.borrow_mut();
+        state.id = property(answer, "id").as_string().or(state.id.take());
+        state.decided_at = property(answer, "decidedAt")
+            .as_f64()
+            .map(|seconds| seconds * 1000.0);
+    });
+    apply(
+        &strings(&property(answer, "granted")),
+        property(answer, "reload").is_truthy(),
+    )
+}
+
+/// Applies a decision in the page. The outcome for the loader: `{state, changed, reload,
+/// banner}`: the new state, the ids granted or withdrawn by it, whether the page must
+/// reload (a withdrawal: scripts already running cannot be unloaded; or a grant the page's
+/// CSP does not allow yet), and whether the first layer was shown until now.
+fn apply(granted: &[String], reload: bool) -> JsValue {
+    let banner = visible_first_layer().is_some();
+    let before = STATE.with(|state| {
+        let mut config = state.borrow_mut();
+        config.decided = true;
+        std::mem::replace(&mut config.granted, granted.to_vec())
+    });
+    if let Some(section) = element_by_id(SECTION_ID) {
+        section.set_attr("hidden", "");
+        // The switches now show the choice, for the next time settings open.
+        for input in all(&section, SWITCHES_SELECTOR) {
+            input.set_checked(granted.contains(&input.value()));
+        }
+    }
+    if let Some(dialog) = element_by_id(DIALOG_ID) {
+        dialog.close();
+    }
+    #[cfg(feature = "static")]
+    static_mode::clear_cookies();
+    consent_mode();
+    let changed: Vec<&String> = before
+        .iter()
+        .filter(|id| !granted.contains(*id))
+        .chain(granted.iter().filter(|id| !before.contains(id)))
+        .collect();
+    let reload = reload || logic::withdrew(&before, granted);
+    if !reload {
+        add_settings_control();
+    }
+    let outcome = Object::new();
+    set(&outcome, "state", &state_object());
+    set(&outcome, "changed", &string_array(&changed));
+    set(&outcome, "reload", &reload.into());
+    set(&outcome, "banner", &banner.into());
+    outcome.into()
+}
+
+/// `window.consentry.reset()`: forgets the decision. With a server, the endpoint the loader
+/// sends `DELETE` to (the server records the withdrawal and deletes the cookies); in static
+/// mode the choice cookie and every declared cookie are deleted here. The loader reloads.
+#[wasm_bindgen]
+pub fn reset() -> Option<String> {
+    #[cfg(feature = "static")]
+    static_mode::forget();
+    STATE.with(|s| s.borrow().endpoint.clone())
+}
+
+/// Google Consent Mode: `gtag('consent', 'update', …)` when the page has `gtag`.
+fn consent_mode() {
+    let window = js_sys::global();
+    let gtag = property(&window, "gtag");
+    if !gtag.is_function() {
+        return;
+    }
+    let update = Object::new();
+    let granted = STATE.with(|s| s.borrow().granted.clone());
+    for (purpose, on) in logic::consent_mode(&granted) {
+        set(
+            &update,
+            purpose,
+            &(if on { "granted" } else { "denied" }).into(),
+        );
+    }
+    let _ = gtag.unchecked_into::<Function>().call3(
+        &window,
+        &"consent".into(),
+        &"update".into(),
+        &update,
+    );
+}
+
+/// `{decided, granted, revision, gpc, id, decidedAt, language}`.
+fn state_object() -> JsValue {
+    STATE.with(|state| {
+        let config = state.borrow();
+        let object = Object::new();
+        set(&object, "decided", &config.decided.into());
+        set(&object, "granted", &string_array(&config.granted));
+        set(&object, "revision", &config.revision.into());
+        set(&object, "gpc", &config.gpc.into());
+        set(
+            &object,
+            "id",
+            &config.id.as_deref().map_or(JsValue::NULL, JsValue::from),
+        );
+        set(
+            &object,
+            "decidedAt",
+            &config.decided_at.map_or(JsValue::NULL, JsValue::from),
+        );
+        set(
+            &object,
+            "language",
+            &config
+                .language
+                .as_deref()
+                .map_or(JsValue::NULL, JsValue::from),
+        );
+        object.into()
+    })
+}
+
+/// A floating "Cookie settings" button, unless the page already has a `data-consent-open`
+/// control (so withdrawing stays as easy as consenting).
+fn add_settings_control() {
+    let page = document();
+    let Some(body) = page.body() else { return };
+    if body.query(OPEN_SELECTOR).is_some() {
+        return;
+    }
+    let button = page.create("button");
+    button.set_attr("type", "button");
+    button.set_attr("class", "consentry-open");
+    button.set_attr(OPEN_ATTR, "");
+    button.set_text(&settings_label());
+    body.append(&button);
+}
+
+#[cfg(feature = "static")]
+use static_mode::settings_label;
+
+#[cfg(not(feature = "static"))]
+fn settings_label() -> String {
+    "Cookie settings".to_owned()
+}
+
+/// `window.consentry.get()`: `{decided, granted, revision, gpc, id, decidedAt, language}`.
+#[wasm_bindgen]
+pub fn get() -> JsValue {
+    state_object()
+}
+
+/// `window.consentry.allows(category)`: whether a category or service
+/// (`<category>:<service>`) is granted.
+#[wasm_bindgen]
+pub fn allows(category: &str) -> bool {
+    STATE.with(|s| s.borrow().granted.iter().any(|g| g == category))
+}
+
+/// `window.consentry.language(tag)`: shows the banner in another of its languages (static
+/// mode); `false` when it has no such language (with a server, the server picks it).
+#[wasm_bindgen]
+pub fn language(tag: &str) -> bool {
+    #[cfg(feature = "static")]
+    return static_mode::switch_language(tag);
+    #[cfg(not(feature = "static"))]
+    {
+        let _ = tag;
+        false
+    }
+}

@@ -1,0 +1,374 @@
+//! Static mode: no server. The banner reads its configuration from the page, renders its
+//! own markup in the visitor's language and keeps the choice in a first-party cookie whose
+//! denials a server would also honour.
+
+use js_sys::{Array, JSON, Object};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+
+use super::js::{self, Node, document};
+use super::{STATE, State, property, strings, whole};
+use crate::config::{self, Translation};
+use crate::logic::{self, Action};
+use crate::markup::{self, Banner, Category, CookieInfo, Service, Texts};
+use crate::protocol::{CHOICE_COOKIE, CONFIG_ID, DIALOG_ID, SECTION_ID, choice_value};
+
+/// What a static page configured.
+#[derive(Default)]
+pub(super) struct Site {
+    pub(super) categories: Vec<Category>,
+    privacy_url: String,
+    /// The configured language first, then the translations.
+    languages: Vec<Translation>,
+    /// The one shown.
+    current: usize,
+}
+
+fn string(object: &JsValue, key: &str) -> String {
+    property(object, key).as_string().unwrap_or_default()
+}
+
+fn list(object: &JsValue, key: &str) -> Array {
+    let value = property(object, key);
+    if Array::is_array(&value) {
+        Array::from(&value)
+    } else {
+        Array::new()
+    }
+}
+
+/// An object's own keys (none for anything else).
+fn keys(value: &JsValue) -> Vec<String> {
+    if !value.is_object() {
+        return Vec::new();
+    }
+    Object::keys(value.unchecked_ref::<Object>())
+        .iter()
+        .filter_map(|key| key.as_string())
+        .collect()
+}
+
+fn cookies(raw: &JsValue) -> Vec<CookieInfo> {
+    list(raw, "cookies")
+        .iter()
+        .map(|c| CookieInfo {
+            name: string(&c, "name"),
+            prefix: property(&c, "prefix").is_truthy(),
+            provider: string(&c, "provider"),
+            purpose: string(&c, "purpose"),
+            duration: string(&c, "duration"),
+            domain: property(&c, "domain").as_string(),
+            path: string(&c, "path"),
+        })
+        .collect()
+}
+
+fn categories(raw: &JsValue) -> Vec<Category> {
+    list(raw, "categories")
+        .iter()
+        .map(|c| Category {
+            id: string(&c, "id"),
+            label: string(&c, "label"),
+            description: string(&c, "description"),
+            locked: property(&c, "locked").is_truthy(),
+            cookies: cookies(&c),
+            services: list(&c, "services")
+                .iter()
+                .map(|s| Service {
+                    id: string(&s, "id"),
+                    label: string(&s, "label"),
+                    description: string(&s, "description"),
+                    cookies: cookies(&s),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// Texts from a `texts` (or translation) object over `base`, and the text names it used.
+fn texts(given: &JsValue, base: &Texts, names: &mut Vec<String>) -> Texts {
+    let mut texts = base.clone();
+    for (name, field) in config::text_fields_mut(&mut texts) {
+        if let Some(value) = property(given, name).as_string() {
+            *field = value;
+        }
+    }
+    names.extend(keys(given).into_iter().filter(|k| k != "categories"));
+    texts
+}
+
+/// The configuration the page author wrote as JSON. Every mistake is named on the console;
+/// `necessary` is offered and granted whatever the configuration says.
+pub(super) fn read_config(page: &Node) -> Option<State> {
+    let Some(element) = page.by_id(CONFIG_ID) else {
+        js::error(
+            "consentry: no <script type=\"application/json\" id=\"consentry-config\"> on this page; the banner cannot start",
+        );
+        return None;
+    };
+    let raw = match JSON::parse(&element.text()) {
+        Ok(raw) if raw.is_object() => raw,
+        Ok(_) => {
+            js::error("consentry: the configuration must be a JSON object");
+            return None;
+        }
+        Err(error) => {
+            let mut message = String::from("consentry: the configuration is not valid JSON: ");
+            message.push_str(&string(&error, "message"));
+            js::error(&message);
+            return None;
+        }
+    };
+    let mut categories = categories(&raw);
+    let mut text_keys = Vec::new();
+    let base = texts(&property(&raw, "texts"), &Texts::default(), &mut text_keys);
+    let mut language = string(&raw, "language");
+    if language.is_empty() {
+        "en".clone_into(&mut language);
+    }
+    let mut languages = vec![Translation {
+        language,
+        texts: base.clone(),
+        ..Translation::default()
+    }];
+    let translations = property(&raw, "translations");
+    for tag in keys(&translations) {
+        let given = property(&translations, &tag);
+        let labels = property(&given, "categories");
+        languages.push(Translation {
+            texts: texts(&given, &base, &mut text_keys),
+            categories: keys(&labels)
+                .into_iter()
+                .map(|id| {
+                    let text = property(&labels, &id);
+                    let label = string(&text, "label");
+                    (id, label, string(&text, "description"))
+                })
+                .collect(),
+            language: tag,
+        });
+    }
+    for problem in config::problems(&keys(&raw), &text_keys, &categories) {
+        js::error(&problem);
+    }
+    config::ensure_necessary(&mut categories);
+    let root = page.root();
+    let wanted: Vec<String> = std::iter::once(root.lang())
+        .chain(strings(&js::NAVIGATOR.with(|n| property(n, "languages"))))
+        .collect();
+    let tags: Vec<&str> = languages.iter().map(|l| l.language.as_str()).collect();
+    let current = config::pick_language(&tags, wanted.iter().map(String::as_str)).unwrap_or(0);
+    let mut state = State {
+        endpoint: None,
+        revision: whole(property(&raw, "revision").as_f64().unwrap_or(0.0)),
+        gpc: property(&raw, "gpc").is_truthy(),
+        gpc_denies: strings(&property(&raw, "gpcDenies")),
+        language: Some(languages[current].language.clone()),
+        site: Site {
+            categories,
+            privacy_url: string(&raw, "privacy"),
+            languages,
+            current,
+        },
+        ..State::default()
+    };
+    restore(&mut state);
+    Some(state)
+}
+
+/// The stored choice, if it was made under this revision; the consent id in any case.
+fn restore(state: &mut State) {
+    let cookies = document().cookie();
+    let choice = logic::stored_choice(&cookies);
+    state.id = choice.as_ref().and_then(|c| c.id).map(str::to_owned);
+    match choice.filter(|c| c.revision == state.revision) {
+        Some(choice) => {
+            state.decided = true;
+            state.decided_at = choice.time.map(|t| f64::from(t) * 1000.0);
+            state.granted = choice.granted().map(str::to_owned).collect();
+        }
+        None => {
+            state.granted = logic::granted(
+                logic::switches(&state.site.categories),
+                &state.gpc_denies,
+                &Action::RejectAll,
+                false,
+            );
+        }
+    }
+}
+
+/// A new consent id: 16 random bytes in hex.
+fn new_id() -> String {
+    let mut bytes = [0u8; 16];
+    js::random(&mut bytes);
+    let mut id = String::with_capacity(32);
+    for byte in bytes {
+        for nibble in [byte >> 4, byte & 15] {
+            id.push(char::from(b"0123456789abcdef"[usize::from(nibble)]));
+        }
+    }
+    id
+}
+
+fn cookie_attributes(cookie: &mut String) {
+    cookie.push_str(";path=/;max-age=15724800;samesite=lax");
+    if js::LOCATION
+        .with(|l| property(l, "protocol").as_string())
+        .as_deref()
+        == Some("https:")
+    {
+        cookie.push_str(";secure");
+    }
+}
+
+/// Stores a decision in the choice cookie (with the consent id, made now if this is the
+/// browser's first decision).
+pub(super) fn store(granted: &[String]) {
+    let now = js::now();
+    let (revision, id) = STATE.with(|s| {
+        let mut state = s.borrow_mut();
+        let id = state.id.get_or_insert_with(new_id).clone();
+        state.decided_at = Some(now);
+        (state.revision, id)
+    });
+    let mut cookie = String::from(CHOICE_COOKIE);
+    cookie.push('=');
+    // Whole seconds since 1970 fit a u32 until 2106; the cast saturates.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let seconds = (now / 1000.0) as u32;
+    cookie.push_str(&choice_value(revision, seconds, &id, granted));
+    cookie_attributes(&mut cookie);
+    document().set_cookie(&cookie);
+}
+
+/// Deletes the declared cookies of every category and service not granted.
+pub(super) fn clear_cookies() {
+    let page = document();
+    let doomed = STATE.with(|s| {
+        let state = s.borrow();
+        logic::deletions(&page.cookie(), &state.site.categories, &state.granted)
+    });
+    for deletion in doomed {
+        page.set_cookie(&deletion);
+    }
+}
+
+/// Forgets the decision: the choice cookie and the declared cookies of every category
+/// (`window.consentry.reset()`). The consent id goes too.
+pub(super) fn forget() {
+    let mut cookie = String::from(CHOICE_COOKIE);
+    cookie.push_str("=;max-age=0;path=/");
+    document().set_cookie(&cookie);
+    STATE.with(|s| {
+        let mut state = s.borrow_mut();
+        state.granted.clear();
+        state.decided = false;
+        state.id = None;
+        state.decided_at = None;
+    });
+    clear_cookies();
+}
+
+/// Renders the banner (the settings view when `open`) at the end of the body.
+pub(super) fn insert(open: bool) {
+    let html = STATE.with(|state| {
+        let config = state.borrow();
+        let site = &config.site;
+        let language = &site.languages[site.current];
+        let label = |id: &str| language.categories.iter().find(|(c, _, _)| c == id);
+        let categories: Vec<Category> = site
+            .categories
+            .iter()
+            .map(|category| {
+                let mut category = category.clone();
+                if let Some((_, l, d)) = label(&category.id) {
+                    category.label.clone_from(l);
+                    category.description.clone_from(d);
+                }
+                let prefix = category.id.clone();
+                for service in &mut category.services {
+                    let mut id = prefix.clone();
+                    id.push(':');
+                    id.push_str(&service.id);
+                    if let Some((_, l, d)) = label(&id) {
+                        service.label.clone_from(l);
+                        service.description.clone_from(d);
+                    }
+                }
+                category
+            })
+            .collect();
+        markup::render(&Banner {
+            action: "",
+            stylesheet: None,
+            revision: config.revision,
+            return_to: "/",
+            referral: None,
+            privacy_url: &site.privacy_url,
+            notice: None,
+            gpc: config.gpc,
+            gpc_denies: &config.gpc_denies,
+            open,
+            granted: &config.granted,
+            hidden: false,
+            categories: &categories,
+            texts: &language.texts,
+            language: Some(&language.language),
+            consent_id: None,
+            decided_at: None,
+        })
+    });
+    if let Some(body) = document().body() {
+        body.insert_html("beforeend", &html);
+    }
+}
+
+pub(super) fn show_first_layer() {
+    if document().by_id(SECTION_ID).is_none() {
+        insert(false);
+    }
+}
+
+/// The "Cookie settings" control's label, in the banner's language.
+pub(super) fn settings_label() -> String {
+    STATE.with(|s| {
+        let site = &s.borrow().site;
+        site.languages[site.current].texts.settings_link.clone()
+    })
+}
+
+/// Shows the banner in another language: the markup is rendered again, where it was.
+pub(super) fn switch_language(tag: &str) -> bool {
+    let index = STATE.with(|s| {
+        let site = &s.borrow().site;
+        let tags: Vec<&str> = site.languages.iter().map(|l| l.language.as_str()).collect();
+        config::pick_language(&tags, [tag])
+    });
+    let Some(index) = index else { return false };
+    STATE.with(|s| {
+        let mut state = s.borrow_mut();
+        state.site.current = index;
+        state.language = Some(state.site.languages[index].language.clone());
+    });
+    let page = document();
+    if let Some(section) = page.by_id(SECTION_ID) {
+        let in_dialog = page
+            .by_id(DIALOG_ID)
+            .is_some_and(|d| d.query("#consentry").is_some());
+        let hidden = section.has_attr("hidden");
+        section.remove();
+        insert(in_dialog);
+        if let (Some(new), Some(dialog)) = (page.by_id(SECTION_ID), page.by_id(DIALOG_ID)) {
+            if in_dialog {
+                dialog.append(&new);
+            } else if hidden {
+                new.set_attr("hidden", "");
+            }
+        }
+    }
+    if let Some(button) = page.query(".consentry-open") {
+        button.set_text(&settings_label());
+    }
+    true
+}

@@ -1,0 +1,139 @@
+// The banner's loader, bundled with the generated glue into `consentry-banner.js`: it
+// starts the WebAssembly, listens to the page, posts decisions, runs the scripts consent
+// allows (in document order) and fires the `consentry:*` events. Outside a browser (a
+// static-site generator or a test runner importing the package) it does nothing.
+import init, * as banner from "./glue.js";
+
+if (typeof document < "u") {
+  const fire = (name, detail) =>
+    document.dispatchEvent(new CustomEvent("consentry:" + name, { detail }));
+  const form = () => document.querySelector("#consentry form");
+  let started;
+  const ready = new Promise((resolve) => (started = resolve));
+  const api = (window.consentry = { ready });
+
+  // Inert scripts become live ones with every attribute but `type` (`data-type` gives
+  // the real one, e.g. `module`) and the nonce; each external script waits for the one
+  // before it, unless it is `async`.
+  let queue = Promise.resolve();
+  const activate = () => {
+    const due = banner.due();
+    queue = queue.then(async () => {
+      for (const inert of due) {
+        if (!inert.isConnected) continue;
+        const src = inert.dataset.src;
+        if (inert.tagName == "IFRAME") {
+          inert.removeAttribute("data-src");
+          inert.src = src;
+          continue;
+        }
+        const live = document.createElement("script");
+        for (const { name, value } of inert.attributes)
+          if (!/^(type|data-src|data-type)$/.test(name)) live.setAttribute(name, value);
+        if (inert.dataset.type) live.type = inert.dataset.type;
+        live.nonce = inert.nonce;
+        if (src) {
+          live.src = src;
+          const loaded = new Promise((go) => (live.onload = live.onerror = go));
+          inert.replaceWith(live);
+          if (!inert.hasAttribute("async")) await loaded;
+        } else {
+          live.text = inert.text;
+          inert.replaceWith(live);
+        }
+      }
+    });
+  };
+
+  // A decision took effect: `outcome` is `{state, changed, reload, banner}`.
+  const done = (outcome) => {
+    if (outcome.banner) fire("hide", { view: "banner" });
+    fire("consent", outcome.state);
+    fire("change", { ...outcome.state, changed: outcome.changed });
+    if (outcome.reload) location.reload();
+    else activate();
+    return outcome.state;
+  };
+  const post = (body, target) =>
+    fetch(target.getAttribute("action"), {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json" },
+      body,
+    })
+      .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
+      .then((answer) => done(banner.decided(answer)));
+  // With a server the answer is a body to post (to the form's `action` attribute: its
+  // `action` property is the buttons named so); in static mode the outcome.
+  const decide = (answer, target) =>
+    typeof answer == "string" ? post(answer, target) : Promise.resolve(done(answer));
+  const opened = () => banner.open() && fire("show", { view: "settings" });
+
+  init({ module_or_path: new URL("__WASM__", import.meta.url) }).then(() => {
+    const state = banner.start();
+    if (!state) return;
+    addEventListener("submit", (event) => {
+      const target = event.target;
+      if (!target.closest(".consentry-form") || "native" in target.dataset) return;
+      event.preventDefault();
+      const submitter = event.submitter;
+      decide(banner.submit(target, submitter?.value ?? ""), target).catch(() => {
+        // The plain form post works without JavaScript, so it is the fallback.
+        target.dataset.native = "";
+        target.requestSubmit(submitter);
+      });
+    });
+    addEventListener("click", (event) => {
+      const target = event.target;
+      if (target.closest?.("[data-consent-open],.consentry-customize>summary")) {
+        if (opened()) event.preventDefault();
+      } else if (target.name == "granted" && target.form) {
+        // A category switch sets its services; a service sets its category (on while any
+        // of its services is).
+        const all = [...target.form.querySelectorAll("[name=granted]")];
+        const category = target.dataset.category;
+        for (const input of all)
+          if (category ? input.value == category : input.dataset.category == target.value)
+            input.checked = category
+              ? all.some((s) => s.dataset.category == category && s.checked)
+              : target.checked;
+      }
+    });
+    addEventListener(
+      "close",
+      (event) => {
+        if (event.target.id == "consentry-dialog") {
+          banner.closed();
+          fire("hide", { view: "settings" });
+        }
+      },
+      true,
+    );
+    Object.assign(api, {
+      get: banner.get,
+      allows: banner.allows,
+      open: opened,
+      show: () => banner.show() && fire("show", { view: "banner" }),
+      hide: () => banner.hide() && fire("hide", { view: "banner" }),
+      accept: (categories) => decide(banner.accept(categories), form()),
+      reset: () => {
+        const endpoint = banner.reset();
+        return (
+          endpoint
+            ? fetch(endpoint, { method: "DELETE", credentials: "same-origin" })
+            : Promise.resolve()
+        ).then(() => location.reload());
+      },
+      language: (tag) => {
+        const switched = banner.language(tag);
+        if (switched) fire("language", banner.get());
+        return switched;
+      },
+    });
+    activate();
+    started(state);
+    fire("ready", state);
+    if (state.decided) fire("consent", state);
+    else if (!document.getElementById("consentry")?.hidden) fire("show", { view: "banner" });
+  });
+}
