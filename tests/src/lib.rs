@@ -201,23 +201,58 @@ pub struct StaticSite {
     task: tokio::task::JoinHandle<()>,
 }
 
+/// A page of a [`StaticSite`]: what goes around the banner's configuration, and files
+/// served beside it.
+#[derive(Debug, Clone)]
+pub struct StaticPage {
+    /// The `<html lang>`.
+    pub lang: &'static str,
+    /// The start of `<body>`, before the banner's tags.
+    pub body: String,
+    /// Extra files: `(path, content type, body, delay before answering in ms)`.
+    pub files: Vec<(&'static str, &'static str, String, u64)>,
+}
+
+impl Default for StaticPage {
+    /// The page [`StaticSite::start`] serves: an inline analytics script that counts its
+    /// runs in `window.__analytics`, and a "Cookie settings" link.
+    fn default() -> Self {
+        Self {
+            lang: "en",
+            body: r#"<main><h1>A static page</h1>
+<a href="/" data-consent-open>Cookie settings</a></main>
+<script type="text/plain" data-consent="analytics">window.__analytics = (window.__analytics || 0) + 1;</script>"#
+                .to_owned(),
+            files: Vec::new(),
+        }
+    }
+}
+
 impl StaticSite {
     /// Serves `www/` and an index page carrying `config` (the banner's JSON configuration).
     ///
     /// # Panics
     /// When no loopback port can be bound.
     pub async fn start(config: &str) -> Self {
+        Self::start_with(config, StaticPage::default()).await
+    }
+
+    /// Serves `www/` and `page` with `config`.
+    ///
+    /// # Panics
+    /// When no loopback port can be bound.
+    pub async fn start_with(config: &str, page: StaticPage) -> Self {
         use axum::http::header::CONTENT_TYPE;
         use axum::response::IntoResponse;
 
         let www = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../www");
-        let page = format!(
-            r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Static</title>
-<link rel="stylesheet" href="/consentry-banner.css"></head><body><main><h1>A static page</h1>
-<a href="/" data-consent-open>Cookie settings</a></main>
-<script type="text/plain" data-consent="analytics">window.__analytics = (window.__analytics || 0) + 1;</script>
+        let html = format!(
+            r#"<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>Static</title>
+<link rel="stylesheet" href="/consentry-banner.css"></head><body>{body}
 <script type="application/json" id="consentry-config">{config}</script>
-<script type="module" src="/consentry-banner.js"></script></body></html>"#
+<script type="module" src="/consentry-banner.js"></script></body></html>"#,
+            lang = page.lang,
+            body = page.body,
         );
         let file = move |name: &'static str, kind: &'static str| {
             let path = www.join(name);
@@ -229,10 +264,10 @@ impl StaticSite {
                     .into_response()
             }
         };
-        let app = axum::Router::new()
+        let mut app = axum::Router::new()
             .route(
                 "/",
-                axum::routing::get(move || async move { axum::response::Html(page) }),
+                axum::routing::get(move || async move { axum::response::Html(html) }),
             )
             .route(
                 "/consentry-banner.js",
@@ -246,6 +281,15 @@ impl StaticSite {
                 "/consentry-banner.css",
                 axum::routing::get(file("consentry-banner.css", "text/css")),
             );
+        for (path, kind, body, delay) in page.files {
+            app = app.route(
+                path,
+                axum::routing::get(move || async move {
+                    tokio::time::sleep(Duration::from_millis(delay)).await;
+                    ([(CONTENT_TYPE, kind)], body).into_response()
+                }),
+            );
+        }
         let (url, task) = serve(app).await;
         Self { url, task }
     }

@@ -121,9 +121,11 @@ pub fn allowed(condition: &str, decided: bool, granted: &[String]) -> bool {
 }
 
 /// The `document.cookie` assignments that delete the declared cookies of every category
-/// and service not granted, among the cookies the page has now (`cookies`, as
-/// `document.cookie` gives them). Locked categories are never touched. A cookie with a
-/// declared domain is deleted both with that domain and host-only.
+/// and service not granted. A cookie declared by exact name is deleted whether or not the
+/// page sees it (one set for another path is not in `document.cookie`); a prefix deletes
+/// the matching cookies among those the page has now (`cookies`, as `document.cookie`
+/// gives them). Locked categories are never touched. A cookie with a declared domain is
+/// deleted both with that domain and host-only.
 ///
 /// ```
 /// use consentry_banner::logic::deletions;
@@ -131,14 +133,16 @@ pub fn allowed(condition: &str, decided: bool, granted: &[String]) -> bool {
 ///
 /// let analytics = Category {
 ///     id: "analytics".into(),
-///     cookies: vec![CookieInfo { name: "_ga".into(), prefix: true, ..CookieInfo::default() }],
+///     cookies: vec![
+///         CookieInfo { name: "_ga".into(), prefix: true, ..CookieInfo::default() },
+///         CookieInfo { name: "_sa".into(), path: "/shop".into(), ..CookieInfo::default() },
+///     ],
 ///     ..Category::default()
 /// };
 /// let gone = deletions("_ga=1; _ga_X=2; lang=en", &[analytics], &["necessary".to_owned()]);
-/// assert_eq!(gone, ["_ga=;max-age=0;path=/", "_ga_X=;max-age=0;path=/"]);
+/// assert_eq!(gone, ["_ga=;max-age=0;path=/", "_ga_X=;max-age=0;path=/", "_sa=;max-age=0;path=/shop"]);
 /// ```
 pub fn deletions(cookies: &str, categories: &[Category], granted: &[String]) -> Vec<String> {
-    let names: Vec<&str> = cookie_pairs(cookies).map(|(name, _)| name).collect();
     let not_granted = |id: &str| !granted.iter().any(|g| g == id);
     let mut declared = Vec::new();
     for category in categories.iter().filter(|c| !c.locked) {
@@ -152,29 +156,33 @@ pub fn deletions(cookies: &str, categories: &[Category], granted: &[String]) -> 
         }
     }
     let mut out = Vec::new();
-    for name in names {
-        let Some(cookie) = declared.iter().find(|c| {
-            !c.name.is_empty()
-                && (name == c.name || (c.prefix && name.starts_with(c.name.as_str())))
-        }) else {
-            continue;
+    for cookie in declared.into_iter().filter(|c| !c.name.is_empty()) {
+        let names: Vec<&str> = if cookie.prefix {
+            cookie_pairs(cookies)
+                .map(|(name, _)| name)
+                .filter(|name| name.starts_with(cookie.name.as_str()))
+                .collect()
+        } else {
+            vec![cookie.name.as_str()]
         };
         let path = if cookie.path.is_empty() {
             "/"
         } else {
             &cookie.path
         };
-        let domains = [None, cookie.domain.as_deref()];
-        let count = if cookie.domain.is_some() { 2 } else { 1 };
-        for domain in &domains[..count] {
+        for name in names {
             let mut deletion = String::from(name);
             deletion.push_str("=;max-age=0;path=");
             deletion.push_str(path);
-            if let Some(domain) = domain {
-                deletion.push_str(";domain=");
-                deletion.push_str(domain);
+            if let Some(domain) = &cookie.domain {
+                let mut with_domain = deletion.clone();
+                with_domain.push_str(";domain=");
+                with_domain.push_str(domain);
+                out.push(deletion);
+                out.push(with_domain);
+            } else {
+                out.push(deletion);
             }
-            out.push(deletion);
         }
     }
     out
