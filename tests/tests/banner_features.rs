@@ -271,8 +271,8 @@ async fn events_fire_on_every_load_and_the_ready_promise_resolves() {
     let id = state["id"].as_str().unwrap_or_default().to_owned();
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or_default() as f64;
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or_default();
     browser
         .ensure(
             id.len() == 32
