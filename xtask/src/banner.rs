@@ -121,11 +121,37 @@ fn bindgen(wasm: &Path) -> Result<(String, Vec<u8>), String> {
         }
     }
     let wasm = module.emit_wasm();
-    let mut glue = rename_tokens(output.js(), &renames);
+    let mut glue = rename_tokens(&trim_glue(output.js())?, &renames);
     if let Some(module_name) = import_module {
         glue = glue.replace(&format!("\"{module_name}\""), "\"a\"");
     }
     Ok((glue, wasm))
+}
+
+/// The generated glue, reduced to what the loader uses: it exports the import object and
+/// the step that wires an instance (the loader instantiates the module itself, streaming),
+/// instead of an `init` with fallbacks for every kind of input; and it drops the
+/// `TextEncoder.encodeInto` polyfill (every browser that runs WebAssembly has it). Each edit
+/// must find its text, so a wasm-bindgen that writes the glue differently fails here.
+fn trim_glue(glue: &str) -> Result<String, String> {
+    const EXPORTS: &str = "export { initSync, __wbg_init as default };";
+    const POLYFILL: &str = "if (!('encodeInto' in cachedTextEncoder)) {";
+    const AFTER_POLYFILL: &str = "let WASM_VECTOR_LEN";
+    let polyfill = glue
+        .find(POLYFILL)
+        .ok_or("the wasm-bindgen glue has no encodeInto polyfill where expected")?;
+    let after = glue[polyfill..]
+        .find(AFTER_POLYFILL)
+        .ok_or("the wasm-bindgen glue changed after its encodeInto polyfill")?
+        + polyfill;
+    let glue = [&glue[..polyfill], &glue[after..]].concat();
+    if !glue.contains(EXPORTS) {
+        return Err("the wasm-bindgen glue's exports changed".into());
+    }
+    Ok(glue.replace(
+        EXPORTS,
+        "export { __wbg_get_imports as imports, __wbg_finalize_init as finish };",
+    ))
 }
 
 /// Names wasm-bindgen generates: long, hashed, and private to the module and its glue.
@@ -278,6 +304,11 @@ fn bundle(root: &Path, features: &str, glue: &str, wasm: &str) -> Result<Vec<u8>
             "--minify",
             console,
             "--format=esm",
+            if features.contains("static") {
+                "--define:STATIC=true"
+            } else {
+                "--define:STATIC=false"
+            },
             "--target=es2022",
             "--log-level=warning",
         ])

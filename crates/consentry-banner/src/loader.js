@@ -2,7 +2,7 @@
 // starts the WebAssembly, listens to the page, posts decisions, runs the scripts consent
 // allows (in document order) and fires the `consentry:*` events. Outside a browser (a
 // static-site generator or a test runner importing the package) it does nothing.
-import init, * as banner from "./glue.js";
+import * as banner from "./glue.js";
 
 if (typeof document < "u") {
   const fire = (name, detail) =>
@@ -45,8 +45,13 @@ if (typeof document < "u") {
     });
   };
 
+  // Google Consent Mode, when the page has Google's tag.
+  const mode = () =>
+    typeof window.gtag == "function" && window.gtag("consent", "update", banner.mode());
+
   // A decision took effect: `outcome` is `{state, changed, reload, banner}`.
   const done = (outcome) => {
+    mode();
     if (outcome.banner) fire("hide", { view: "banner" });
     fire("consent", outcome.state);
     fire("change", { ...outcome.state, changed: outcome.changed });
@@ -69,7 +74,18 @@ if (typeof document < "u") {
     typeof answer == "string" ? post(answer, target) : Promise.resolve(done(answer));
   const opened = () => banner.open() && fire("show", { view: "settings" });
 
-  init({ module_or_path: new URL("__WASM__", import.meta.url) }).then(() => {
+  // Streaming compilation; a static host may serve the file with another type, so the
+  // static build falls back to compiling the bytes.
+  const url = new URL("__WASM__", import.meta.url);
+  let loading = WebAssembly.instantiateStreaming(fetch(url), banner.imports());
+  if (STATIC)
+    loading = loading.catch(() =>
+      fetch(url)
+        .then((response) => response.arrayBuffer())
+        .then((bytes) => WebAssembly.instantiate(bytes, banner.imports())),
+    );
+  loading.then(({ instance, module }) => {
+    banner.finish(instance, module);
     const state = banner.start();
     if (!state) return;
     addEventListener("submit", (event) => {
@@ -130,6 +146,7 @@ if (typeof document < "u") {
         return switched;
       },
     });
+    if (state.decided) mode();
     activate();
     started(state);
     fire("ready", state);

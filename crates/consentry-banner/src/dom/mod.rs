@@ -11,7 +11,7 @@
 
 use std::cell::RefCell;
 
-use js_sys::{Array, Function, JSON, Object, Reflect};
+use js_sys::{Array, JSON, Object, Reflect};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
@@ -155,7 +155,6 @@ pub fn start() -> JsValue {
     #[cfg(feature = "static")]
     static_mode::clear_cookies();
     if decided {
-        consent_mode();
         add_settings_control();
     } else {
         #[cfg(feature = "static")]
@@ -374,7 +373,6 @@ fn apply(granted: &[String], reload: bool) -> JsValue {
     }
     #[cfg(feature = "static")]
     static_mode::clear_cookies();
-    consent_mode();
     let changed: Vec<&String> = before
         .iter()
         .filter(|id| !granted.contains(*id))
@@ -402,28 +400,21 @@ pub fn reset() -> Option<String> {
     STATE.with(|s| s.borrow().endpoint.clone())
 }
 
-/// Google Consent Mode: `gtag('consent', 'update', …)` when the page has `gtag`.
-fn consent_mode() {
-    let window = js_sys::global();
-    let gtag = property(&window, "gtag");
-    if !gtag.is_function() {
-        return;
-    }
+/// The Google Consent Mode `update` for the current consent (`{ad_storage: "denied", …}`):
+/// the loader passes it to `gtag('consent', 'update', …)` when the page has `gtag`.
+#[wasm_bindgen]
+pub fn mode() -> JsValue {
     let update = Object::new();
-    let granted = STATE.with(|s| s.borrow().granted.clone());
-    for (purpose, on) in logic::consent_mode(&granted) {
-        set(
-            &update,
-            purpose,
-            &(if on { "granted" } else { "denied" }).into(),
-        );
-    }
-    let _ = gtag.unchecked_into::<Function>().call3(
-        &window,
-        &"consent".into(),
-        &"update".into(),
-        &update,
-    );
+    STATE.with(|s| {
+        for (purpose, on) in logic::consent_mode(&s.borrow().granted) {
+            set(
+                &update,
+                purpose,
+                &(if on { "granted" } else { "denied" }).into(),
+            );
+        }
+    });
+    update.into()
 }
 
 /// `{decided, granted, revision, gpc, id, decidedAt, language}`.
