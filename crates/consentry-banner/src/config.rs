@@ -10,7 +10,7 @@
 //! description}}`, services as `<category>:<service>`). Right-to-left languages (Arabic,
 //! Hebrew, Persian, Urdu, …) are known by their tag.
 
-use crate::markup::{Category, CookieInfo, STANDARD_CATEGORIES, Texts};
+use crate::markup::{Category, CookieInfo, STANDARD_CATEGORIES, Texts, primary_subtag};
 use crate::text::{push_json_string, push_json_strings, push_u32};
 
 /// The texts of one more language (static mode).
@@ -238,9 +238,6 @@ pub fn pick_language<'a>(
     available: &[&str],
     wanted: impl IntoIterator<Item = &'a str>,
 ) -> Option<usize> {
-    fn primary(tag: &str) -> &str {
-        tag.split(['-', '_']).next().unwrap_or_default()
-    }
     wanted
         .into_iter()
         .filter(|tag| !tag.is_empty())
@@ -251,7 +248,7 @@ pub fn pick_language<'a>(
                 .or_else(|| {
                     available
                         .iter()
-                        .position(|a| primary(a).eq_ignore_ascii_case(primary(tag)))
+                        .position(|a| primary_subtag(a).eq_ignore_ascii_case(primary_subtag(tag)))
                 })
         })
 }

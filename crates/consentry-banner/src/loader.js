@@ -49,29 +49,41 @@ if (typeof document < "u") {
   const mode = () =>
     typeof window.gtag == "function" && window.gtag("consent", "update", banner.mode());
 
-  // A decision took effect: `outcome` is `{state, changed, reload, banner}`.
-  const done = (outcome) => {
-    mode();
-    if (outcome.banner) fire("hide", { view: "banner" });
-    fire("consent", outcome.state);
-    fire("change", { ...outcome.state, changed: outcome.changed });
-    if (outcome.reload) location.reload();
-    else activate();
-    return outcome.state;
+  // The first layer is shown (not hidden, not in the settings dialog).
+  const shown = () => {
+    const section = document.getElementById("consentry");
+    return section && !section.hidden && !section.closest("dialog");
   };
-  const post = (body, target) =>
-    fetch(target.getAttribute("action"), {
-      method: "POST",
-      credentials: "same-origin",
-      headers: { "Content-Type": "application/json" },
-      body,
-    })
-      .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
-      .then((answer) => done(banner.decided(answer)));
-  // With a server the answer is a body to post (to the form's `action` attribute: its
-  // `action` property is the buttons named so); in static mode the outcome.
-  const decide = (answer, target) =>
-    typeof answer == "string" ? post(answer, target) : Promise.resolve(done(answer));
+  // Records a decision: `make` gives, with a server, the body to post (to the form's
+  // `action` attribute: its `action` property is the buttons named so), in static mode the
+  // new state with `reload`. Events name the ids granted or withdrawn.
+  const decide = (make, target) => {
+    const before = banner.get().granted;
+    const visible = shown();
+    const done = ({ reload, ...state }) => {
+      const changed = before
+        .filter((id) => !state.granted.includes(id))
+        .concat(state.granted.filter((id) => !before.includes(id)));
+      mode();
+      if (visible) fire("hide", { view: "banner" });
+      fire("consent", state);
+      fire("change", { ...state, changed });
+      if (reload) location.reload();
+      else activate();
+      return state;
+    };
+    const answer = make();
+    return typeof answer == "string"
+      ? fetch(target.getAttribute("action"), {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "Content-Type": "application/json" },
+          body: answer,
+        })
+          .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
+          .then((state) => done(banner.decided(state)))
+      : Promise.resolve(done(answer));
+  };
   const opened = () => banner.open() && fire("show", { view: "settings" });
 
   // Streaming compilation; a static host may serve the file with another type, so the
@@ -93,7 +105,7 @@ if (typeof document < "u") {
       if (!target.closest(".consentry-form") || "native" in target.dataset) return;
       event.preventDefault();
       const submitter = event.submitter;
-      decide(banner.submit(target, submitter?.value ?? ""), target).catch(() => {
+      decide(() => banner.submit(target, submitter?.value ?? ""), target).catch(() => {
         // The plain form post works without JavaScript, so it is the fallback.
         target.dataset.native = "";
         target.requestSubmit(submitter);
@@ -130,8 +142,15 @@ if (typeof document < "u") {
       allows: banner.allows,
       open: opened,
       show: () => banner.show() && fire("show", { view: "banner" }),
-      hide: () => banner.hide() && fire("hide", { view: "banner" }),
-      accept: (categories) => decide(banner.accept(categories), form()),
+      hide: () => {
+        const visible = shown();
+        if (visible) {
+          document.getElementById("consentry").hidden = true;
+          fire("hide", { view: "banner" });
+        }
+        return visible;
+      },
+      accept: (categories) => decide(() => banner.accept(categories), form()),
       reset: () => {
         const endpoint = banner.reset();
         return (

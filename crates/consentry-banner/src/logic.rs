@@ -2,6 +2,7 @@
 
 use crate::markup::Category;
 use crate::protocol;
+use crate::text::{skip_spaces, split_byte, split_once_byte};
 
 /// What the visitor clicked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,7 +29,7 @@ impl Action {
 /// The category part of a granted id: `analytics` of `analytics:matomo` (a service inside
 /// it) and of `analytics`.
 pub fn category_of(id: &str) -> &str {
-    id.split_once(':').map_or(id, |(category, _)| category)
+    split_once_byte(id, b':').map_or(id, |(category, _)| category)
 }
 
 /// The categories (and services, `<category>:<service>`) granted by `action`, in the order
@@ -53,40 +54,42 @@ pub fn granted<S: AsRef<str>>(
     action: &Action,
     gpc: bool,
 ) -> Vec<String> {
-    let switches: Vec<(S, bool)> = switches.into_iter().collect();
-    let chosen = |id: &str, locked: bool| {
-        locked
-            || match action {
-                Action::AcceptAll => !(gpc && gpc_denies.iter().any(|d| d == category_of(id))),
-                Action::RejectAll => false,
-                Action::Save(ticked) => ticked.iter().any(|t| t == id),
-            }
-    };
-    let picked: Vec<(&str, bool)> = switches
-        .iter()
-        .map(|(id, locked)| (id.as_ref(), chosen(id.as_ref(), *locked)))
-        .collect();
-    let is_service_of = |service: &str, category: &str| {
-        service.len() > category.len() && category_of(service) == category
-    };
-    picked
-        .iter()
-        .filter(|(id, on)| {
-            let category = category_of(id);
-            if category.len() < id.len() {
-                // A service: chosen itself, or its category chosen with none of its
-                // services.
-                let category_alone = picked.iter().any(|(c, on)| *c == category && *on)
-                    && !picked
-                        .iter()
-                        .any(|(s, on)| *on && is_service_of(s, category));
-                *on || category_alone
-            } else {
-                *on || picked.iter().any(|(s, on)| *on && is_service_of(s, id))
-            }
+    // Each switch with whether the action picked it.
+    let picked: Vec<(S, bool)> = switches
+        .into_iter()
+        .map(|(id, locked)| {
+            let on = locked
+                || match action {
+                    Action::AcceptAll => {
+                        !(gpc && gpc_denies.iter().any(|d| d == category_of(id.as_ref())))
+                    }
+                    Action::RejectAll => false,
+                    Action::Save(ticked) => ticked.iter().any(|t| t == id.as_ref()),
+                };
+            (id, on)
         })
-        .map(|(id, _)| (*id).to_owned())
-        .collect()
+        .collect();
+    // Whether a picked switch satisfies `test`.
+    let any = |test: &dyn Fn(&str) -> bool| picked.iter().any(|(id, on)| *on && test(id.as_ref()));
+    let mut out = Vec::new();
+    for (id, on) in &picked {
+        let id = id.as_ref();
+        let category = category_of(id);
+        let a_service =
+            |other: &str| other.len() > category.len() && category_of(other) == category;
+        let granted = *on
+            || if category.len() == id.len() {
+                // A category with a picked service.
+                any(&a_service)
+            } else {
+                // A service of a category picked without any of its services.
+                any(&|other| other == category) && !any(&a_service)
+            };
+        if granted {
+            out.push(id.to_owned());
+        }
+    }
+    out
 }
 
 /// `(id, locked)` pairs of categories and their services, for [`granted`].
@@ -195,9 +198,7 @@ pub fn withdrew(before: &[String], after: &[String]) -> bool {
 
 /// The `(name, value)` pairs of a `document.cookie` string.
 pub fn cookie_pairs(cookies: &str) -> impl Iterator<Item = (&str, &str)> {
-    cookies
-        .split(';')
-        .filter_map(|pair| pair.trim_start_matches(' ').split_once('='))
+    split_byte(cookies, b';').filter_map(|pair| split_once_byte(skip_spaces(pair), b'='))
 }
 
 /// The choice stored in `document.cookie`; `None` when absent or malformed. The banner uses

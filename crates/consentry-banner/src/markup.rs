@@ -169,6 +169,14 @@ impl Category {
     }
 }
 
+/// The primary subtag of a language tag: `pt` of `pt-BR` (or `pt_BR`).
+pub(crate) fn primary_subtag(tag: &str) -> &str {
+    &tag[..tag
+        .bytes()
+        .position(|b| b == b'-' || b == b'_')
+        .unwrap_or(tag.len())]
+}
+
 /// Whether a language (a BCP 47 tag such as `ar` or `he-IL`) is written right to left.
 ///
 /// ```
@@ -178,7 +186,7 @@ impl Category {
 /// assert!(!right_to_left("en") && !right_to_left("de-AR"));
 /// ```
 pub fn right_to_left(language: &str) -> bool {
-    let primary = language.split(['-', '_']).next().unwrap_or_default();
+    let primary = primary_subtag(language);
     [
         "ar", "he", "fa", "ur", "ps", "yi", "dv", "ckb", "sd", "ug", "iw",
     ]

@@ -33,7 +33,7 @@
 //! assert!(parse_choice("4.3.analytics").is_none(), "unknown format version");
 //! ```
 
-use crate::text::push_u32;
+use crate::text::{SplitByte, push_u32, split_byte};
 
 /// Name of the first-party cookie holding the choice in static mode.
 pub const CHOICE_COOKIE: &str = "consentry_choice";
@@ -103,7 +103,7 @@ pub struct Choice<'a> {
     pub time: Option<u32>,
     /// The consent id the browser made at its first decision; `None` in older formats.
     pub id: Option<&'a str>,
-    granted: core::str::Split<'a, char>,
+    granted: SplitByte<'a>,
 }
 
 impl<'a> Choice<'a> {
@@ -131,7 +131,7 @@ pub fn choice_value(revision: u32, time: u32, id: &str, granted: &[String]) -> S
 
 /// Parses a choice cookie's value; `None` when it is not one.
 pub fn parse_choice(value: &str) -> Option<Choice<'_>> {
-    let mut parts = value.split('.');
+    let mut parts = split_byte(value, b'.');
     let version = match parts.next()? {
         "1" => 1,
         "2" => 2,

@@ -1,6 +1,48 @@
 //! Small text helpers that avoid the formatting machinery (it would weigh kilobytes in the
 //! WebAssembly).
 
+/// The part of `text` before the first `byte` (ASCII) and the part after it. Byte-wise:
+/// `str::split_once` with a `char` brings a general searcher the WebAssembly would carry.
+pub(crate) fn split_once_byte(text: &str, byte: u8) -> Option<(&str, &str)> {
+    let at = text.bytes().position(|b| b == byte)?;
+    Some((&text[..at], &text[at + 1..]))
+}
+
+/// `text` without its leading spaces.
+pub(crate) fn skip_spaces(text: &str) -> &str {
+    &text[text.bytes().position(|b| b != b' ').unwrap_or(text.len())..]
+}
+
+/// The pieces of a text between each `byte` (ASCII), as `str::split` gives them.
+#[derive(Debug, Clone)]
+pub(crate) struct SplitByte<'a> {
+    rest: Option<&'a str>,
+    byte: u8,
+}
+
+impl<'a> Iterator for SplitByte<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        let rest = self.rest?;
+        if let Some((head, tail)) = split_once_byte(rest, self.byte) {
+            self.rest = Some(tail);
+            Some(head)
+        } else {
+            self.rest = None;
+            Some(rest)
+        }
+    }
+}
+
+/// `text` split at every `byte` (ASCII).
+pub(crate) fn split_byte(text: &str, byte: u8) -> SplitByte<'_> {
+    SplitByte {
+        rest: Some(text),
+        byte,
+    }
+}
+
 /// Appends `text` escaped for HTML content and double- or single-quoted attributes.
 pub(crate) fn push_html(out: &mut String, text: &str) {
     for c in text.chars() {
@@ -81,6 +123,22 @@ pub(crate) fn push_json_strings<S: AsRef<str>>(out: &mut String, items: &[S]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn byte_splits_match_the_standard_ones() {
+        for text in ["", "a", ";", "a;b", ";a;;b;", "é;ü"] {
+            let ours: Vec<&str> = split_byte(text, b';').collect();
+            let std: Vec<&str> = text.split(';').collect();
+            assert_eq!(ours, std, "{text:?}");
+            assert_eq!(
+                split_once_byte(text, b';'),
+                text.split_once(';'),
+                "{text:?}"
+            );
+        }
+        assert_eq!(skip_spaces("  a b"), "a b");
+        assert_eq!(skip_spaces("   "), "");
+    }
 
     #[test]
     fn html_escaping() {

@@ -60,8 +60,25 @@ struct State {
     site: static_mode::Site,
 }
 
+impl State {
+    /// Before the banner started. A constant, so the thread-local needs no lazy set-up.
+    const EMPTY: Self = Self {
+        endpoint: None,
+        revision: 0,
+        decided: false,
+        granted: Vec::new(),
+        gpc: false,
+        gpc_denies: Vec::new(),
+        id: None,
+        decided_at: None,
+        language: None,
+        #[cfg(feature = "static")]
+        site: static_mode::Site::EMPTY,
+    };
+}
+
 thread_local! {
-    static STATE: RefCell<State> = RefCell::new(State::default());
+    static STATE: RefCell<State> = const { RefCell::new(State::EMPTY) };
 }
 
 fn set(object: &Object, key: &str, value: &JsValue) {
@@ -122,12 +139,13 @@ fn read_config(page: &Node) -> Option<State> {
         decided: section.has_attr("hidden"),
         granted: ticked(&form),
         gpc: section.query(GPC_SELECTOR).is_some(),
-        gpc_denies: section
-            .attr(GPC_DENIES_ATTR)
-            .unwrap_or_default()
-            .split_ascii_whitespace()
-            .map(str::to_owned)
-            .collect(),
+        gpc_denies: crate::text::split_byte(
+            &section.attr(GPC_DENIES_ATTR).unwrap_or_default(),
+            b' ',
+        )
+        .filter(|id| !id.is_empty())
+        .map(str::to_owned)
+        .collect(),
         id: section.attr("data-consent-id"),
         decided_at: section
             .attr("data-decided-at")
@@ -244,21 +262,6 @@ pub fn show() -> bool {
     })
 }
 
-/// Hides the first layer (`window.consentry.hide()`); `false` when it was not shown.
-#[wasm_bindgen]
-pub fn hide() -> bool {
-    visible_first_layer().is_some_and(|section| {
-        section.set_attr("hidden", "");
-        true
-    })
-}
-
-/// The first layer, when it is shown (not hidden, not inside the settings dialog).
-fn visible_first_layer() -> Option<Node> {
-    let in_dialog = element_by_id(DIALOG_ID).is_some_and(|d| d.query("#consentry").is_some());
-    element_by_id(SECTION_ID).filter(|s| !in_dialog && !s.has_attr("hidden"))
-}
-
 /// The ids of the form's ticked switches.
 fn ticked(form: &Node) -> Vec<String> {
     all(form, SWITCHES_SELECTOR)
@@ -350,12 +353,10 @@ pub fn decided(answer: &JsValue) -> JsValue {
     )
 }
 
-/// Applies a decision in the page. The outcome for the loader: `{state, changed, reload,
-/// banner}`: the new state, the ids granted or withdrawn by it, whether the page must
-/// reload (a withdrawal: scripts already running cannot be unloaded; or a grant the page's
-/// CSP does not allow yet), and whether the first layer was shown until now.
+/// Applies a decision in the page. The outcome for the loader: the new state with `reload`,
+/// whether the page must reload (a withdrawal: scripts already running cannot be unloaded;
+/// or a grant the page's CSP does not allow yet).
 fn apply(granted: &[String], reload: bool) -> JsValue {
-    let banner = visible_first_layer().is_some();
     let before = STATE.with(|state| {
         let mut config = state.borrow_mut();
         config.decided = true;
@@ -373,21 +374,13 @@ fn apply(granted: &[String], reload: bool) -> JsValue {
     }
     #[cfg(feature = "static")]
     static_mode::clear_cookies();
-    let changed: Vec<&String> = before
-        .iter()
-        .filter(|id| !granted.contains(*id))
-        .chain(granted.iter().filter(|id| !before.contains(id)))
-        .collect();
     let reload = reload || logic::withdrew(&before, granted);
     if !reload {
         add_settings_control();
     }
-    let outcome = Object::new();
-    set(&outcome, "state", &state_object());
-    set(&outcome, "changed", &string_array(&changed));
-    set(&outcome, "reload", &reload.into());
-    set(&outcome, "banner", &banner.into());
-    outcome.into()
+    let outcome = state_object();
+    set(outcome.unchecked_ref(), "reload", &reload.into());
+    outcome
 }
 
 /// `window.consentry.reset()`: forgets the decision. With a server, the endpoint the loader

@@ -24,6 +24,15 @@ pub(super) struct Site {
     current: usize,
 }
 
+impl Site {
+    pub(super) const EMPTY: Self = Self {
+        categories: Vec::new(),
+        privacy_url: String::new(),
+        languages: Vec::new(),
+        current: 0,
+    };
+}
+
 fn string(object: &JsValue, key: &str) -> String {
     property(object, key).as_string().unwrap_or_default()
 }
