@@ -65,12 +65,12 @@ fn detect() -> Result<Toolchain, String> {
     }
 }
 
-fn compile(root: &Path, features: &str) -> Result<PathBuf, String> {
+fn compile(root: &Path, features: &str, profile: &str) -> Result<PathBuf, String> {
     let target_dir = root.join("target/wasm");
     let mut cargo = Command::new("cargo");
     cargo
         .current_dir(root)
-        .args(["build", "--profile", "wasm", "-p", "consentry-banner", "--target", "wasm32-unknown-unknown"])
+        .args(["build", "--profile", profile, "-p", "consentry-banner", "--target", "wasm32-unknown-unknown"])
         .args(["--features", features])
         .arg("--target-dir")
         .arg(&target_dir)
@@ -86,7 +86,10 @@ fn compile(root: &Path, features: &str) -> Result<PathBuf, String> {
         }
     }
     run(&mut cargo)?;
-    Ok(target_dir.join("wasm32-unknown-unknown/wasm/consentry_banner.wasm"))
+    Ok(target_dir
+        .join("wasm32-unknown-unknown")
+        .join(profile)
+        .join("consentry_banner.wasm"))
 }
 
 /// Runs wasm-bindgen (as a library, pinned to the crate's wasm-bindgen version), then
@@ -401,7 +404,14 @@ fn variant(
     dir: &Path,
     hashed: bool,
 ) -> Result<Vec<(String, Vec<u8>)>, String> {
-    let wasm = compile(root, features)?;
+    // Each build with the optimisation level that makes it smallest (see the profiles in
+    // the workspace's Cargo.toml).
+    let profile = if features.contains("static") {
+        "wasm"
+    } else {
+        "wasm-s"
+    };
+    let wasm = compile(root, features, profile)?;
     let (glue, wasm) = bindgen(&wasm)?;
     let wasm = optimize(root, features, &wasm)?;
     let wasm_url = if hashed {

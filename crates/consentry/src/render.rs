@@ -8,6 +8,7 @@
 use std::fmt::Write as _;
 use std::sync::Arc;
 
+use consentry_banner::logic;
 use consentry_banner::markup::{self, Banner, Category as BannerCategory};
 
 use crate::assets;
@@ -308,22 +309,28 @@ impl Page {
         Html::trusted(script)
     }
 
-    /// The Consent Mode `update` object for this state, as a JavaScript object literal.
+    /// The Consent Mode `update` object for this state, as a JavaScript object literal
+    /// (the mapping the banner uses, [`consentry_banner::logic::consent_mode`]).
     pub fn consent_mode_update(&self) -> String {
-        let word = |category: &Category| {
-            if self.consent.allows(category) {
-                "granted"
-            } else {
-                "denied"
+        let granted: Vec<String> = self
+            .consent
+            .granted()
+            .iter()
+            .map(|c| c.as_str().to_owned())
+            .collect();
+        let mut update = String::from("{");
+        for (index, (purpose, on)) in logic::consent_mode(&granted).into_iter().enumerate() {
+            if index > 0 {
+                update.push(',');
             }
-        };
-        let ads = word(&Category::MARKETING);
-        let analytics = word(&Category::ANALYTICS);
-        let preferences = word(&Category::PREFERENCES);
-        format!(
-            "{{ad_storage:'{ads}',ad_user_data:'{ads}',ad_personalization:'{ads}',analytics_storage:'{analytics}',\
-             functionality_storage:'{preferences}',personalization_storage:'{preferences}'}}"
-        )
+            let _ = write!(
+                update,
+                "{purpose}:'{}'",
+                if on { "granted" } else { "denied" }
+            );
+        }
+        update.push('}');
+        update
     }
 
     /// The banner for this page: the first layer (Accept all, Reject all, Customize) while

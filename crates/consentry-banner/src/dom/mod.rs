@@ -11,7 +11,9 @@
 
 use std::cell::RefCell;
 
-use js_sys::{Array, JSON, Object, Reflect};
+#[cfg(not(feature = "static"))]
+use js_sys::JSON;
+use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
@@ -27,7 +29,7 @@ use crate::protocol::{
     SWITCHES_SELECTOR, TITLE_ID,
 };
 #[cfg(not(feature = "static"))]
-use crate::protocol::{GPC_DENIES_ATTR, GPC_SELECTOR, REVISION_ATTR};
+use crate::protocol::{GPC_SELECTOR, REVISION_ATTR};
 
 // A small free-list allocator: the banner allocates little, and the default allocator
 // weighs kilobytes of the download.
@@ -49,6 +51,8 @@ struct State {
     decided: bool,
     granted: Vec<String>,
     gpc: bool,
+    /// Static mode: the categories Global Privacy Control denies (a server applies them).
+    #[cfg(feature = "static")]
     gpc_denies: Vec<String>,
     /// The consent id, once the visitor decided.
     id: Option<String>,
@@ -68,6 +72,7 @@ impl State {
         decided: false,
         granted: Vec::new(),
         gpc: false,
+        #[cfg(feature = "static")]
         gpc_denies: Vec::new(),
         id: None,
         decided_at: None,
@@ -139,13 +144,6 @@ fn read_config(page: &Node) -> Option<State> {
         decided: section.has_attr("hidden"),
         granted: ticked(&form),
         gpc: section.query(GPC_SELECTOR).is_some(),
-        gpc_denies: crate::text::split_byte(
-            &section.attr(GPC_DENIES_ATTR).unwrap_or_default(),
-            b' ',
-        )
-        .filter(|id| !id.is_empty())
-        .map(str::to_owned)
-        .collect(),
         id: section.attr("data-consent-id"),
         decided_at: section
             .attr("data-decided-at")
@@ -273,67 +271,72 @@ fn ticked(form: &Node) -> Vec<String> {
 /// A submission of the banner's form (the loader checks it is the banner's, and prevents
 /// the browser's own post). With a server: the decision's JSON body for the loader to post
 /// to the form's action (falling back to the plain form post if that fails). In static
-/// mode the decision is stored and applied here: the outcome (see [`accept`]).
+/// mode the decision is stored and applied here: the new state (see [`accept`]).
 #[wasm_bindgen]
 pub fn submit(form: &JsValue, button: &str) -> JsValue {
     let form: &Node = form.unchecked_ref();
-    let switches: Vec<(String, bool)> = all(form, SWITCHES_SELECTOR)
-        .map(|input| (input.value(), input.disabled()))
-        .collect();
-    let action = Action::from_button(button, ticked(form));
-    decide(switches, &action, form.query(REFERRAL_SELECTOR))
+    decide(
+        &Action::from_button(button, ticked(form)),
+        form.query(REFERRAL_SELECTOR),
+    )
 }
 
 /// `window.consentry.accept(categories)`: `"all"` (or nothing) accepts all, a list grants
 /// exactly those (and necessary), `[]` rejects all. Returns what [`submit`] does.
 #[wasm_bindgen]
 pub fn accept(categories: &JsValue) -> JsValue {
-    let form = element_by_id(SECTION_ID).and_then(|s| s.query("form"));
-    #[cfg(feature = "static")]
-    let switches = STATE.with(|s| logic::switches(&s.borrow().site.categories));
-    #[cfg(not(feature = "static"))]
-    let switches: Vec<(String, bool)> = form
-        .iter()
-        .flat_map(|form| all(form, SWITCHES_SELECTOR))
-        .map(|input| (input.value(), input.disabled()))
-        .collect();
     let action = if Array::is_array(categories) {
         Action::Save(strings(categories))
     } else {
         Action::AcceptAll
     };
     decide(
-        switches,
         &action,
-        form.and_then(|f| f.query(REFERRAL_SELECTOR)),
+        element_by_id(SECTION_ID).and_then(|s| s.query(REFERRAL_SELECTOR)),
     )
 }
 
-fn decide(switches: Vec<(String, bool)>, action: &Action, referral: Option<Node>) -> JsValue {
-    let (granted, endpoint, revision) = STATE.with(|state| {
+/// With a server, the body to post: `{"action":…,"granted":[ticked…],"revision":N,
+/// "referral":…}`. The server applies the action (Global Privacy Control included), as it
+/// does for the plain form; the referral is the pending one it put in the form. (It tells
+/// the banner's posts from the browser's fetch metadata, not from the body.)
+#[cfg(not(feature = "static"))]
+fn decide(action: &Action, referral: Option<Node>) -> JsValue {
+    let body = Object::new();
+    let (name, ticked) = match action {
+        Action::AcceptAll => (crate::protocol::ACCEPT_ALL, None),
+        Action::RejectAll => (crate::protocol::REJECT_ALL, None),
+        Action::Save(ticked) => (crate::protocol::SAVE, Some(ticked)),
+    };
+    set(&body, "action", &name.into());
+    if let Some(ticked) = ticked {
+        set(&body, "granted", &string_array(ticked));
+    }
+    set(
+        &body,
+        "revision",
+        &STATE.with(|s| s.borrow().revision).into(),
+    );
+    if let Some(referral) = referral {
+        set(&body, "referral", &referral.value().into());
+    }
+    JSON::stringify(&body).map_or(JsValue::UNDEFINED, JsValue::from)
+}
+
+/// In static mode the decision is made, stored and applied here.
+#[cfg(feature = "static")]
+fn decide(action: &Action, _referral: Option<Node>) -> JsValue {
+    let granted = STATE.with(|state| {
         let config = state.borrow();
-        let granted = logic::granted(switches, &config.gpc_denies, action, config.gpc);
-        (granted, config.endpoint.is_some(), config.revision)
+        logic::granted(
+            logic::switches(&config.site.categories),
+            &config.gpc_denies,
+            action,
+            config.gpc,
+        )
     });
-    if endpoint {
-        // `{"granted":[…],"revision":N,"referral":…}`; the referral is the pending one the
-        // server put in the form. (The server tells the banner's posts from the browser's
-        // fetch metadata, not from the body.)
-        let body = Object::new();
-        set(&body, "granted", &string_array(&granted));
-        set(&body, "revision", &revision.into());
-        if let Some(referral) = referral {
-            set(&body, "referral", &referral.value().into());
-        }
-        return JSON::stringify(&body).map_or(JsValue::UNDEFINED, JsValue::from);
-    }
-    #[cfg(feature = "static")]
-    {
-        static_mode::store(&granted);
-        apply(&granted, false)
-    }
-    #[cfg(not(feature = "static"))]
-    JsValue::UNDEFINED
+    static_mode::store(&granted);
+    apply(&granted, false)
 }
 
 /// The server's answer to a posted decision (`{granted, reload, id, decidedAt}`), applied:
