@@ -211,6 +211,8 @@ pub struct StaticPage {
     pub body: String,
     /// Extra files: `(path, content type, body, delay before answering in ms)`.
     pub files: Vec<(&'static str, &'static str, String, u64)>,
+    /// The content type the WebAssembly is served with (some static hosts get it wrong).
+    pub wasm_type: &'static str,
 }
 
 impl Default for StaticPage {
@@ -224,6 +226,7 @@ impl Default for StaticPage {
 <script type="text/plain" data-consent="analytics">window.__analytics = (window.__analytics || 0) + 1;</script>"#
                 .to_owned(),
             files: Vec::new(),
+            wasm_type: "application/wasm",
         }
     }
 }
@@ -275,7 +278,7 @@ impl StaticSite {
             )
             .route(
                 "/consentry-banner.wasm",
-                axum::routing::get(file("consentry-banner.wasm", "application/wasm")),
+                axum::routing::get(file("consentry-banner.wasm", page.wasm_type)),
             )
             .route(
                 "/consentry-banner.css",

@@ -260,6 +260,9 @@ async fn events_fire_on_every_load_and_the_ready_promise_resolves() {
         )
         .await;
 
+    browser
+        .js("document.addEventListener('consentry:change', e => window.__changed = e.detail.changed)")
+        .await;
     browser.click("#consentry button[value=accept_all]").await;
     expect_events(
         &browser,
@@ -267,6 +270,20 @@ async fn events_fire_on_every_load_and_the_ready_promise_resolves() {
         "a decision",
     )
     .await;
+    let changed = browser.js("return window.__changed").await;
+    browser
+        .ensure(
+            changed
+                == json!([
+                    "preferences",
+                    "analytics",
+                    "analytics:matomo",
+                    "analytics:plausible",
+                    "marketing"
+                ]),
+            &format!("the change event names what was granted: {changed}"),
+        )
+        .await;
     let state = browser.js("return consentry.get()").await;
     let id = state["id"].as_str().unwrap_or_default().to_owned();
     let now_ms = std::time::SystemTime::now()
@@ -673,6 +690,56 @@ async fn with_a_server_the_api_records_through_the_endpoint_and_shows_the_cookie
         .ensure(
             violations.is_empty(),
             &format!("axe, the shop's settings dialog in the dark scheme: {violations:?}"),
+        )
+        .await;
+    browser
+        .js("document.getElementById('consentry-dialog').close()")
+        .await;
+
+    // reset() with a server: every optional category is withdrawn through the endpoint
+    // (the server records it and deletes the cookies) and the page reloads.
+    let granted = browser
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; consentry.accept('all').then(s => done(s.granted));",
+            vec![],
+        )
+        .await
+        .expect("accept all");
+    browser
+        .ensure(
+            granted.as_array().is_some_and(|g| g.len() > 1),
+            &format!("accepted: {granted}"),
+        )
+        .await;
+    browser.banner_ready().await;
+    browser.js("consentry.reset()").await;
+    let withdrawn = browser
+        .wait_js("return !!window.consentry && !!consentry.get && consentry.get().decided && consentry.get().granted.join() === 'necessary' && !document.cookie.includes('_sa=')")
+        .await;
+    let state = browser
+        .js("return window.consentry && consentry.get && consentry.get()")
+        .await;
+    browser
+        .ensure(withdrawn, &format!("after reset: {state}"))
+        .await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_static_host_serving_the_webassembly_with_another_type_still_works() {
+    let page = StaticPage {
+        wasm_type: "application/octet-stream",
+        ..StaticPage::default()
+    };
+    let site = StaticSite::start_with(CONFIG, page).await;
+    let browser = Browser::start("features-mime", BrowserOptions::default()).await;
+    browser.goto(&site.url).await;
+    browser.banner_ready().await;
+    browser
+        .ensure(
+            browser.wait_present(VISIBLE_BANNER).await,
+            "the banner starts from the bytes",
         )
         .await;
     browser.close().await;

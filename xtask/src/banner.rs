@@ -26,6 +26,15 @@ const BUILT: &[&str] = &[
     "server/consentry-banner.wasm",
 ];
 
+/// What the banner may add to a page, gzip -9 (`cargo xtask banner --check` fails above):
+/// `(manifest key, budget, target)`. The server-rendered page meets its target. The static
+/// page's target is vanilla-cookieconsent 3.1's JS + CSS (15,447 B); until it is reached
+/// its budget holds the size it has, so it can only shrink.
+const BUDGETS: [(&str, u64, u64); 2] = [
+    ("server_page", 12_000, 12_000),
+    ("static_page", 25_200, 15_447),
+];
+
 /// How this machine compiles to `wasm32-unknown-unknown`.
 enum Toolchain {
     /// rustup has the target's std.
@@ -536,6 +545,19 @@ fn report(parts: &[(String, Vec<u8>)]) {
     );
 }
 
+/// Fails when a page's gzip total in the manifest is over its budget ([`BUDGETS`]).
+fn within_budgets(manifest: &serde_json::Value) -> Result<(), String> {
+    for (page, budget, target) in BUDGETS {
+        let total = manifest[page]["total_gzip"].as_u64().unwrap_or(u64::MAX);
+        if total > budget {
+            return Err(format!(
+                "the banner adds {total} bytes gzipped to a {page}, over its budget of {budget} (target {target})"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Fails when `www/` does not match the banner's sources or its own manifest.
 pub(crate) fn check(root: &Path) -> Result<(), String> {
     let www = root.join("www");
@@ -555,6 +577,7 @@ pub(crate) fn check(root: &Path) -> Result<(), String> {
             ));
         }
     }
+    within_budgets(&manifest)?;
     println!(
         "www/ is up to date: the banner adds {} bytes gzipped ({} brotli) to a server-rendered page, {} ({}) to a static one",
         manifest["server_page"]["total_gzip"],
@@ -563,4 +586,26 @@ pub(crate) fn check(root: &Path) -> Result<(), String> {
         manifest["static_page"]["total_brotli"]
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_over_its_budget_fails_the_check() {
+        let page = |gzip: u64| serde_json::json!({ "total_gzip": gzip });
+        let within = serde_json::json!({ "server_page": page(12_000), "static_page": page(1) });
+        assert!(within_budgets(&within).is_ok());
+        let over = serde_json::json!({ "server_page": page(12_001), "static_page": page(1) });
+        let error = within_budgets(&over).unwrap_err();
+        assert!(
+            error.contains("12001") && error.contains("server_page"),
+            "{error}"
+        );
+        assert!(
+            within_budgets(&serde_json::json!({})).is_err(),
+            "a manifest without totals fails"
+        );
+    }
 }
