@@ -325,6 +325,13 @@ async fn events_fire_on_every_load_and_the_ready_promise_resolves() {
         "settings closed",
     )
     .await;
+    show_and_hide(&browser).await;
+    browser.close().await;
+}
+
+/// `show()` and `hide()` of the first layer, each with its event, on a page whose events
+/// so far were a returning visit and the settings opened and closed.
+async fn show_and_hide(browser: &Browser) {
     browser.js("consentry.show()").await;
     browser
         .ensure(
@@ -337,7 +344,7 @@ async fn events_fire_on_every_load_and_the_ready_promise_resolves() {
         .ensure(browser.wait_absent(VISIBLE_BANNER).await, "hide() hides it")
         .await;
     expect_events(
-        &browser,
+        browser,
         json!([
             "ready",
             "consent",
@@ -349,7 +356,6 @@ async fn events_fire_on_every_load_and_the_ready_promise_resolves() {
         "show and hide",
     )
     .await;
-    browser.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -69,7 +69,7 @@ fn detect() -> Result<Toolchain, String> {
     match std_source {
         Some(source) if source.exists() && linker.exists() => Ok(Toolchain::Debian { linker }),
         _ => Err("no wasm32-unknown-unknown toolchain: either `rustup target add wasm32-unknown-unknown`, \
-                  or on Debian `apt-get install rustc-web rust-web-src binaryen`"
+                  or on Debian `apt-get install rustc-web rust-web-src`"
             .to_owned()),
     }
 }

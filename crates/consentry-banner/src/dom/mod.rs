@@ -5,7 +5,7 @@
 //! events and exposes `window.consentry`.
 //!
 //! Size matters here (every visitor downloads it): no formatting machinery, no closures,
-//! few distinct browser calls ([`js`]). With a server the markup always comes from the
+//! few distinct browser calls (`dom/js.rs`). With a server the markup always comes from the
 //! server (rendered into the page, hidden once the visitor decided); only the `static`
 //! build renders it.
 
@@ -271,7 +271,7 @@ fn ticked(form: &Node) -> Vec<String> {
 /// A submission of the banner's form (the loader checks it is the banner's, and prevents
 /// the browser's own post). With a server: the decision's JSON body for the loader to post
 /// to the form's action (falling back to the plain form post if that fails). In static
-/// mode the decision is stored and applied here: the new state (see [`accept`]).
+/// mode the decision is stored and applied here: the new state, with `reload`.
 #[wasm_bindgen]
 pub fn submit(form: &JsValue, button: &str) -> JsValue {
     let form: &Node = form.unchecked_ref();
@@ -340,7 +340,7 @@ fn decide(action: &Action, _referral: Option<Node>) -> JsValue {
 }
 
 /// The server's answer to a posted decision (`{granted, reload, id, decidedAt}`), applied:
-/// the outcome (see [`apply`]).
+/// the new state, with `reload` when the page must reload.
 #[wasm_bindgen]
 pub fn decided(answer: &JsValue) -> JsValue {
     STATE.with(|state| {

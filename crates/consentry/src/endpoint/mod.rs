@@ -4,7 +4,7 @@
 //!
 //! | request | answer |
 //! | --- | --- |
-//! | `GET /consent` | JSON state `{decided, granted[], revision, gpc, id}`; browsers asking for HTML get the settings page |
+//! | `GET /consent` | JSON state `{decided, granted[], revision, gpc, id, decidedAt}`; browsers asking for HTML get the settings page |
 //! | `POST /consent` | JSON `{"granted":[…], "revision":N}` or `{"action":"accept_all"\|"reject_all"}` → 200 + state; form (`action`, `granted`, `return_to`) → 303 back |
 //! | `DELETE /consent` | withdraws every optional category → 200 + state |
 //! | `GET /consent/declaration` | the cookie declaration as JSON |
