@@ -72,17 +72,19 @@ if (typeof document < "u") {
       else activate();
       return state;
     };
-    const answer = make();
-    return typeof answer == "string"
-      ? fetch(target.getAttribute("action"), {
-          method: "POST",
-          credentials: "same-origin",
-          headers: { "Content-Type": "application/json" },
-          body: answer,
-        })
-          .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
-          .then((state) => done(banner.decided(state)))
-      : Promise.resolve(done(answer));
+    // A failure anywhere (even in `make`) rejects, so the form falls back to its own post.
+    return new Promise((resolve) => resolve(make())).then((answer) =>
+      typeof answer == "string"
+        ? fetch(target.getAttribute("action"), {
+            method: "POST",
+            credentials: "same-origin",
+            headers: { "Content-Type": "application/json" },
+            body: answer,
+          })
+            .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
+            .then((state) => done(banner.decided(state)))
+        : done(answer),
+    );
   };
   const opened = () => banner.open() && fire("show", { view: "settings" });
 

@@ -574,6 +574,17 @@ mod tests {
     }
 
     #[test]
+    fn the_english_texts_land_in_their_fields() {
+        let texts = Texts::default();
+        assert_eq!(texts.title, "Cookies on this site");
+        assert!(texts.body.ends_with("\u{201c}Cookie settings\u{201d}."));
+        assert_eq!(texts.accept_all, "Accept all");
+        assert_eq!(texts.settings_title, "Cookie settings");
+        assert!(texts.gpc_honoured.starts_with("Your browser sent"));
+        assert_eq!(texts.cookie_duration, "Duration");
+    }
+
+    #[test]
     fn settings_view_reflects_the_current_choice() {
         let categories = categories();
         let texts = Texts::default();
