@@ -558,6 +558,44 @@ fn within_budgets(manifest: &serde_json::Value) -> Result<(), String> {
     Ok(())
 }
 
+/// `12345` as the README writes it: `12 345`.
+fn spaced(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            out.push(' ');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// Fails when the README's size table does not show the manifest's totals (it went stale
+/// once).
+fn readme_shows(root: &Path, manifest: &serde_json::Value) -> Result<(), String> {
+    let readme = std::fs::read_to_string(root.join("README.md")).map_err(|e| e.to_string())?;
+    let total = |page: &str| {
+        format!(
+            "{} / {}",
+            spaced(manifest[page]["total_gzip"].as_u64().unwrap_or_default()),
+            spaced(manifest[page]["total_brotli"].as_u64().unwrap_or_default())
+        )
+    };
+    let row = format!(
+        "| **total** | **{}** | **{}** |",
+        total("server_page"),
+        total("static_page")
+    );
+    if readme.contains(&row) {
+        Ok(())
+    } else {
+        Err(format!(
+            "README.md's banner size table is stale: its total row should read `{row}`"
+        ))
+    }
+}
+
 /// Fails when `www/` does not match the banner's sources or its own manifest.
 pub(crate) fn check(root: &Path) -> Result<(), String> {
     let www = root.join("www");
@@ -578,6 +616,7 @@ pub(crate) fn check(root: &Path) -> Result<(), String> {
         }
     }
     within_budgets(&manifest)?;
+    readme_shows(root, &manifest)?;
     println!(
         "www/ is up to date: the banner adds {} bytes gzipped ({} brotli) to a server-rendered page, {} ({}) to a static one",
         manifest["server_page"]["total_gzip"],
@@ -591,6 +630,14 @@ pub(crate) fn check(root: &Path) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_are_spaced_as_the_readme_writes_them() {
+        assert_eq!(spaced(7), "7");
+        assert_eq!(spaced(999), "999");
+        assert_eq!(spaced(11_561), "11 561");
+        assert_eq!(spaced(1_234_567), "1 234 567");
+    }
 
     #[test]
     fn a_page_over_its_budget_fails_the_check() {
