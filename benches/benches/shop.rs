@@ -2,6 +2,9 @@
 //! one route that needs no layer (`/static/shop.css`): what the layer costs a real app's
 //! request, beside `scripts/bench-shop`, which measures the same over HTTP.
 //!
+//! A second group renders a page (the catalogue, `/`): the banner's markup on a first visit,
+//! and the hidden settings view for a returning visitor.
+//!
 //! `cargo bench -p consentry-benches --bench shop`
 
 use axum::body::Body;
@@ -13,7 +16,11 @@ use http_body_util::BodyExt as _;
 use tower::ServiceExt as _;
 
 fn request(cookies: &str) -> Request<Body> {
-    let mut builder = Request::get("/static/shop.css").header(header::HOST, "127.0.0.1:3000");
+    get("/static/shop.css", cookies)
+}
+
+fn get(path: &str, cookies: &str) -> Request<Body> {
+    let mut builder = Request::get(path).header(header::HOST, "127.0.0.1:3000");
     if !cookies.is_empty() {
         builder = builder.header(header::COOKIE, cookies);
     }
@@ -77,6 +84,17 @@ fn bench(c: &mut Criterion) {
         group.bench_function(name, |b| {
             b.to_async(&runtime).iter(|| async {
                 let response = app.clone().oneshot(request(cookies)).await.unwrap();
+                assert!(response.status().is_success());
+                response.into_body().collect().await.unwrap()
+            });
+        });
+    }
+    group.finish();
+    let mut group = c.benchmark_group("shop page");
+    for (name, cookies) in [("first visit", ""), ("returning", cookies.as_str())] {
+        group.bench_function(name, |b| {
+            b.to_async(&runtime).iter(|| async {
+                let response = with.clone().oneshot(get("/", cookies)).await.unwrap();
                 assert!(response.status().is_success());
                 response.into_body().collect().await.unwrap()
             });

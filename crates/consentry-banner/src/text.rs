@@ -43,39 +43,78 @@ pub(crate) fn split_byte(text: &str, byte: u8) -> SplitByte<'_> {
     }
 }
 
-/// Appends `text` escaped for HTML content and double- or single-quoted attributes.
+/// Appends `text` escaped for HTML content and double- or single-quoted attributes. Runs
+/// of plain text are copied whole: every byte escaped is ASCII, so the runs are whole
+/// characters.
 pub(crate) fn push_html(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+    push_escaped(out, text, |bytes, at| {
+        Some(match bytes[at] {
+            b'&' => Escape::Text("&amp;"),
+            b'<' => Escape::Text("&lt;"),
+            b'>' => Escape::Text("&gt;"),
+            b'"' => Escape::Text("&quot;"),
+            b'\'' => Escape::Text("&#39;"),
+            _ => return None,
+        })
+    });
+}
+
+/// How [`push_escaped`] replaces a byte.
+enum Escape {
+    /// By this text.
+    Text(&'static str),
+    /// By `\uXXXX`, skipping this many bytes (the character's length).
+    Unicode(u32, usize),
+}
+
+/// Appends `text`, with the bytes `escape` names replaced; the rest is copied in runs.
+fn push_escaped(out: &mut String, text: &str, escape: impl Fn(&[u8], usize) -> Option<Escape>) {
+    let bytes = text.as_bytes();
+    let (mut plain, mut at) = (0, 0);
+    while at < bytes.len() {
+        let Some(replacement) = escape(bytes, at) else {
+            at += 1;
+            continue;
+        };
+        out.push_str(&text[plain..at]);
+        match replacement {
+            Escape::Text(replacement) => {
+                out.push_str(replacement);
+                at += 1;
+            }
+            Escape::Unicode(code, len) => {
+                out.push_str("\\u");
+                push_hex4(out, code);
+                at += len;
+            }
         }
+        plain = at;
     }
+    out.push_str(&text[plain..]);
 }
 
 /// Appends `text` as a JSON string literal, quotes included. `<` is escaped too, so the
 /// JSON can sit inside a `<script>` element.
 pub(crate) fn push_json_string(out: &mut String, text: &str) {
     out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '<' => out.push_str("\\u003c"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
-                out.push_str("\\u");
-                push_hex4(out, c as u32);
+    push_escaped(out, text, |bytes, at| {
+        Some(match bytes[at] {
+            b'"' => Escape::Text("\\\""),
+            b'\\' => Escape::Text("\\\\"),
+            b'<' => Escape::Text("\\u003c"),
+            b'\n' => Escape::Text("\\n"),
+            b'\r' => Escape::Text("\\r"),
+            b'\t' => Escape::Text("\\t"),
+            byte if byte < 0x20 => Escape::Unicode(u32::from(byte), 1),
+            // U+2028 and U+2029 (E2 80 A8, E2 80 A9): line ends to JavaScript.
+            0xE2 if bytes.get(at + 1) == Some(&0x80)
+                && matches!(bytes.get(at + 2), Some(0xA8 | 0xA9)) =>
+            {
+                Escape::Unicode(0x2000 + u32::from(bytes[at + 2] - 0x80), 3)
             }
-            c => out.push(c),
-        }
-    }
+            _ => return None,
+        })
+    });
     out.push('"');
 }
 
@@ -138,6 +177,39 @@ mod tests {
         }
         assert_eq!(skip_spaces("  a b"), "a b");
         assert_eq!(skip_spaces("   "), "");
+    }
+
+    proptest::proptest! {
+        /// The byte-wise escaper agrees with a plain character-by-character one.
+        #[test]
+        fn html_escaping_matches_a_char_by_char_reference(text in "\\PC*") {
+            let mut reference = String::new();
+            for c in text.chars() {
+                match c {
+                    '&' => reference.push_str("&amp;"),
+                    '<' => reference.push_str("&lt;"),
+                    '>' => reference.push_str("&gt;"),
+                    '"' => reference.push_str("&quot;"),
+                    '\'' => reference.push_str("&#39;"),
+                    c => reference.push(c),
+                }
+            }
+            let mut out = String::new();
+            push_html(&mut out, &text);
+            proptest::prop_assert_eq!(out, reference);
+        }
+
+        /// Any text comes back from a JSON parser unchanged, and nothing in the literal
+        /// could end a `<script>` element or a JavaScript line.
+        #[test]
+        fn json_strings_round_trip_and_stay_script_safe(text in proptest::prelude::any::<String>()) {
+            let mut out = String::new();
+            push_json_string(&mut out, &text);
+            let back: String = serde_json::from_str(&out).expect("valid JSON");
+            proptest::prop_assert_eq!(back, text);
+            let safe = !out.contains(['<', '\u{2028}', '\u{2029}']);
+            proptest::prop_assert!(safe, "{}", out);
+        }
     }
 
     #[test]

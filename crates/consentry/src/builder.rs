@@ -377,6 +377,7 @@ fn consent_side(
         privacy_url,
         texts,
         Arc::clone(&gate),
+        consent.policy(),
     ));
     let served = if cookies.dev {
         Served::PlainHttp

@@ -17,7 +17,7 @@ use crate::gate::GatePart;
 use crate::html::{Html, escape};
 use crate::ledger::utc_time;
 use crate::origin::local_or_root;
-use crate::policy::Category;
+use crate::policy::{Category, Policy};
 use crate::random::Nonce;
 
 /// The banner's texts in one language; `Default` is English. Set them per language with
@@ -124,6 +124,13 @@ pub(crate) struct Renderer {
     /// Where `en` is in `texts`.
     english: usize,
     gate: Arc<GatePart>,
+    /// The banner's categories (labels, descriptions, declared cookies) in each language
+    /// of `texts`, built once: the policy and the declarations do not change.
+    categories: Vec<Vec<BannerCategory>>,
+    /// The categories Global Privacy Control denies.
+    gpc_denies: Vec<String>,
+    /// The stylesheet's path.
+    stylesheet: String,
 }
 
 impl Renderer {
@@ -132,6 +139,7 @@ impl Renderer {
         privacy_url: String,
         texts: Vec<(String, BannerTexts)>,
         gate: Arc<GatePart>,
+        policy: &Policy,
     ) -> Self {
         let mut texts: Vec<(String, markup::Texts)> = texts
             .into_iter()
@@ -143,12 +151,40 @@ impl Renderer {
             texts.push(("en".to_owned(), markup::Texts::default()));
             texts.len() - 1
         };
+        let categories = texts
+            .iter()
+            .map(|(language, _)| {
+                policy
+                    .categories()
+                    .iter()
+                    .map(|def| {
+                        let text = def.text_for(language);
+                        BannerCategory {
+                            id: def.category().as_str().to_owned(),
+                            label: text.label.clone(),
+                            description: text.description.clone(),
+                            locked: def.category() == &Category::NECESSARY,
+                            cookies: gate.banner_cookies(def.category()),
+                            services: Vec::new(),
+                        }
+                    })
+                    .collect()
+            })
+            .collect();
+        let gpc_denies = policy
+            .names(policy.gpc_mask())
+            .map(|c| c.as_str().to_owned())
+            .collect();
+        let stylesheet = format!("{base_path}/{}", assets::stylesheet_name());
         Self {
             base_path,
             privacy_url,
             texts,
             english,
             gate,
+            categories,
+            gpc_denies,
+            stylesheet,
         }
     }
 
@@ -486,26 +522,7 @@ impl Page {
         let renderer = &self.renderer;
         let consent = &self.consent;
         let policy = consent.policy();
-        let categories: Vec<BannerCategory> = policy
-            .categories()
-            .iter()
-            .map(|def| {
-                let text = def.text_for(self.language());
-                BannerCategory {
-                    id: def.category().as_str().to_owned(),
-                    label: text.label.clone(),
-                    description: text.description.clone(),
-                    locked: def.category() == &Category::NECESSARY,
-                    cookies: renderer.gate.banner_cookies(def.category()),
-                    services: Vec::new(),
-                }
-            })
-            .collect();
-        let stylesheet = format!("{}/{}", renderer.base_path, assets::stylesheet_name());
-        let gpc_denies: Vec<String> = policy
-            .names(policy.gpc_mask())
-            .map(|c| c.as_str().to_owned())
-            .collect();
+        let categories = &renderer.categories[self.language.min(renderer.categories.len() - 1)];
         let granted: Vec<String> = if consent.decided() {
             consent
                 .granted()
@@ -523,18 +540,18 @@ impl Page {
             .and_then(|since| policy.changes_since(since));
         markup::render(&Banner {
             action: &renderer.base_path,
-            stylesheet: Some(&stylesheet),
+            stylesheet: Some(&renderer.stylesheet),
             revision: consent.state().revision(),
             return_to,
             referral: self.pending_referral.as_deref(),
             privacy_url: &renderer.privacy_url,
             notice: notice.as_deref(),
             gpc: consent.state().gpc(),
-            gpc_denies: &gpc_denies,
+            gpc_denies: &renderer.gpc_denies,
             open,
             granted: &granted,
             hidden,
-            categories: &categories,
+            categories,
             texts: self.texts(),
             language: Some(self.language()),
             consent_id: consent.state().id().as_deref(),

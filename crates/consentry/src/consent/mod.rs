@@ -9,7 +9,6 @@
 //! [`ConsentPart::respond`]; what a decision changes is worked out here
 //! ([`ConsentPart::requested`], [`ConsentPart::decided`]) and recorded by the endpoint.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use consentry_banner::protocol::{self, CHOICE_COOKIE};
@@ -128,12 +127,13 @@ impl ConsentState {
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-            let _ = write!(out, "{b:02x}");
-            out
-        })
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 15)]));
+    }
+    out
 }
 
 /// What a visitor asked for.
