@@ -38,10 +38,11 @@ export interface Consentry {
   /** Whether a category (or a service, `<category>:<service>`) is granted. */
   allows(category: string): boolean;
   /**
-   * Records a decision: `"all"` (or nothing) accepts all, a list grants exactly those
-   * (necessary always), `[]` rejects all. Resolves with the new state.
+   * Records a decision: `"all"` (or nothing) accepts all, a list (or one id) grants exactly
+   * those (necessary always), `[]` rejects all. Resolves with the new state; rejects, and
+   * records nothing, for any other argument.
    */
-  accept(categories?: "all" | string[]): Promise<ConsentryState>;
+  accept(categories?: "all" | string | string[]): Promise<ConsentryState>;
   /**
    * Forgets the decision and reloads. Static mode: the choice and every declared cookie
    * are deleted and the banner asks again. With a server: every optional category is

@@ -748,5 +748,43 @@ async fn a_static_host_serving_the_webassembly_with_another_type_still_works() {
             "the banner starts from the bytes",
         )
         .await;
+    // A mistaken argument records nothing.
+    let refused = browser
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; \
+             consentry.accept(42).then(() => done('accepted'), () => done(consentry.get().decided));",
+            vec![],
+        )
+        .await
+        .expect("accept settles");
+    browser
+        .ensure(
+            refused == json!(false),
+            &format!("accept(42) is refused and nothing decided: {refused}"),
+        )
+        .await;
+
+    // One id grants that category (with its services) and nothing else.
+    let granted = browser
+        .client
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; consentry.accept('analytics').then(s => done(s.granted));",
+            vec![],
+        )
+        .await
+        .expect("accept resolves");
+    browser
+        .ensure(
+            granted
+                == json!([
+                    "necessary",
+                    "analytics",
+                    "analytics:matomo",
+                    "analytics:plausible"
+                ]),
+            &format!("accept('analytics'): {granted}"),
+        )
+        .await;
     browser.close().await;
 }

@@ -362,7 +362,6 @@ fn server_inline() -> String {
         privacy_url: "/privacy",
         notice: None,
         gpc: false,
-        gpc_denies: &["marketing".to_owned()],
         open: false,
         granted: &[],
         hidden: false,

@@ -152,7 +152,19 @@ if (typeof document < "u") {
         }
         return visible;
       },
-      accept: (categories) => decide(() => banner.accept(categories), form()),
+      // `"all"` (or nothing) accepts all; one id is a list of one.
+      accept: (categories) =>
+        decide(
+          () =>
+            banner.accept(
+              categories == "all"
+                ? undefined
+                : typeof categories == "string"
+                  ? [categories]
+                  : categories,
+            ),
+          form(),
+        ),
       reset: () => {
         const endpoint = banner.reset();
         return (

@@ -214,8 +214,6 @@ pub struct Banner<'a> {
     pub notice: Option<&'a str>,
     /// Whether Global Privacy Control is on (shows the note).
     pub gpc: bool,
-    /// The categories Global Privacy Control denies unless ticked explicitly.
-    pub gpc_denies: &'a [String],
     /// The settings view: switches expanded and reflecting `granted`. Otherwise every
     /// optional switch is unticked.
     pub open: bool,
@@ -245,7 +243,7 @@ pub struct Banner<'a> {
 /// let categories = [Category { id: "analytics".into(), label: "Analytics".into(), description: "Counts visits".into(), ..Category::default() }];
 /// let html = render(&Banner {
 ///     action: "/consent", stylesheet: None, revision: 1, return_to: "/", referral: None,
-///     privacy_url: "/privacy", notice: None, gpc: false, gpc_denies: &[], open: false, granted: &[], hidden: false,
+///     privacy_url: "/privacy", notice: None, gpc: false, open: false, granted: &[], hidden: false,
 ///     categories: &categories,
 ///     texts: &Texts::default(), language: Some("en"), consent_id: None, decided_at: None,
 /// });
@@ -258,16 +256,6 @@ pub fn render(banner: &Banner<'_>) -> String {
     out.push_str(r#"<section id="consentry" class="consentry" aria-labelledby="consentry-title" data-revision=""#);
     push_u32(&mut out, banner.revision);
     out.push('"');
-    if !banner.gpc_denies.is_empty() {
-        out.push_str(" data-gpc-denies=\"");
-        for (index, id) in banner.gpc_denies.iter().enumerate() {
-            if index > 0 {
-                out.push(' ');
-            }
-            push_html(&mut out, id);
-        }
-        out.push('"');
-    }
     if let Some(language) = banner.language {
         out.push_str(" lang=\"");
         push_html(&mut out, language);
@@ -511,9 +499,6 @@ mod tests {
         ]
     }
 
-    static GPC_DENIES: std::sync::LazyLock<[String; 2]> =
-        std::sync::LazyLock::new(|| ["marketing".to_owned(), "ads".to_owned()]);
-
     fn banner<'a>(
         categories: &'a [Category],
         granted: &'a [String],
@@ -529,7 +514,6 @@ mod tests {
             privacy_url: "/privacy",
             notice: None,
             gpc: true,
-            gpc_denies: &*GPC_DENIES,
             open,
             granted,
             hidden: false,
@@ -546,7 +530,7 @@ mod tests {
         let categories = categories();
         assert!(
             render(&banner(&categories, &[], &Texts::default(), false))
-                .contains(r#"data-revision="12" data-gpc-denies="marketing ads">"#)
+                .contains(r#"data-revision="12">"#)
         );
         let texts = Texts::default();
         let granted = vec!["analytics".to_owned()];

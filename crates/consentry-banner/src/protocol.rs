@@ -51,8 +51,6 @@ pub const SWITCH_ID_PREFIX: &str = "consentry-";
 
 /// On the section: the policy revision the markup was rendered for.
 pub const REVISION_ATTR: &str = "data-revision";
-/// On the section: the categories Global Privacy Control denies, space-separated.
-pub const GPC_DENIES_ATTR: &str = "data-gpc-denies";
 /// On the notice shown when the server saw Global Privacy Control.
 pub const GPC_ATTR: &str = "data-gpc";
 /// On any element of the page: a click opens the settings.
@@ -226,7 +224,6 @@ mod tests {
             privacy_url: "/privacy",
             notice: None,
             gpc: true,
-            gpc_denies: &["marketing".to_owned()],
             open: false,
             granted: &[],
             hidden: false,
@@ -241,7 +238,6 @@ mod tests {
         }
         assert!(html.contains(&format!(r#"id="{SWITCH_ID_PREFIX}analytics""#)));
         assert!(html.contains(&format!(r#"{REVISION_ATTR}="4""#)));
-        assert!(html.contains(&format!(r#"{GPC_DENIES_ATTR}="marketing""#)));
         assert!(html.contains(&format!("{GPC_ATTR}>")));
         for field in [
             GRANTED_FIELD,

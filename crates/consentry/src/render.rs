@@ -127,8 +127,6 @@ pub(crate) struct Renderer {
     /// The banner's categories (labels, descriptions, declared cookies) in each language
     /// of `texts`, built once: the policy and the declarations do not change.
     categories: Vec<Vec<BannerCategory>>,
-    /// The categories Global Privacy Control denies.
-    gpc_denies: Vec<String>,
     /// The stylesheet's path.
     stylesheet: String,
 }
@@ -171,10 +169,6 @@ impl Renderer {
                     .collect()
             })
             .collect();
-        let gpc_denies = policy
-            .names(policy.gpc_mask())
-            .map(|c| c.as_str().to_owned())
-            .collect();
         let stylesheet = format!("{base_path}/{}", assets::stylesheet_name());
         Self {
             base_path,
@@ -183,7 +177,6 @@ impl Renderer {
             english,
             gate,
             categories,
-            gpc_denies,
             stylesheet,
         }
     }
@@ -547,7 +540,6 @@ impl Page {
             privacy_url: &renderer.privacy_url,
             notice: notice.as_deref(),
             gpc: consent.state().gpc(),
-            gpc_denies: &renderer.gpc_denies,
             open,
             granted: &granted,
             hidden,

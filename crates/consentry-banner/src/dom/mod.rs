@@ -281,14 +281,19 @@ pub fn submit(form: &JsValue, button: &str) -> JsValue {
     )
 }
 
-/// `window.consentry.accept(categories)`: `"all"` (or nothing) accepts all, a list grants
-/// exactly those (and necessary), `[]` rejects all. Returns what [`submit`] does.
+/// `window.consentry.accept(categories)`: nothing accepts all, a list grants exactly those
+/// (and necessary), `[]` rejects all (the loader turns `"all"` and one id into these).
+/// Returns what [`submit`] does; anything else is refused (`undefined`: the loader's
+/// promise rejects and nothing is recorded), so a mistaken argument never grants
+/// everything.
 #[wasm_bindgen]
 pub fn accept(categories: &JsValue) -> JsValue {
-    let action = if Array::is_array(categories) {
+    let action = if categories.is_undefined() {
+        Action::AcceptAll
+    } else if Array::is_array(categories) {
         Action::Save(strings(categories))
     } else {
-        Action::AcceptAll
+        return JsValue::UNDEFINED;
     };
     decide(
         &action,

@@ -317,7 +317,6 @@ pub(super) fn insert(open: bool) {
             privacy_url: &site.privacy_url,
             notice: None,
             gpc: config.gpc,
-            gpc_denies: &config.gpc_denies,
             open,
             granted: &config.granted,
             hidden: false,
