@@ -162,11 +162,18 @@ impl Category {
     /// assert_eq!(analytics.service_id("matomo"), "analytics:matomo");
     /// ```
     pub fn service_id(&self, service: &str) -> String {
-        let mut id = self.id.clone();
-        id.push(':');
-        id.push_str(service);
-        id
+        service_id(&self.id, service)
     }
+}
+
+/// `<category>:<service>` (what [`Category::service_id`] gives, for code that holds only
+/// the category's id).
+pub(crate) fn service_id(category: &str, service: &str) -> String {
+    let mut id = String::with_capacity(category.len() + 1 + service.len());
+    id.push_str(category);
+    id.push(':');
+    id.push_str(service);
+    id
 }
 
 /// The primary subtag of a language tag: `pt` of `pt-BR` (or `pt_BR`).

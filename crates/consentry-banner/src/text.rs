@@ -84,7 +84,7 @@ fn push_escaped(out: &mut String, text: &str, escape: impl Fn(&[u8], usize) -> O
             }
             Escape::Unicode(code, len) => {
                 out.push_str("\\u");
-                push_hex4(out, code);
+                push_hex(out, code, 4);
                 at += len;
             }
         }
@@ -118,10 +118,11 @@ pub(crate) fn push_json_string(out: &mut String, text: &str) {
     out.push('"');
 }
 
-fn push_hex4(out: &mut String, n: u32) {
+/// Appends the low `digits` hex digits of `n`, lowercase.
+pub(crate) fn push_hex(out: &mut String, n: u32, digits: u32) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for shift in [12, 8, 4, 0] {
-        out.push(char::from(DIGITS[((n >> shift) & 0xF) as usize]));
+    for digit in (0..digits).rev() {
+        out.push(char::from(DIGITS[((n >> (4 * digit)) & 0xF) as usize]));
     }
 }
 
@@ -210,6 +211,15 @@ mod tests {
             let safe = !out.contains(['<', '\u{2028}', '\u{2029}']);
             proptest::prop_assert!(safe, "{}", out);
         }
+    }
+
+    #[test]
+    fn hex_digits() {
+        let mut out = String::new();
+        push_hex(&mut out, 0xab, 2);
+        push_hex(&mut out, 5, 2);
+        push_hex(&mut out, 0x2028, 4);
+        assert_eq!(out, "ab052028");
     }
 
     #[test]

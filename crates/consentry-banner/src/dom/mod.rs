@@ -43,7 +43,6 @@ const INERT_SELECTOR: &str =
     "script[type='text/plain'][data-consent],iframe[data-consent][data-src]";
 
 /// What the banner knows about the visitor's consent.
-#[derive(Default)]
 struct State {
     /// The consent endpoint; `None` in static mode.
     endpoint: Option<String>,

@@ -12,9 +12,9 @@ use crate::config::{self, Translation};
 use crate::logic::{self, Action};
 use crate::markup::{self, Banner, Category, CookieInfo, Service, Texts};
 use crate::protocol::{CHOICE_COOKIE, CONFIG_ID, DIALOG_ID, SECTION_ID, choice_value};
+use crate::text::push_hex;
 
 /// What a static page configured.
-#[derive(Default)]
 pub(super) struct Site {
     pub(super) categories: Vec<Category>,
     privacy_url: String,
@@ -179,7 +179,7 @@ pub(super) fn read_config(page: &Node) -> Option<State> {
             languages,
             current,
         },
-        ..State::default()
+        ..State::EMPTY
     };
     restore(&mut state);
     Some(state)
@@ -213,9 +213,7 @@ fn new_id() -> String {
     js::random(&mut bytes);
     let mut id = String::with_capacity(32);
     for byte in bytes {
-        for nibble in [byte >> 4, byte & 15] {
-            id.push(char::from(b"0123456789abcdef"[usize::from(nibble)]));
-        }
+        push_hex(&mut id, u32::from(byte), 2);
     }
     id
 }
@@ -295,12 +293,8 @@ pub(super) fn insert(open: bool) {
                     category.label.clone_from(l);
                     category.description.clone_from(d);
                 }
-                let prefix = category.id.clone();
                 for service in &mut category.services {
-                    let mut id = prefix.clone();
-                    id.push(':');
-                    id.push_str(&service.id);
-                    if let Some((_, l, d)) = label(&id) {
+                    if let Some((_, l, d)) = label(&markup::service_id(&category.id, &service.id)) {
                         service.label.clone_from(l);
                         service.description.clone_from(d);
                     }
@@ -367,9 +361,11 @@ pub(super) fn switch_language(tag: &str) -> bool {
         let hidden = section.has_attr("hidden");
         section.remove();
         insert(in_dialog);
-        if let (Some(new), Some(dialog)) = (page.by_id(SECTION_ID), page.by_id(DIALOG_ID)) {
+        if let Some(new) = page.by_id(SECTION_ID) {
             if in_dialog {
-                dialog.append(&new);
+                if let Some(dialog) = page.by_id(DIALOG_ID) {
+                    dialog.append(&new);
+                }
             } else if hidden {
                 new.set_attr("hidden", "");
             }
