@@ -622,12 +622,7 @@ impl Browser {
             .await;
 
         // Withdrawing from the settings dialog reloads with analytics off.
-        self.click("a[data-consent-open]").await;
-        self.ensure(
-            self.wait_present("dialog#consentry-dialog[open]").await,
-            "settings dialog",
-        )
-        .await;
+        self.open_settings_by("a[data-consent-open]").await;
         self.click("#consentry-dialog button[value=reject_all]")
             .await;
         self.ensure(
@@ -675,10 +670,38 @@ impl Browser {
 
     /// Opens the banner's settings dialog through the page's "Cookie settings" link.
     pub async fn open_settings(&self) {
-        self.click("footer a[data-consent-open]").await;
+        self.open_settings_by("footer a[data-consent-open]").await;
+    }
+
+    /// Opens the banner's settings dialog by clicking `opener`.
+    pub async fn open_settings_by(&self, opener: &str) {
+        self.click(opener).await;
         let open = self.wait_present("dialog#consentry-dialog[open]").await;
-        self.ensure(open, "Cookie settings opens the settings dialog")
+        self.ensure(open, &format!("{opener} opens the settings dialog"))
             .await;
+    }
+
+    /// What a JavaScript expression gives once settled: its value, or what the promise it
+    /// returns resolves to; `"rejected: <reason>"` when that promise rejects.
+    pub async fn settle(&self, expression: &str) -> Value {
+        let script = format!(
+            "const done = arguments[arguments.length - 1]; \
+             Promise.resolve().then(() => {expression}).then(done, e => done('rejected: ' + e));"
+        );
+        match self.client.execute_async(&script, vec![]).await {
+            Ok(value) => value,
+            Err(error) => self.fail(&format!("{expression}: {error}")).await,
+        }
+    }
+
+    /// Fails unless axe-core finds no violations on the page; `what` names the view.
+    pub async fn ensure_accessible(&self, what: &str) {
+        let violations = self.axe_violations().await;
+        self.ensure(
+            violations.is_empty(),
+            &format!("axe, {what}: {violations:?}"),
+        )
+        .await;
     }
 
     /// Runs axe-core on the page and returns its violations as `id (impact): targets`.

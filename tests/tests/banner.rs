@@ -95,12 +95,8 @@ async fn customize_is_a_modal_dialog_that_returns_focus() {
     browser
         .js("document.querySelector('.consentry-customize > summary').focus()")
         .await;
-    browser.click(".consentry-customize > summary").await;
     browser
-        .ensure(
-            browser.wait_present("dialog#consentry-dialog[open]").await,
-            "customize opens a dialog",
-        )
+        .open_settings_by(".consentry-customize > summary")
         .await;
     let modal = browser
         .js("return document.querySelector('#consentry-dialog').matches(':modal')")

@@ -101,14 +101,8 @@ async fn scripts_keep_their_attributes_run_in_order_and_rejections_have_their_ow
 
     // Analytics with only the Matomo service, through the API.
     let state = browser
-        .client
-        .execute_async(
-            "const done = arguments[arguments.length - 1]; \
-             consentry.accept(['analytics:matomo']).then(done, e => done('rejected: ' + e));",
-            vec![],
-        )
-        .await
-        .expect("accept resolves");
+        .settle("consentry.accept(['analytics:matomo'])")
+        .await;
     browser
         .ensure(
             state["granted"] == json!(["necessary", "analytics", "analytics:matomo"]),
@@ -144,14 +138,7 @@ async fn scripts_keep_their_attributes_run_in_order_and_rejections_have_their_ow
         .await;
 
     // Rejecting analytics (a withdrawal: the page reloads) runs the `!analytics` script.
-    browser
-        .client
-        .execute_async(
-            "const done = arguments[arguments.length - 1]; consentry.accept([]).then(done);",
-            vec![],
-        )
-        .await
-        .expect("reject resolves");
+    browser.settle("consentry.accept([])").await;
     browser.banner_ready().await;
     let rejected = browser
         .wait_js("return JSON.stringify(window.__order) === '[\"no marketing\",\"no analytics\"]'")
@@ -188,13 +175,7 @@ async fn static_mode_deletes_the_cookies_of_what_is_withdrawn() {
 
     // Withdraw analytics in the settings dialog: its cookies (the prefix, the service's,
     // the one on another path) go; preferences' and the undeclared one stay.
-    browser.click("a[data-consent-open]").await;
-    browser
-        .ensure(
-            browser.wait_present("dialog#consentry-dialog[open]").await,
-            "settings open",
-        )
-        .await;
+    browser.open_settings_by("a[data-consent-open]").await;
     browser
         .click("#consentry-dialog #consentry-analytics")
         .await;
@@ -245,14 +226,7 @@ async fn events_fire_on_every_load_and_the_ready_promise_resolves() {
     browser.goto(&site.url).await;
     browser.banner_ready().await;
     expect_events(&browser, json!(["ready", "show:banner"]), "first visit").await;
-    let ready = browser
-        .client
-        .execute_async(
-            "const done = arguments[arguments.length - 1]; consentry.ready.then(done);",
-            vec![],
-        )
-        .await
-        .expect("ready resolves");
+    let ready = browser.settle("consentry.ready").await;
     browser
         .ensure(
             ready["decided"] == json!(false) && ready["id"].is_null(),
@@ -421,28 +395,12 @@ async fn languages_follow_the_page_switch_at_run_time_and_lay_out_right_to_left(
     browser
         .ensure(unknown == json!(false), "an unknown language is refused")
         .await;
-    let violations = browser.axe_violations().await;
-    browser
-        .ensure(
-            violations.is_empty(),
-            &format!("axe on the right-to-left banner: {violations:?}"),
-        )
-        .await;
+    browser.ensure_accessible("the right-to-left banner").await;
 
     // The settings dialog in Arabic, then back to English while it is open.
-    browser.click("a[data-consent-open]").await;
+    browser.open_settings_by("a[data-consent-open]").await;
     browser
-        .ensure(
-            browser.wait_present("dialog#consentry-dialog[open]").await,
-            "settings open",
-        )
-        .await;
-    let violations = browser.axe_violations().await;
-    browser
-        .ensure(
-            violations.is_empty(),
-            &format!("axe on the right-to-left settings dialog: {violations:?}"),
-        )
+        .ensure_accessible("the right-to-left settings dialog")
         .await;
     browser.js("consentry.language('en')").await;
     let english = browser
@@ -471,13 +429,7 @@ async fn the_settings_dialog_lists_each_categorys_cookies_and_services() {
     let browser = Browser::start("features-transparency", BrowserOptions::default()).await;
     browser.goto(&site.url).await;
     browser.banner_ready().await;
-    browser.click("a[data-consent-open]").await;
-    browser
-        .ensure(
-            browser.wait_present("dialog#consentry-dialog[open]").await,
-            "settings open",
-        )
-        .await;
+    browser.open_settings_by("a[data-consent-open]").await;
     let table = browser
         .js("const c = document.getElementById('consentry-analytics').closest('.consentry-category'); \
              return [c.querySelector('.consentry-cookies summary').textContent, \
@@ -533,9 +485,8 @@ async fn the_settings_dialog_lists_each_categorys_cookies_and_services() {
             &format!("granted: {state}"),
         )
         .await;
-    let violations = browser.axe_violations().await;
     browser
-        .ensure(violations.is_empty(), &format!("axe: {violations:?}"))
+        .ensure_accessible("the settings dialog with cookies and services")
         .await;
     browser.close().await;
 }
@@ -574,13 +525,7 @@ async fn the_dark_scheme_follows_the_visitor_and_the_site_can_override_it() {
             &format!("light: {light}"),
         )
         .await;
-    let violations = browser.axe_violations().await;
-    browser
-        .ensure(
-            violations.is_empty(),
-            &format!("axe, light: {violations:?}"),
-        )
-        .await;
+    browser.ensure_accessible("light").await;
 
     browser
         .cdp(
@@ -592,24 +537,9 @@ async fn the_dark_scheme_follows_the_visitor_and_the_site_can_override_it() {
     browser
         .ensure(dark == json!("rgb(22, 24, 29)"), &format!("dark: {dark}"))
         .await;
-    let violations = browser.axe_violations().await;
-    browser
-        .ensure(violations.is_empty(), &format!("axe, dark: {violations:?}"))
-        .await;
-    browser.click("a[data-consent-open]").await;
-    browser
-        .ensure(
-            browser.wait_present("dialog#consentry-dialog[open]").await,
-            "settings open",
-        )
-        .await;
-    let violations = browser.axe_violations().await;
-    browser
-        .ensure(
-            violations.is_empty(),
-            &format!("axe, dark settings dialog: {violations:?}"),
-        )
-        .await;
+    browser.ensure_accessible("dark").await;
+    browser.open_settings_by("a[data-consent-open]").await;
+    browser.ensure_accessible("dark settings dialog").await;
 
     // The site forces light, or themes the dark scheme.
     browser
@@ -651,14 +581,7 @@ async fn with_a_server_the_api_records_through_the_endpoint_and_shows_the_cookie
             &format!("the server's markup has lang, dir and the declared cookies: {section}"),
         )
         .await;
-    let state = browser
-        .client
-        .execute_async(
-            "const done = arguments[arguments.length - 1]; consentry.accept([]).then(done, e => done('rejected: ' + e));",
-            vec![],
-        )
-        .await
-        .expect("accept resolves");
+    let state = browser.settle("consentry.accept([])").await;
     browser
         .ensure(
             state["granted"] == json!(["necessary"])
@@ -691,12 +614,8 @@ async fn with_a_server_the_api_records_through_the_endpoint_and_shows_the_cookie
         )
         .await;
     browser.open_settings().await;
-    let violations = browser.axe_violations().await;
     browser
-        .ensure(
-            violations.is_empty(),
-            &format!("axe, the shop's settings dialog in the dark scheme: {violations:?}"),
-        )
+        .ensure_accessible("the shop's settings dialog in the dark scheme")
         .await;
     browser
         .js("document.getElementById('consentry-dialog').close()")
@@ -705,13 +624,8 @@ async fn with_a_server_the_api_records_through_the_endpoint_and_shows_the_cookie
     // reset() with a server: every optional category is withdrawn through the endpoint
     // (the server records it and deletes the cookies) and the page reloads.
     let granted = browser
-        .client
-        .execute_async(
-            "const done = arguments[arguments.length - 1]; consentry.accept('all').then(s => done(s.granted));",
-            vec![],
-        )
-        .await
-        .expect("accept all");
+        .settle("consentry.accept('all').then(s => s.granted)")
+        .await;
     browser
         .ensure(
             granted.as_array().is_some_and(|g| g.len() > 1),
@@ -750,14 +664,8 @@ async fn a_static_host_serving_the_webassembly_with_another_type_still_works() {
         .await;
     // A mistaken argument records nothing.
     let refused = browser
-        .client
-        .execute_async(
-            "const done = arguments[arguments.length - 1]; \
-             consentry.accept(42).then(() => done('accepted'), () => done(consentry.get().decided));",
-            vec![],
-        )
-        .await
-        .expect("accept settles");
+        .settle("consentry.accept(42).then(() => 'accepted', () => consentry.get().decided)")
+        .await;
     browser
         .ensure(
             refused == json!(false),
@@ -767,13 +675,8 @@ async fn a_static_host_serving_the_webassembly_with_another_type_still_works() {
 
     // One id grants that category (with its services) and nothing else.
     let granted = browser
-        .client
-        .execute_async(
-            "const done = arguments[arguments.length - 1]; consentry.accept('analytics').then(s => done(s.granted));",
-            vec![],
-        )
-        .await
-        .expect("accept resolves");
+        .settle("consentry.accept('analytics').then(s => s.granted)")
+        .await;
     browser
         .ensure(
             granted
@@ -784,6 +687,18 @@ async fn a_static_host_serving_the_webassembly_with_another_type_still_works() {
                     "analytics:plausible"
                 ]),
             &format!("accept('analytics'): {granted}"),
+        )
+        .await;
+    // A language switch after the decision keeps the banner hidden (it was never opened
+    // in the settings dialog).
+    browser.js("consentry.language('de')").await;
+    let hidden = browser
+        .js("return document.getElementById('consentry').lang === 'de' && document.getElementById('consentry').hidden")
+        .await;
+    browser
+        .ensure(
+            hidden == json!(true),
+            "switching language after a decision keeps the banner hidden",
         )
         .await;
     browser.close().await;

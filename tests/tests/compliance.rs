@@ -342,12 +342,8 @@ async fn check_04_analytics_only_then_withdraw() {
     let browser = Browser::start("04-analytics-only", BrowserOptions::default()).await;
     browser.goto(&shop.url).await;
     browser.banner_ready().await;
-    browser.click(".consentry-customize > summary").await;
     browser
-        .ensure(
-            browser.wait_present("dialog#consentry-dialog[open]").await,
-            "customize dialog",
-        )
+        .open_settings_by(".consentry-customize > summary")
         .await;
     browser.click("#consentry-analytics").await;
     browser.click("#consentry-dialog button[value=save]").await;
@@ -676,27 +672,14 @@ async fn check_10_axe_finds_no_violations() {
     let browser = Browser::start("10-axe", BrowserOptions::default()).await;
     browser.goto(&shop.url).await;
     browser.banner_ready().await;
-    let first = browser.axe_violations().await;
+    browser.ensure_accessible("first layer").await;
     browser
-        .ensure(first.is_empty(), &format!("first layer: {first:#?}"))
+        .open_settings_by(".consentry-customize > summary")
         .await;
-    browser.click(".consentry-customize > summary").await;
-    browser
-        .ensure(
-            browser.wait_present("dialog#consentry-dialog[open]").await,
-            "dialog",
-        )
-        .await;
-    let dialog = browser.axe_violations().await;
-    browser
-        .ensure(dialog.is_empty(), &format!("customize dialog: {dialog:#?}"))
-        .await;
+    browser.ensure_accessible("customize dialog").await;
     browser.goto(&format!("{}/privacy", shop.url)).await;
     browser.banner_ready().await;
-    let privacy = browser.axe_violations().await;
-    browser
-        .ensure(privacy.is_empty(), &format!("/privacy: {privacy:#?}"))
-        .await;
+    browser.ensure_accessible("/privacy").await;
     for path in ["/register", "/account"] {
         if path == "/account" {
             browser.log_in(&shop.url).await;
@@ -704,10 +687,7 @@ async fn check_10_axe_finds_no_violations() {
             browser.goto(&format!("{}{path}", shop.url)).await;
         }
         browser.banner_ready().await;
-        let found = browser.axe_violations().await;
-        browser
-            .ensure(found.is_empty(), &format!("{path}: {found:#?}"))
-            .await;
+        browser.ensure_accessible(path).await;
     }
     browser.close().await;
 }
@@ -1062,13 +1042,7 @@ async fn the_report_counts_the_ledger(browser: &Browser, shop: &TestShop, id: &s
             &format!("one of two rejected all: {reject}"),
         )
         .await;
-    let violations = browser.axe_violations().await;
-    browser
-        .ensure(
-            violations.is_empty(),
-            &format!("/admin/consent: {violations:#?}"),
-        )
-        .await;
+    browser.ensure_accessible("/admin/consent").await;
 
     // The proof for the visitor's id, through the lookup form.
     browser.type_into(&[("input[name=id]", id)]).await;
@@ -1079,11 +1053,5 @@ async fn the_report_counts_the_ledger(browser: &Browser, shop: &TestShop, id: &s
     browser
         .ensure(rows, "the proof table: a header and the one decision")
         .await;
-    let violations = browser.axe_violations().await;
-    browser
-        .ensure(
-            violations.is_empty(),
-            &format!("the proof: {violations:#?}"),
-        )
-        .await;
+    browser.ensure_accessible("the proof").await;
 }
