@@ -14,6 +14,19 @@ use crate::markup::{Category, CookieInfo, STANDARD_CATEGORIES, Texts, primary_su
 use crate::text::{push_json_string, push_json_strings, push_u32};
 
 /// The texts of one more language (static mode).
+///
+/// ```
+/// use consentry_banner::config::{Config, Translation};
+/// use consentry_banner::markup::Texts;
+///
+/// let german = Translation {
+///     language: "de".into(),
+///     texts: Texts { accept_all: "Alle akzeptieren".into(), ..Texts::default() },
+///     categories: vec![("analytics".into(), "Statistik".into(), "Zählt Besuche.".into())],
+/// };
+/// let json = Config { translations: vec![german], ..Config::default() }.to_json();
+/// assert!(json.contains(r#""de":{"title":"#) && json.contains(r#""analytics":{"label":"Statistik""#));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Translation {
     /// Its BCP 47 tag (`de`, `pt-BR`, `ar`).

@@ -28,6 +28,13 @@ impl Action {
 
 /// The category part of a granted id: `analytics` of `analytics:matomo` (a service inside
 /// it) and of `analytics`.
+///
+/// ```
+/// use consentry_banner::logic::category_of;
+///
+/// assert_eq!(category_of("analytics:matomo"), "analytics");
+/// assert_eq!(category_of("analytics"), "analytics");
+/// ```
 pub fn category_of(id: &str) -> &str {
     split_once_byte(id, b':').map_or(id, |(category, _)| category)
 }
@@ -197,6 +204,13 @@ pub fn withdrew(before: &[String], after: &[String]) -> bool {
 }
 
 /// The `(name, value)` pairs of a `document.cookie` string.
+///
+/// ```
+/// use consentry_banner::logic::cookie_pairs;
+///
+/// let pairs: Vec<_> = cookie_pairs("a=1; b=x=y; junk").collect();
+/// assert_eq!(pairs, [("a", "1"), ("b", "x=y")]);
+/// ```
 pub fn cookie_pairs(cookies: &str) -> impl Iterator<Item = (&str, &str)> {
     split_byte(cookies, b';').filter_map(|pair| split_once_byte(skip_spaces(pair), b'='))
 }
@@ -204,6 +218,14 @@ pub fn cookie_pairs(cookies: &str) -> impl Iterator<Item = (&str, &str)> {
 /// The choice stored in `document.cookie`; `None` when absent or malformed. The banner uses
 /// it only when its revision is the page's (another revision asks the visitor again). See
 /// [`protocol`].
+///
+/// ```
+/// use consentry_banner::logic::stored_choice;
+///
+/// let choice = stored_choice("lang=de; consentry_choice=3.2.1800000000.ab12.necessary").unwrap();
+/// assert_eq!((choice.revision, choice.id), (2, Some("ab12")));
+/// assert!(stored_choice("lang=de").is_none());
+/// ```
 pub fn stored_choice(cookies: &str) -> Option<protocol::Choice<'_>> {
     cookie_pairs(cookies)
         .find(|(name, _)| *name == protocol::CHOICE_COOKIE)

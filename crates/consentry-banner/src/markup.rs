@@ -134,6 +134,18 @@ pub struct Service {
 }
 
 /// A cookie as the settings view lists it.
+///
+/// ```
+/// use consentry_banner::markup::{Category, CookieInfo, Service};
+///
+/// let analytics = Category {
+///     id: "analytics".into(),
+///     cookies: vec![CookieInfo { name: "_ga".into(), prefix: true, provider: "Google".into(), ..CookieInfo::default() }],
+///     services: vec![Service { id: "matomo".into(), label: "Matomo".into(), ..Service::default() }],
+///     ..Category::default()
+/// };
+/// assert_eq!(analytics.service_id(&analytics.services[0].id), "analytics:matomo");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CookieInfo {
     /// Its name, or the prefix of its names when `prefix`.
