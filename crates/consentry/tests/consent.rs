@@ -18,7 +18,8 @@ use tower::{Layer, ServiceExt, service_fn};
 const ORIGIN: &str = "https://shop.test";
 const STATS: &str = "https://stats.test";
 
-/// The app behind the layer: `/set/NAME` sets cookie NAME; every page shows the banner.
+/// The app behind the layer: `/set/NAME` sets cookie NAME, `/typed/TYPE` answers with that
+/// `Content-Type` (`+` for `; `, `%2B` for `+`); every page shows the banner.
 async fn app(request: Request<Full<Bytes>>) -> Result<Response<String>, Infallible> {
     let page = request
         .extensions()
@@ -30,6 +31,12 @@ async fn app(request: Request<Full<Bytes>>) -> Result<Response<String>, Infallib
         page.banner_html(),
         page.script_tag(&Category::ANALYTICS, &format!("{STATS}/a.js"))
     ));
+    if let Some(kind) = request.uri().path().strip_prefix("/typed/") {
+        let kind = kind.replace('+', "; ").replace("%2B", "+");
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, kind.parse().unwrap());
+    }
     if let Some(name) = request.uri().path().strip_prefix("/set/") {
         response.headers_mut().append(
             header::SET_COOKIE,
@@ -861,6 +868,51 @@ async fn csp_allows_a_category_origin_only_once_granted() {
     assert!(
         csp.contains("script-src 'self' 'nonce-") && csp.contains(STATS),
         "{csp}"
+    );
+}
+
+#[tokio::test]
+async fn the_csp_is_left_off_responses_that_run_nothing() {
+    let layer = layer(config(1, MemoryLedger::new()).csp(Csp::new()));
+    for passive in [
+        "text/css+charset=utf-8",
+        "TEXT/CSS",
+        "image/png",
+        "image/webp",
+        "font/woff2",
+        "audio/ogg",
+        "video/mp4",
+    ] {
+        let response = send(&layer, get(&format!("/typed/{passive}"), &[])).await;
+        assert!(
+            !response
+                .headers
+                .contains_key(header::CONTENT_SECURITY_POLICY),
+            "{passive}"
+        );
+    }
+    for active in [
+        "text/html+charset=utf-8",
+        "image/svg%2Bxml",
+        "application/json",
+        "application/xhtml%2Bxml",
+        "text/plain",
+        "application/javascript",
+    ] {
+        let response = send(&layer, get(&format!("/typed/{active}"), &[])).await;
+        assert!(
+            response
+                .headers
+                .contains_key(header::CONTENT_SECURITY_POLICY),
+            "{active}"
+        );
+    }
+    let untyped = send(&layer, get("/", &[])).await;
+    assert!(
+        untyped
+            .headers
+            .contains_key(header::CONTENT_SECURITY_POLICY),
+        "a response without a type keeps its CSP"
     );
 }
 

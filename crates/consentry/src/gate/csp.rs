@@ -8,7 +8,10 @@
 /// [`allow_origin`](crate::CategoryDef::allow_origin) origins are added to `script-src`,
 /// `connect-src`, `img-src` and `frame-src` only for visitors who granted it, so the
 /// browser itself blocks a third-party script before consent even if a template forgot
-/// to gate it. A response that already has a CSP keeps its own.
+/// to gate it. A response that already has a CSP keeps its own. Responses that run
+/// nothing a CSP governs are left without one: stylesheets (`text/css`), fonts (`font/*`),
+/// audio, video and raster images (`image/*` but SVG, which runs scripts when opened on
+/// its own). A response of any other type, or of none, gets the CSP.
 ///
 /// **Inline code needs the nonce.** Every inline `<script>` and `<style>` element must carry
 /// `nonce="…"` with [`Page::nonce`](crate::Page::nonce); the layer's own markup does.

@@ -136,7 +136,7 @@ impl GatePart {
         gate.delete_withdrawn(headers, &read.present);
         if let (Some(csp), Some(nonce)) = (&self.csp, read.nonce.as_ref().map(Nonce::as_str)) {
             let name = csp.header_name();
-            if !headers.contains_key(&name) {
+            if !headers.contains_key(&name) && !passive(headers.get(CONTENT_TYPE)) {
                 let value = self.templates.fill(granted, nonce, || {
                     let origins: Vec<&str> = granted
                         .definitions()
@@ -616,4 +616,20 @@ mod tests {
         assert!(deleted[1].starts_with("_ga=;") && deleted[1].contains("Domain=shop.example"));
         assert!(deleted[2].starts_with("_ga_K=;"));
     }
+}
+
+/// Whether a response of this type can run nothing a CSP governs: stylesheets, fonts,
+/// media and raster images (not SVG, which runs scripts when opened on its own).
+fn passive(content_type: Option<&HeaderValue>) -> bool {
+    let Some(kind) = content_type.map(HeaderValue::as_bytes) else {
+        return false;
+    };
+    let starts = |prefix: &[u8]| {
+        kind.len() >= prefix.len() && kind[..prefix.len()].eq_ignore_ascii_case(prefix)
+    };
+    (starts(b"image/") && !starts(b"image/svg"))
+        || starts(b"text/css")
+        || starts(b"font/")
+        || starts(b"audio/")
+        || starts(b"video/")
 }
