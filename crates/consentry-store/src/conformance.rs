@@ -17,9 +17,11 @@
 //! ```
 //!
 //! Keys are unique to each run (derived from `now`), so runs against a shared backend do
-//! not collide.
+//! not collide. A store with a synchronous side ([`SessionStore::immediate`]) goes through
+//! every check twice, once through each side, and then across them (written through one,
+//! read through the other).
 
-use super::{Changes, Record, SessionKey, SessionStore};
+use super::{Changes, ImmediateStore, Record, SessionKey, SessionStore};
 
 /// Runs every check against `store`, whose clock reads `now` (unix seconds).
 ///
@@ -27,17 +29,87 @@ use super::{Changes, Record, SessionKey, SessionStore};
 /// On the first behaviour that breaks the [`SessionStore`] contract, with a message
 /// saying which. Store errors also panic: the suite needs a working backend.
 pub async fn run<S: SessionStore + ?Sized>(store: &S, now: u64) {
-    let suite = Suite { store, now };
-    suite.absent_keys().await;
-    suite.create_and_load().await;
-    suite.updates_merge().await;
-    suite.delete_is_final().await;
-    suite.deadlines().await;
+    let sides = [None, store.immediate()];
+    for (index, immediate) in sides.into_iter().enumerate() {
+        if index > 0 && immediate.is_none() {
+            break;
+        }
+        let suite = Suite {
+            store,
+            now,
+            immediate,
+        };
+        suite.absent_keys().await;
+        suite.create_and_load().await;
+        suite.updates_merge().await;
+        suite.delete_is_final().await;
+        suite.deadlines().await;
+    }
+    if let Some(immediate) = store.immediate() {
+        both_sides_agree(store, immediate, now).await;
+    }
+}
+
+/// What one side writes, the other reads.
+async fn both_sides_agree<S: SessionStore + ?Sized>(
+    store: &S,
+    immediate: &dyn ImmediateStore,
+    now: u64,
+) {
+    let key = |n: u8| {
+        let mut digest = [n; 32];
+        digest[..8].copy_from_slice(&now.to_be_bytes());
+        digest[8] = 0xA5;
+        SessionKey::from_digest(digest)
+    };
+    let later = now + 3_600;
+    let written = record(&[("cart", "[1]")]);
+    immediate
+        .create_now(&key(10), &written, later)
+        .expect("create_now failed");
+    assert_eq!(
+        store.load(&key(10)).await.expect("load failed"),
+        Some(written.clone()),
+        "a record created at once must load through the future"
+    );
+    store
+        .create(&key(11), &written, later)
+        .await
+        .expect("create failed");
+    assert_eq!(
+        immediate.load_now(&key(11)).expect("load_now failed"),
+        Some(written),
+        "a record created through the future must load at once"
+    );
+    assert!(
+        immediate
+            .update_now(&key(11), &changes(&[("a", "1")], &["cart"]), later)
+            .expect("update_now failed")
+    );
+    assert_eq!(
+        store.load(&key(11)).await.expect("load failed"),
+        Some(record(&[("a", "1")])),
+        "an update made at once must show through the future"
+    );
+    immediate.delete_now(&key(10)).expect("delete_now failed");
+    store.delete(&key(11)).await.expect("delete failed");
+    assert_eq!(
+        store.load(&key(10)).await.expect("load failed"),
+        None,
+        "a record deleted at once must be gone"
+    );
+    assert_eq!(
+        immediate.load_now(&key(11)).expect("load_now failed"),
+        None,
+        "a record deleted through the future must be gone at once"
+    );
 }
 
 struct Suite<'a, S: ?Sized> {
     store: &'a S,
     now: u64,
+    /// The side under test: the futures (`None`) or the synchronous side.
+    immediate: Option<&'a dyn ImmediateStore>,
 }
 
 fn record(pairs: &[(&str, &str)]) -> Record {
@@ -63,6 +135,7 @@ impl<S: SessionStore + ?Sized> Suite<'_, S> {
     fn key(&self, n: u8) -> SessionKey {
         let mut digest = [n; 32];
         digest[..8].copy_from_slice(&self.now.to_be_bytes());
+        digest[8] = u8::from(self.immediate.is_some());
         SessionKey::from_digest(digest)
     }
 
@@ -71,30 +144,39 @@ impl<S: SessionStore + ?Sized> Suite<'_, S> {
     }
 
     async fn load(&self, n: u8) -> Option<Record> {
-        self.store.load(&self.key(n)).await.expect("load failed")
+        let key = self.key(n);
+        match self.immediate {
+            Some(side) => side.load_now(&key),
+            None => self.store.load(&key).await,
+        }
+        .expect("load failed")
     }
 
     async fn update(&self, n: u8, changes: &Changes, deadline: u64) -> bool {
         let key = self.key(n);
-        self.store
-            .update(&key, changes, deadline)
-            .await
-            .expect("update failed")
+        match self.immediate {
+            Some(side) => side.update_now(&key, changes, deadline),
+            None => self.store.update(&key, changes, deadline).await,
+        }
+        .expect("update failed")
     }
 
     async fn create(&self, n: u8, record: &Record, deadline: u64) {
         let key = self.key(n);
-        self.store
-            .create(&key, record, deadline)
-            .await
-            .expect("create failed");
+        match self.immediate {
+            Some(side) => side.create_now(&key, record, deadline),
+            None => self.store.create(&key, record, deadline).await,
+        }
+        .expect("create failed");
     }
 
     async fn delete(&self, n: u8) {
-        self.store
-            .delete(&self.key(n))
-            .await
-            .expect("delete failed");
+        let key = self.key(n);
+        match self.immediate {
+            Some(side) => side.delete_now(&key),
+            None => self.store.delete(&key).await,
+        }
+        .expect("delete failed");
     }
 
     async fn absent_keys(&self) {

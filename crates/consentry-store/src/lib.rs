@@ -9,6 +9,8 @@
 //!   a merge so concurrent requests that change different keys both persist;
 //! - [`StoreError`]: what a backend reports; the layer answers it with `503` and
 //!   `Retry-After`, never with a silently fresh session;
+//! - [`ImmediateStore`]: the synchronous side of a store that never waits (in process
+//!   memory), which the layer calls without a future ([`SessionStore::immediate`]);
 //! - `conformance::run` (feature `testing`): the contract as a runnable suite.
 //!
 //! ```
@@ -194,6 +196,29 @@ impl Changes {
         }
     }
 
+    /// Applies the changes to a record, moving their values in instead of copying them.
+    ///
+    /// ```
+    /// use consentry_store::{Changes, Record};
+    ///
+    /// let mut record = Record::from([("theme".into(), "\"dark\"".into())]);
+    /// let mut changes = Changes::default();
+    /// changes.insert("cart", "[1]");
+    /// changes.remove("theme");
+    /// changes.merge_into(&mut record);
+    /// assert_eq!(record, Record::from([("cart".into(), "[1]".into())]));
+    /// ```
+    pub fn merge_into(self, record: &mut Record) {
+        for key in &self.removed {
+            record.remove(key);
+        }
+        if record.is_empty() {
+            *record = self.set;
+        } else {
+            record.extend(self.set);
+        }
+    }
+
     /// The value of `key` once these changes are applied to `base`.
     ///
     /// ```
@@ -265,6 +290,76 @@ pub trait SessionStore: Send + Sync + 'static {
 
     /// Removes the record under `key`, if any.
     fn delete<'a>(&'a self, key: &'a SessionKey) -> StoreFuture<'a, ()>;
+
+    /// This store's synchronous side, when it answers without waiting (a store in
+    /// process memory): the layer then calls it directly instead of boxing and polling a
+    /// future per operation. `None`, the default, for stores that do I/O.
+    ///
+    /// ```
+    /// use consentry_store::{ImmediateStore, SessionStore};
+    ///
+    /// fn describe(store: &dyn SessionStore) -> &'static str {
+    ///     match store.immediate() {
+    ///         Some(_) => "answers at once",
+    ///         None => "answers through futures",
+    ///     }
+    /// }
+    /// # let _ = describe;
+    /// ```
+    fn immediate(&self) -> Option<&dyn ImmediateStore> {
+        None
+    }
+}
+
+/// The synchronous side of a store that never waits ([`SessionStore::immediate`]). Each
+/// method must do exactly what its asynchronous counterpart does; `conformance::run`
+/// (feature `testing`) runs its checks through both sides and across them.
+///
+/// ```
+/// use consentry_store::{Changes, ImmediateStore, Record, SessionKey, StoreError};
+///
+/// /// Adds to the cart of a session, in a store that answers at once.
+/// fn add(store: &dyn ImmediateStore, key: &SessionKey, cart: &str, deadline: u64) -> Result<bool, StoreError> {
+///     let mut changes = Changes::default();
+///     changes.insert("cart", cart);
+///     store.update_now(key, &changes, deadline)
+/// }
+/// # let _ = add;
+/// ```
+pub trait ImmediateStore: Send + Sync {
+    /// [`SessionStore::load`], at once.
+    ///
+    /// # Errors
+    /// As [`SessionStore::load`].
+    fn load_now(&self, key: &SessionKey) -> Result<Option<Record>, StoreError>;
+
+    /// [`SessionStore::create`], at once.
+    ///
+    /// # Errors
+    /// As [`SessionStore::create`].
+    fn create_now(
+        &self,
+        key: &SessionKey,
+        record: &Record,
+        deadline: u64,
+    ) -> Result<(), StoreError>;
+
+    /// [`SessionStore::update`], at once.
+    ///
+    /// # Errors
+    /// As [`SessionStore::update`].
+    fn update_now(
+        &self,
+        key: &SessionKey,
+        changes: &Changes,
+        deadline: u64,
+    ) -> Result<bool, StoreError>;
+
+    /// [`SessionStore::delete`], at once.
+    ///
+    /// # Errors
+    /// As [`SessionStore::delete`].
+    fn delete_now(&self, key: &SessionKey) -> Result<(), StoreError>;
 }
 
 impl<S: SessionStore + ?Sized> SessionStore for Arc<S> {
@@ -292,5 +387,9 @@ impl<S: SessionStore + ?Sized> SessionStore for Arc<S> {
 
     fn delete<'a>(&'a self, key: &'a SessionKey) -> StoreFuture<'a, ()> {
         (**self).delete(key)
+    }
+
+    fn immediate(&self) -> Option<&dyn ImmediateStore> {
+        (**self).immediate()
     }
 }

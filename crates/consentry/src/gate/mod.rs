@@ -445,6 +445,22 @@ fn canonical_deletion(cookie: &cookie::Cookie<'_>) -> HeaderValue {
         .expect("a parsed cookie's name and attributes are valid header text")
 }
 
+/// Whether a response of this type can run nothing a CSP governs: stylesheets, fonts,
+/// media and raster images (not SVG, which runs scripts when opened on its own).
+fn passive(content_type: Option<&HeaderValue>) -> bool {
+    let Some(kind) = content_type.map(HeaderValue::as_bytes) else {
+        return false;
+    };
+    let starts = |prefix: &[u8]| {
+        kind.len() >= prefix.len() && kind[..prefix.len()].eq_ignore_ascii_case(prefix)
+    };
+    (starts(b"image/") && !starts(b"image/svg"))
+        || starts(b"text/css")
+        || starts(b"font/")
+        || starts(b"audio/")
+        || starts(b"video/")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -616,20 +632,4 @@ mod tests {
         assert!(deleted[1].starts_with("_ga=;") && deleted[1].contains("Domain=shop.example"));
         assert!(deleted[2].starts_with("_ga_K=;"));
     }
-}
-
-/// Whether a response of this type can run nothing a CSP governs: stylesheets, fonts,
-/// media and raster images (not SVG, which runs scripts when opened on its own).
-fn passive(content_type: Option<&HeaderValue>) -> bool {
-    let Some(kind) = content_type.map(HeaderValue::as_bytes) else {
-        return false;
-    };
-    let starts = |prefix: &[u8]| {
-        kind.len() >= prefix.len() && kind[..prefix.len()].eq_ignore_ascii_case(prefix)
-    };
-    (starts(b"image/") && !starts(b"image/svg"))
-        || starts(b"text/css")
-        || starts(b"font/")
-        || starts(b"audio/")
-        || starts(b"video/")
 }

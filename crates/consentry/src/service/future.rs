@@ -12,7 +12,7 @@ use pin_project_lite::pin_project;
 use super::{ConsentryBody, Reads, Shared};
 use crate::clock::Moment;
 use crate::endpoint::{EndpointFuture, Update};
-use crate::store::StoreFuture;
+use crate::session::Work;
 
 pin_project! {
     /// The response future of [`ConsentryService`](crate::ConsentryService): the inner
@@ -43,7 +43,7 @@ pin_project! {
         Endpoint { future: EndpointFuture },
         Persist {
             // `None` when the session needs no store work.
-            work: Option<StoreFuture<'static, bool>>,
+            work: Option<Work>,
             response: Option<Response<ConsentryBody<B>>>,
             update: Option<Update>,
             best_effort: bool,
@@ -146,7 +146,7 @@ where
                     on_gone,
                 } => {
                     let outcome = match work {
-                        Some(work) => Some(ready!(work.as_mut().poll(cx))),
+                        Some(work) => Some(ready!(work.poll(cx))),
                         None => None,
                     };
                     let mut response = response.take().expect("polled after completion");

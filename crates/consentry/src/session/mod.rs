@@ -6,6 +6,7 @@
 use std::fmt;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use http::HeaderValue;
@@ -13,7 +14,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use bytes::Bytes;
-use consentry_store::{Changes, Record, SessionKey, SessionStore, StoreError, StoreFuture};
+use consentry_store::{
+    Changes, ImmediateStore, Record, SessionKey, SessionStore, StoreError, StoreFuture,
+};
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use http::{Response, StatusCode};
 use sha2::{Digest as _, Sha256};
@@ -360,7 +363,11 @@ impl Session {
                 _ => return Ok(()),
             }
         };
-        let loaded = self.store().load(&key).await;
+        let store = self.store();
+        let loaded = match store.immediate() {
+            Some(at_once) => at_once.load_now(&key),
+            None => store.load(&key).await,
+        };
         let mut state = self.state();
         match loaded {
             Err(error) => {
@@ -582,17 +589,22 @@ impl Session {
         let doomed = std::mem::take(&mut state.doomed);
         let changes = std::mem::take(&mut state.changes);
 
+        let store = &runtime.config.store;
         if let Some(Fresh { ticket, mut base }) = state.fresh.take() {
-            let now = moment.now();
-            changes.apply_to(&mut base);
+            // A session begun in this request is dated by its ticket: no second clock read.
+            let now = ticket.created;
+            changes.merge_into(&mut base);
             let deadline = runtime.deadline(&ticket);
-            let store = Arc::clone(&runtime.config.store);
             return Plan {
-                work: Some(Box::pin(async move {
-                    store.create(&ticket.key(), &base, deadline).await?;
-                    delete_all(&*store, &doomed).await?;
-                    Ok(true)
-                })),
+                work: Some(
+                    Job::Create {
+                        key: ticket.key(),
+                        record: base,
+                        deadline,
+                        doomed,
+                    }
+                    .start(store),
+                ),
                 best_effort: false,
                 on_success: Some(runtime.set_cookie(&ticket, now)),
                 on_gone: None,
@@ -617,13 +629,16 @@ impl Session {
             } else {
                 ticket
             };
-            let deadline = runtime.deadline(&kept);
-            let store = Arc::clone(&runtime.config.store);
             let best_effort = changes.is_empty() && !state.retimed;
             return Plan {
-                work: Some(Box::pin(async move {
-                    store.update(&kept.key(), &changes, deadline).await
-                })),
+                work: Some(
+                    Job::Update {
+                        key: kept.key(),
+                        changes,
+                        deadline: runtime.deadline(&kept),
+                    }
+                    .start(store),
+                ),
                 best_effort,
                 on_success: due.then(|| runtime.set_cookie(&kept, now)),
                 on_gone: Some(runtime.expire_cookie()),
@@ -631,18 +646,8 @@ impl Session {
         }
 
         let expire = (state.cookie == CookieSeen::Stale).then(|| runtime.expire_cookie());
-        if doomed.is_empty() {
-            return Plan {
-                on_success: expire,
-                ..Plan::default()
-            };
-        }
-        let store = Arc::clone(&runtime.config.store);
         Plan {
-            work: Some(Box::pin(async move {
-                delete_all(&*store, &doomed).await?;
-                Ok(true)
-            })),
+            work: (!doomed.is_empty()).then(|| Job::Delete { doomed }.start(store)),
             best_effort: false,
             on_success: expire,
             on_gone: None,
@@ -656,18 +661,113 @@ fn warn_if_finished(state: &State) {
     }
 }
 
-async fn delete_all(store: &dyn SessionStore, keys: &[SessionKey]) -> Result<(), StoreError> {
-    for key in keys {
-        store.delete(key).await?;
+/// The store work one response leaves.
+enum Job {
+    /// A session begun in this request, and the ids it retired.
+    Create {
+        key: SessionKey,
+        record: Record,
+        deadline: u64,
+        doomed: Vec<SessionKey>,
+    },
+    /// The live session's changes (or only its new deadline).
+    Update {
+        key: SessionKey,
+        changes: Changes,
+        deadline: u64,
+    },
+    /// Retired ids only (logout, an id cycled away).
+    Delete { doomed: Vec<SessionKey> },
+}
+
+impl Job {
+    /// Done at once on a store that never waits ([`SessionStore::immediate`]); otherwise
+    /// a future for the response to await.
+    fn start(self, store: &Arc<dyn SessionStore>) -> Work {
+        if let Some(at_once) = store.immediate() {
+            return Work::Done(self.run_now(at_once));
+        }
+        let store = Arc::clone(store);
+        Work::Pending(Box::pin(async move { self.run(&*store).await }))
     }
-    Ok(())
+
+    /// Whether the session still exists afterwards.
+    fn run_now(&self, store: &dyn ImmediateStore) -> Result<bool, StoreError> {
+        match self {
+            Self::Create {
+                key,
+                record,
+                deadline,
+                doomed,
+            } => {
+                store.create_now(key, record, *deadline)?;
+                doomed.iter().try_for_each(|key| store.delete_now(key))?;
+                Ok(true)
+            }
+            Self::Update {
+                key,
+                changes,
+                deadline,
+            } => store.update_now(key, changes, *deadline),
+            Self::Delete { doomed } => {
+                doomed.iter().try_for_each(|key| store.delete_now(key))?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// [`Job::run_now`], through the store's futures.
+    async fn run(&self, store: &dyn SessionStore) -> Result<bool, StoreError> {
+        match self {
+            Self::Create {
+                key,
+                record,
+                deadline,
+                doomed,
+            } => {
+                store.create(key, record, *deadline).await?;
+                for key in doomed {
+                    store.delete(key).await?;
+                }
+                Ok(true)
+            }
+            Self::Update {
+                key,
+                changes,
+                deadline,
+            } => store.update(key, changes, *deadline).await,
+            Self::Delete { doomed } => {
+                for key in doomed {
+                    store.delete(key).await?;
+                }
+                Ok(true)
+            }
+        }
+    }
+}
+
+/// A response's store work: already done, or a future to await. Either way it comes to
+/// whether the session still exists.
+pub(crate) enum Work {
+    Done(Result<bool, StoreError>),
+    Pending(StoreFuture<'static, bool>),
+}
+
+impl Work {
+    /// The outcome; `Done` gives its result once (then `Ok(false)`).
+    pub(crate) fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Result<bool, StoreError>> {
+        match self {
+            Self::Done(result) => Poll::Ready(std::mem::replace(result, Ok(false))),
+            Self::Pending(future) => future.as_mut().poll(cx),
+        }
+    }
 }
 
 /// The store work a request left, and the `Set-Cookie` to send for each outcome.
 #[derive(Default)]
 pub(crate) struct Plan {
-    /// Resolves to whether the session still exists.
-    pub(crate) work: Option<StoreFuture<'static, bool>>,
+    /// Comes to whether the session still exists.
+    pub(crate) work: Option<Work>,
     /// A failure of `work` is logged, not answered with 503 (a renewal nobody asked for).
     pub(crate) best_effort: bool,
     pub(crate) on_success: Option<HeaderValue>,

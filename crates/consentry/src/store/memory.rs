@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockWriteGuard};
 
 use super::packed::Packed;
-use super::{Changes, Record, SessionKey, SessionStore, StoreFuture};
+use super::{Changes, ImmediateStore, Record, SessionKey, SessionStore, StoreError, StoreFuture};
 use crate::clock::{Clock, SystemClock};
 use crate::hashing::FoldHash;
 
@@ -234,7 +234,7 @@ impl MemoryStore {
         }
     }
 
-    fn create_now(&self, key: &SessionKey, record: &Record, deadline: u64) {
+    fn create_at_once(&self, key: &SessionKey, record: &Record, deadline: u64) {
         let now = self.clock.now();
         {
             let mut shard = write(self.shard(key));
@@ -259,7 +259,7 @@ impl MemoryStore {
         self.after_write(now);
     }
 
-    fn update_now(&self, key: &SessionKey, changes: &Changes, deadline: u64) -> bool {
+    fn update_at_once(&self, key: &SessionKey, changes: &Changes, deadline: u64) -> bool {
         let now = self.clock.now();
         let updated = {
             let mut shard = write(self.shard(key));
@@ -303,8 +303,42 @@ impl fmt::Debug for MemoryStore {
 
 impl SessionStore for MemoryStore {
     fn load<'a>(&'a self, key: &'a SessionKey) -> StoreFuture<'a, Option<Record>> {
+        Box::pin(std::future::ready(self.load_now(key)))
+    }
+
+    fn create<'a>(
+        &'a self,
+        key: &'a SessionKey,
+        record: &'a Record,
+        deadline: u64,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(std::future::ready(self.create_now(key, record, deadline)))
+    }
+
+    fn update<'a>(
+        &'a self,
+        key: &'a SessionKey,
+        changes: &'a Changes,
+        deadline: u64,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(std::future::ready(self.update_now(key, changes, deadline)))
+    }
+
+    fn delete<'a>(&'a self, key: &'a SessionKey) -> StoreFuture<'a, ()> {
+        Box::pin(std::future::ready(self.delete_now(key)))
+    }
+
+    fn immediate(&self) -> Option<&dyn ImmediateStore> {
+        Some(self)
+    }
+}
+
+/// The store never waits (a lock held for one map operation), so the layer calls it
+/// without futures.
+impl ImmediateStore for MemoryStore {
+    fn load_now(&self, key: &SessionKey) -> Result<Option<Record>, StoreError> {
         let now = self.clock.now();
-        let record = self
+        Ok(self
             .shard(key)
             .read()
             .unwrap_or_else(PoisonError::into_inner)
@@ -314,33 +348,31 @@ impl SessionStore for MemoryStore {
             .map(|entry| {
                 entry.touch();
                 entry.record.unpack()
-            });
-        Box::pin(std::future::ready(Ok(record)))
+            }))
     }
 
-    fn create<'a>(
-        &'a self,
-        key: &'a SessionKey,
-        record: &'a Record,
+    fn create_now(
+        &self,
+        key: &SessionKey,
+        record: &Record,
         deadline: u64,
-    ) -> StoreFuture<'a, ()> {
-        self.create_now(key, record, deadline);
-        Box::pin(std::future::ready(Ok(())))
+    ) -> Result<(), StoreError> {
+        self.create_at_once(key, record, deadline);
+        Ok(())
     }
 
-    fn update<'a>(
-        &'a self,
-        key: &'a SessionKey,
-        changes: &'a Changes,
+    fn update_now(
+        &self,
+        key: &SessionKey,
+        changes: &Changes,
         deadline: u64,
-    ) -> StoreFuture<'a, bool> {
-        let updated = self.update_now(key, changes, deadline);
-        Box::pin(std::future::ready(Ok(updated)))
+    ) -> Result<bool, StoreError> {
+        Ok(self.update_at_once(key, changes, deadline))
     }
 
-    fn delete<'a>(&'a self, key: &'a SessionKey) -> StoreFuture<'a, ()> {
+    fn delete_now(&self, key: &SessionKey) -> Result<(), StoreError> {
         write(self.shard(key)).records.remove(key);
-        Box::pin(std::future::ready(Ok(())))
+        Ok(())
     }
 }
 

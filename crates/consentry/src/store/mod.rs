@@ -28,5 +28,7 @@ mod packed;
 
 #[cfg(feature = "testing")]
 pub use consentry_store::conformance;
-pub use consentry_store::{Changes, Record, SessionKey, SessionStore, StoreError, StoreFuture};
+pub use consentry_store::{
+    Changes, ImmediateStore, Record, SessionKey, SessionStore, StoreError, StoreFuture,
+};
 pub use memory::MemoryStore;
