@@ -17,14 +17,20 @@ use tower::{Layer, service_fn};
 
 const T0: u64 = 1_800_000_000;
 
-/// A tiny app: `/set/K/V`, `/get/K`, `/login/USER`, `/logout`, `/static`.
+/// A tiny app: `/set/K/V`, `/get/K`, `/login/USER`, `/logout`, `/static`; under
+/// `/public/…` the same with `Cache-Control: public, max-age=3600`.
 async fn app(request: Request<Full<Bytes>>) -> Result<Response<String>, Infallible> {
     let session = request
         .extensions()
         .get::<Session>()
         .cloned()
         .expect("layer installed");
-    let path = request.uri().path().to_owned();
+    let public = request.uri().path().starts_with("/public/");
+    let path = request
+        .uri()
+        .path()
+        .trim_start_matches("/public")
+        .to_owned();
     let parts: Vec<&str> = path.split('/').skip(1).collect();
     let result: Result<String, consentry::SessionError> = async {
         Ok(match parts.as_slice() {
@@ -49,9 +55,14 @@ async fn app(request: Request<Full<Bytes>>) -> Result<Response<String>, Infallib
         })
     }
     .await;
-    Ok(Response::new(
-        result.unwrap_or_else(|e| format!("error: {e}")),
-    ))
+    let mut response = Response::new(result.unwrap_or_else(|e| format!("error: {e}")));
+    if public {
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            http::HeaderValue::from_static("public, max-age=3600"),
+        );
+    }
+    Ok(response)
 }
 
 fn keyring() -> Keyring {
@@ -251,6 +262,59 @@ async fn idle_timeout_ends_a_quiet_session() {
     let late = client.get("/get/user", Some(&sid)).await;
     assert_eq!(late.body, "-", "a session idle past the timeout is over");
     assert!(late.expires_sid());
+}
+
+#[tokio::test]
+async fn no_shared_cache_keeps_a_session_cookie() {
+    let clock = ManualClock::new(T0);
+    let store = Arc::new(MemoryStore::new().with_clock(clock.clone()));
+    let layer = layer_with(store, &clock, |c| {
+        c.idle_timeout(Duration::from_secs(600))
+            .refresh_after(Duration::from_secs(10))
+    });
+    let client = Site { layer };
+
+    let created = client.get("/public/set/user/alice", None).await;
+    let sid = created.sid().expect("a session begun on a public response");
+    assert_eq!(
+        created.cache_control.as_deref(),
+        Some("private, max-age=3600"),
+        "a response carrying a new session cookie is private, its max-age kept"
+    );
+
+    clock.advance(Duration::from_secs(20));
+    let asset = client.get("/public/static", Some(&sid)).await;
+    assert!(
+        asset.set_cookie.is_empty(),
+        "a due renewal waits for a response no shared cache keeps: {:?}",
+        asset.set_cookie
+    );
+    assert_eq!(asset.cache_control.as_deref(), Some("public, max-age=3600"));
+    let page = client.get("/get/user", Some(&sid)).await;
+    assert_eq!(page.body, "alice");
+    assert!(page.sid().is_some(), "the next private response renews it");
+    assert_eq!(page.cache_control.as_deref(), Some("private"));
+
+    let renewed = page.sid().unwrap();
+    let changed = client.get("/public/set/cart/2", Some(&renewed)).await;
+    assert!(
+        changed.set_cookie.is_empty(),
+        "a change to a fresh cookie's session writes no cookie"
+    );
+    assert_eq!(
+        changed.cache_control.as_deref(),
+        Some("public, max-age=3600"),
+        "so the response stays as the app made it"
+    );
+    assert_eq!(client.get("/get/cart", Some(&renewed)).await.body, "2");
+
+    let forged = client.get("/public/static", Some("forged")).await;
+    assert!(forged.expires_sid(), "a bad cookie is deleted");
+    assert_eq!(
+        forged.cache_control.as_deref(),
+        Some("private, max-age=3600"),
+        "a deletion is not for everyone either"
+    );
 }
 
 #[tokio::test]

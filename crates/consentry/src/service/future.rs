@@ -5,11 +5,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use http::header::{CACHE_CONTROL, SET_COOKIE};
+use http::header::SET_COOKIE;
 use http::{HeaderValue, Response};
 use pin_project_lite::pin_project;
 
-use super::{ConsentryBody, Reads, Shared};
+use super::{ConsentryBody, Reads, Shared, caching};
 use crate::clock::Moment;
 use crate::endpoint::{EndpointFuture, Update};
 use crate::session::Work;
@@ -166,12 +166,13 @@ where
                         }
                     };
                     let update = update.take();
+                    let renewal = *best_effort;
                     this.state.set(State::Done);
                     respond(
                         this.shared,
                         this.reads,
                         update.as_ref(),
-                        cookie,
+                        SessionCookie { cookie, renewal },
                         &mut response,
                     );
                     return Poll::Ready(Ok(response));
@@ -183,14 +184,20 @@ where
     }
 }
 
+/// The session's `Set-Cookie`, if any, and whether it only renews a session nothing changed.
+struct SessionCookie {
+    cookie: Option<HeaderValue>,
+    renewal: bool,
+}
+
 /// The parts' response sides, in a fixed order: the gate (filter, withdrawn cookies,
-/// CSP), the consent cookie, the referral cookie, the session cookie; then
-/// `Cache-Control: private` on a response that sets cookies (unless the app chose).
+/// CSP), the consent cookie, the referral cookie, the session cookie; then the caching
+/// rule for cookies.
 fn respond<B>(
     shared: &Shared,
     reads: &Reads,
     update: Option<&Update>,
-    session_cookie: Option<HeaderValue>,
+    session: SessionCookie,
     response: &mut Response<B>,
 ) {
     let headers = response.headers_mut();
@@ -211,11 +218,14 @@ fn respond<B>(
             );
         }
     }
-    if let Some(cookie) = session_cookie {
-        headers.append(SET_COOKIE, cookie);
+    if let Some(cookie) = session.cookie {
+        // A renewal waits for a response no shared cache keeps (a later page), so that a
+        // public asset stays public.
+        if !(session.renewal && caching::shared(headers)) {
+            headers.append(SET_COOKIE, cookie);
+        }
     }
-    // A response that sets cookies must not be served from a shared cache to someone else.
-    if headers.contains_key(SET_COOKIE) && !headers.contains_key(CACHE_CONTROL) {
-        headers.insert(CACHE_CONTROL, HeaderValue::from_static("private"));
+    if headers.contains_key(SET_COOKIE) {
+        caching::keep_private(headers);
     }
 }

@@ -6,6 +6,7 @@
 //! the app or the consent endpoint, then each part's `respond` on the way out.
 
 mod body;
+mod caching;
 mod future;
 mod layer;
 #[allow(
