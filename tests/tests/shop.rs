@@ -395,7 +395,12 @@ async fn without_the_layer_only_the_stylesheet_works() {
     );
     assert_eq!(plain.body, full.body);
     assert!(plain.headers.get(header::CONTENT_SECURITY_POLICY).is_none());
-    assert!(full.headers.get(header::CONTENT_SECURITY_POLICY).is_some());
+    assert!(
+        full.headers.get(header::CONTENT_SECURITY_POLICY).is_none(),
+        "a stylesheet runs nothing a CSP governs"
+    );
+    let page = send(&layered, get("/", None)).await;
+    assert!(page.headers.get(header::CONTENT_SECURITY_POLICY).is_some());
     for path in ["/", "/account", "/privacy"] {
         let page = send(&bare, get(path, None)).await;
         assert!(page.status.is_server_error(), "{path}: {}", page.status);

@@ -3,7 +3,7 @@
 //! layer such as `tower_http::csrf::CsrfLayer`.
 
 use http::header::{HOST, ORIGIN};
-use http::{HeaderMap, Uri};
+use http::{HeaderMap, HeaderName, Uri};
 
 /// How the site is served, for judging an `Origin`'s scheme when the request URI has none.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,6 +13,9 @@ pub(crate) enum Served {
     /// Over plain `http` (development cookies without `Secure`).
     PlainHttp,
 }
+
+/// Fetch metadata: who started the request, as the browser saw it.
+const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 
 /// Whether a request was sent by a page of this same origin (scheme, host and port),
 /// judged as browsers allow:
@@ -29,12 +32,12 @@ pub(crate) enum Served {
 pub(crate) fn same_origin(headers: &HeaderMap, uri: &Uri, served: Served) -> bool {
     // Browsers send each header once; repeated ones are not from a browser page and are
     // too ambiguous to trust.
-    if headers.get_all("sec-fetch-site").iter().count() > 1
+    if headers.get_all(SEC_FETCH_SITE).iter().count() > 1
         || headers.get_all(ORIGIN).iter().count() > 1
     {
         return false;
     }
-    if let Some(site) = headers.get("sec-fetch-site") {
+    if let Some(site) = headers.get(SEC_FETCH_SITE) {
         return matches!(site.as_bytes(), b"same-origin" | b"none");
     }
     let Some(origin) = headers.get(ORIGIN) else {

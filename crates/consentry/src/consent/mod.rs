@@ -13,7 +13,11 @@ use std::sync::Arc;
 
 use consentry_banner::protocol::{self, CHOICE_COOKIE};
 use http::header::SET_COOKIE;
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue};
+
+/// Global Privacy Control's request header, named once (a `&str` name is parsed on every
+/// lookup).
+const SEC_GPC: HeaderName = HeaderName::from_static("sec-gpc");
 
 use crate::clock::{Clock, Moment};
 use crate::codec::Codec;
@@ -213,7 +217,7 @@ impl ConsentPart {
     ) -> ConsentRead {
         let policy = &self.policy;
         let gpc = headers
-            .get("sec-gpc")
+            .get(SEC_GPC)
             .is_some_and(|value| value.as_bytes().trim_ascii() == b"1");
         let mut id = None;
         let mut decision = None;

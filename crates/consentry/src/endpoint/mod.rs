@@ -24,7 +24,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{ACCEPT, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, X_FRAME_OPTIONS};
-use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode};
 use http_body::Body;
 
 use crate::BoxError;
@@ -232,6 +232,9 @@ fn stylesheet() -> Response<Bytes> {
     response
 }
 
+/// Fetch metadata: what the response is for (`empty` for a script's `fetch`).
+const SEC_FETCH_DEST: HeaderName = HeaderName::from_static("sec-fetch-dest");
+
 /// Where a decision came from, as the request shows it (never as the client claims): a
 /// form post is the no-JavaScript form; a request with the fetch metadata browsers add to
 /// a page script's `fetch` (`Sec-Fetch-Dest: empty`, which scripts cannot set) is the
@@ -241,7 +244,7 @@ fn source_of<B>(request: &Request<B>, form: bool) -> Source {
         Source::Form
     } else if request
         .headers()
-        .get("sec-fetch-dest")
+        .get(SEC_FETCH_DEST)
         .is_some_and(|dest| dest.as_bytes() == b"empty")
     {
         Source::Banner

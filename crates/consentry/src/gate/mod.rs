@@ -135,8 +135,11 @@ impl GatePart {
         gate.filter(headers);
         gate.delete_withdrawn(headers, &read.present);
         if let (Some(csp), Some(nonce)) = (&self.csp, read.nonce.as_ref().map(Nonce::as_str)) {
+            let kind = headers.get(CONTENT_TYPE);
+            let html = kind.is_some_and(|kind| kind.as_bytes().starts_with(b"text/html"));
+            let passive = passive(kind);
             let name = csp.header_name();
-            if !headers.contains_key(&name) && !passive(headers.get(CONTENT_TYPE)) {
+            if !passive && !headers.contains_key(&name) {
                 let value = self.templates.fill(granted, nonce, || {
                     let origins: Vec<&str> = granted
                         .definitions()
@@ -150,9 +153,6 @@ impl GatePart {
             }
             // A page whose scripts carry this response's nonce must not be served to anyone
             // else from a shared cache (the nonce would be known and reused).
-            let html = headers
-                .get(CONTENT_TYPE)
-                .is_some_and(|kind| kind.as_bytes().starts_with(b"text/html"));
             if html && !headers.contains_key(CACHE_CONTROL) {
                 headers.insert(CACHE_CONTROL, HeaderValue::from_static("private"));
             }

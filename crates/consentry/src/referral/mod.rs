@@ -112,6 +112,8 @@ pub(crate) struct ReferralPart {
     /// The configured partners, in order (moved out of `config`), shared with the
     /// requests they refer ([`Referral::partner`]).
     partners: Vec<Arc<Partner>>,
+    /// Whether any partner has a portal host (else no request's host is looked at).
+    portals: bool,
     codec: Codec,
     cookie_name: String,
     cookies: CookieSettings,
@@ -139,11 +141,12 @@ impl ReferralPart {
         cookies: CookieSettings,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        let partners = std::mem::take(&mut config.partners)
+        let partners: Vec<Arc<Partner>> = std::mem::take(&mut config.partners)
             .into_iter()
             .map(Arc::new)
             .collect();
         Self {
+            portals: partners.iter().any(|p| !p.portal_hosts.is_empty()),
             partners,
             config,
             codec: Codec::new(keyring, Purpose::Referral),
@@ -279,11 +282,14 @@ impl ReferralPart {
             .find_map(|opened| Some((self.decode(&opened.body)?, opened.by_primary)));
         let stored = opened.map(|(touch, _)| touch);
         let counted = stored.filter(|s| granted.allows(&self.partner(s.partner).category));
-        let host = headers
-            .get(http::header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .or_else(|| uri.authority().map(http::uri::Authority::as_str));
-        let portal = host.and_then(|host| self.partner_for_host(host));
+        let portal = self.portals.then(|| {
+            headers
+                .get(http::header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .or_else(|| uri.authority().map(http::uri::Authority::as_str))
+                .and_then(|host| self.partner_for_host(host))
+        });
+        let portal = portal.flatten();
         let link = if portal.is_none() && matches!(*method, Method::GET | Method::HEAD) {
             self.partner_for_link(uri)
         } else {

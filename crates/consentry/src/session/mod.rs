@@ -586,6 +586,13 @@ impl Session {
         let runtime = &self.inner.runtime;
         let mut state = self.state();
         state.finished = true;
+        if state.ticket.is_none() && state.fresh.is_none() && state.doomed.is_empty() {
+            // No session, none begun, none ended: at most a bad cookie to delete.
+            return Plan {
+                on_success: (state.cookie == CookieSeen::Stale).then(|| runtime.expire_cookie()),
+                ..Plan::default()
+            };
+        }
         let doomed = std::mem::take(&mut state.doomed);
         let changes = std::mem::take(&mut state.changes);
 
