@@ -1,11 +1,22 @@
 //! A request through the session layer, consentry against tower-sessions (its memory store,
-//! signed cookies), in the same run, beside the bare service: a handler that never touches
-//! the session (no cookie), reading a session value, writing one, and a new session.
+//! signed cookies), in the same run and process, beside the bare service: a handler that
+//! never touches the session (no cookie), reading a session value, writing one, and a new
+//! session. Then the whole consentry layer (sessions, consent with the CSP on and a declared
+//! analytics cookie, referral): a returning visitor (session, consent and referral cookies)
+//! whose handler reads a session value and asks consent, and a first visit (no cookies, the
+//! handler asks consent only). Every case sends the same request shape as the bare service.
 //!
-//! `cargo bench -p consentry-benches`
+//! `cargo bench -p consentry-benches --bench sessions`
 
 use std::convert::Infallible;
 
+use consentry::ledger::MemoryLedger;
+use consentry::store::MemoryStore;
+use consentry::{
+    Category, ConsentConfig, Consentry, Csp, DeclaredCookie, Key, Keyring, Partner, Policy,
+    ReferralConfig, SessionConfig,
+};
+use consentry_benches::set_cookie;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::{Request, Response, header};
 use http_body_util::{BodyExt as _, Full};
@@ -97,23 +108,78 @@ async fn tower_sessions_app(request: Request<Body>) -> Result<Response<String>, 
     Ok(Response::new(body))
 }
 
+/// Behind the whole layer: asks consent, and reads or writes the session.
+async fn whole_layer_app(request: Request<Body>) -> Result<Response<String>, Infallible> {
+    let consent = request
+        .extensions()
+        .get::<consentry::Consent>()
+        .cloned()
+        .unwrap();
+    let analytics = consent.allows(&Category::ANALYTICS);
+    let body = match request.uri().path() {
+        "/write" => {
+            let session = request.extensions().get::<consentry::Session>().unwrap();
+            session.insert("count", &42u64).await.unwrap();
+            "ok".to_owned()
+        }
+        "/read" => {
+            let session = request.extensions().get::<consentry::Session>().unwrap();
+            let count: u64 = session.get("count").await.unwrap().unwrap_or(0);
+            format!("{count} {analytics}")
+        }
+        _ => analytics.to_string(),
+    };
+    Ok(Response::new(body))
+}
+
+/// The whole layer in front of [`whole_layer_app`], and a returning visitor's cookies.
+fn whole_layer(
+    runtime: &tokio::runtime::Runtime,
+) -> (
+    impl Service<
+        Request<Body>,
+        Response = Response<consentry::ConsentryBody<String>>,
+        Error = Infallible,
+    > + Clone,
+    String,
+) {
+    let layer = Consentry::builder(Keyring::new(1, Key::from_bytes(&[7; 32]).unwrap()))
+        .session(SessionConfig::new(MemoryStore::new()))
+        .consent(
+            ConsentConfig::new(Policy::new(1))
+                .ledger(MemoryLedger::new())
+                .declare(DeclaredCookie::exact("_sa", Category::ANALYTICS))
+                .csp(Csp::new()),
+        )
+        .referral(ReferralConfig::new().partner(Partner::new("acme", "Acme")))
+        .build()
+        .unwrap();
+    let mut service = layer.layer(tower::service_fn(whole_layer_app));
+    let cookies = runtime.block_on(async {
+        let mut send = async |request| service.ready().await.unwrap().call(request).await.unwrap();
+        let sid = set_cookie(&send(request("/write", None)).await, "__Host-sid");
+        let decision = Request::post("/consent")
+            .header(header::HOST, "shop.test")
+            .header(header::ORIGIN, "https://shop.test")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("action=accept_all&return_to=/"))
+            .unwrap();
+        let consent = set_cookie(&send(decision).await, "__Host-consent");
+        let referral = set_cookie(
+            &send(request("/?ref=acme", Some(&consent))).await,
+            "__Host-ref",
+        );
+        format!("{sid}; {consent}; {referral}")
+    });
+    (service, cookies)
+}
+
 fn request(path: &str, cookie: Option<&str>) -> Request<Body> {
     let mut builder = Request::get(path);
     if let Some(cookie) = cookie {
         builder = builder.header(header::COOKIE, cookie);
     }
     builder.body(Body::default()).unwrap()
-}
-
-/// The `name=value` of the first Set-Cookie.
-fn cookie_of<B>(response: &Response<B>) -> String {
-    response.headers()[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned()
 }
 
 fn bench(c: &mut Criterion) {
@@ -140,7 +206,7 @@ fn bench(c: &mut Criterion) {
             .call(request("/write", None))
             .await
             .unwrap();
-        cookie_of(&response)
+        set_cookie(&response, "__Host-sid")
     });
 
     let store = tower_sessions::MemoryStore::default();
@@ -156,7 +222,7 @@ fn bench(c: &mut Criterion) {
             .call(request("/write", None))
             .await
             .unwrap();
-        cookie_of(&response)
+        set_cookie(&response, "id")
     });
 
     let bare = tower::service_fn(bare_app);
@@ -199,6 +265,28 @@ fn bench(c: &mut Criterion) {
         });
         group.finish();
     }
+
+    let (whole, returning) = whole_layer(&runtime);
+    let mut group = c.benchmark_group("whole layer");
+    for (name, path, cookie) in [
+        (
+            "returning visitor, session read",
+            "/read",
+            Some(returning.as_str()),
+        ),
+        ("first visit", "/", None),
+    ] {
+        group.bench_function(name, |b| {
+            b.to_async(&runtime).iter(|| {
+                let service = whole.clone();
+                async move {
+                    let response = service.oneshot(request(path, cookie)).await.unwrap();
+                    response.into_body().collect().await.unwrap()
+                }
+            });
+        });
+    }
+    group.finish();
 }
 
 criterion_group!(benches, bench);
