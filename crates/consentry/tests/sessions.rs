@@ -318,6 +318,66 @@ async fn no_shared_cache_keeps_a_session_cookie() {
 }
 
 #[tokio::test]
+async fn one_request_s_session_never_shows_in_the_next() {
+    // Requests on one thread reuse the session state of finished ones: nothing of the
+    // previous visitor may remain in it.
+    let clock = ManualClock::new(T0);
+    let (client, _) = client(&clock);
+    let alice = client.get("/set/cart/3", None).await.sid().unwrap();
+    let stranger = client.get("/get/cart", None).await;
+    assert_eq!(stranger.body, "-");
+    assert!(stranger.set_cookie.is_empty());
+    let forged = client.get("/get/cart", Some("forged")).await;
+    assert!(forged.expires_sid());
+    let clean = client.get("/get/cart", None).await;
+    assert!(clean.set_cookie.is_empty(), "the stale mark is not reused");
+    assert_eq!(client.get("/get/cart", Some(&alice)).await.body, "3");
+    let bob = client.get("/set/user/bob", None).await.sid().unwrap();
+    assert_ne!(bob, alice);
+    assert_eq!(client.get("/get/cart", Some(&bob)).await.body, "-");
+    assert_eq!(client.get("/get/user", Some(&alice)).await.body, "-");
+}
+
+#[tokio::test]
+async fn a_session_kept_past_its_response_stays_its_own() {
+    let clock = ManualClock::new(T0);
+    let store = Arc::new(MemoryStore::new().with_clock(clock.clone()));
+    let layer = layer_with(store, &clock, |c| c);
+    let kept: Arc<std::sync::Mutex<Option<Session>>> = Arc::default();
+    let keeper = Arc::clone(&kept);
+    let service = layer.layer(service_fn(move |request: Request<Full<Bytes>>| {
+        let keeper = Arc::clone(&keeper);
+        async move {
+            let session = request.extensions().get::<Session>().cloned().unwrap();
+            let body = if request.uri().path() == "/keep" {
+                session.insert("who", "first").await.unwrap();
+                *keeper.lock().unwrap() = Some(session);
+                String::new()
+            } else {
+                // The handle the first request kept, read while this request's own
+                // session holds "second".
+                session.insert("who", "second").await.unwrap();
+                let earlier = keeper.lock().unwrap().take().unwrap();
+                format!("{:?}", earlier.get::<String>("who").await.unwrap())
+            };
+            Ok::<_, Infallible>(Response::new(body))
+        }
+    }));
+    let client = Client::new(service);
+    client
+        .send(Request::get("/keep").body(Full::default()).unwrap())
+        .await;
+    let second = client
+        .send(Request::get("/other").body(Full::default()).unwrap())
+        .await;
+    assert_eq!(
+        second.text(),
+        "None",
+        "a handle kept past its response is never handed to another request"
+    );
+}
+
+#[tokio::test]
 async fn absolute_lifetime_ends_even_an_active_session() {
     let clock = ManualClock::new(T0);
     let store = Arc::new(MemoryStore::new().with_clock(clock.clone()));

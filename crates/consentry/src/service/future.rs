@@ -175,6 +175,9 @@ where
                         SessionCookie { cookie, renewal },
                         &mut response,
                     );
+                    if let Some(session) = this.reads.session.take() {
+                        session.recycle();
+                    }
                     return Poll::Ready(Ok(response));
                 }
                 StateProj::Done => panic!("ResponseFuture polled after completion"),

@@ -3,6 +3,7 @@
 //!
 //! Sessions are lazy: a visitor gets no cookie until a handler stores something.
 
+use std::cell::RefCell;
 use std::fmt;
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -227,21 +228,32 @@ impl SessionPart {
         moment: &Moment<'_>,
     ) -> Session {
         let (verified, seen) = self.verify(cookies, moment);
-        let ticket = verified.map(|(ticket, _)| ticket);
-        Session {
-            inner: Arc::new(Inner {
-                runtime: Arc::clone(self),
-                state: Mutex::new(State {
-                    ticket,
-                    cookie: match verified {
-                        Some((_, true)) => CookieSeen::ByPreviousKey,
-                        None if seen => CookieSeen::Stale,
-                        _ => CookieSeen::Fine,
-                    },
-                    ..State::default()
-                }),
-            }),
-        }
+        let state = State {
+            ticket: verified.map(|(ticket, _)| ticket),
+            cookie: match verified {
+                Some((_, true)) => CookieSeen::ByPreviousKey,
+                None if seen => CookieSeen::Stale,
+                _ => CookieSeen::Fine,
+            },
+            ..State::default()
+        };
+        let mut state = Some(state);
+        let reused = SPARE
+            .with(|spare| spare.borrow_mut().pop())
+            .and_then(|mut inner| {
+                // Only handles nothing else holds are kept, so this always succeeds.
+                let slot = Arc::get_mut(&mut inner)?;
+                *slot.state.get_mut().unwrap_or_else(PoisonError::into_inner) = state.take()?;
+                slot.runtime = Some(Arc::clone(self));
+                Some(inner)
+            });
+        let inner = reused.unwrap_or_else(|| {
+            Arc::new(Inner {
+                runtime: Some(Arc::clone(self)),
+                state: Mutex::new(state.take().unwrap_or_default()),
+            })
+        });
+        Session { inner }
     }
 
     fn set_cookie(&self, ticket: &Ticket, now: u64) -> HeaderValue {
@@ -304,8 +316,19 @@ struct State {
 }
 
 struct Inner {
-    runtime: Arc<SessionPart>,
+    /// Always set while a request uses it; `None` only while it waits in [`SPARE`].
+    runtime: Option<Arc<SessionPart>>,
     state: Mutex<State>,
+}
+
+/// Most session states spare per thread ([`SPARE`]).
+const SPARE_MAX: usize = 32;
+
+thread_local! {
+    /// Session states of finished requests that nothing else held, emptied, for the next
+    /// requests on this thread: a request's session costs no allocation of its own. An
+    /// entry holds no request data and no part ([`Session::recycle`]).
+    static SPARE: RefCell<Vec<Arc<Inner>>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The visitor's session, found in the request extensions (or extracted with the `axum`
@@ -342,6 +365,34 @@ impl fmt::Debug for Session {
 }
 
 impl Session {
+    fn runtime(&self) -> &SessionPart {
+        // Set by `SessionPart::read` before the handle is handed out; cleared only in
+        // `recycle`, on the last handle.
+        self.inner
+            .runtime
+            .as_deref()
+            .expect("a session in use has its part")
+    }
+
+    /// Called by the layer once the response is out: when no other handle is left (the
+    /// handler kept none), the state is emptied and kept for this thread's next request.
+    pub(crate) fn recycle(mut self) {
+        let Some(inner) = Arc::get_mut(&mut self.inner) else {
+            return;
+        };
+        inner.runtime = None;
+        *inner
+            .state
+            .get_mut()
+            .unwrap_or_else(PoisonError::into_inner) = State::default();
+        SPARE.with(|spare| {
+            let mut spare = spare.borrow_mut();
+            if spare.len() < SPARE_MAX {
+                spare.push(self.inner);
+            }
+        });
+    }
+
     fn state(&self) -> MutexGuard<'_, State> {
         self.inner
             .state
@@ -350,7 +401,7 @@ impl Session {
     }
 
     fn store(&self) -> &dyn SessionStore {
-        &*self.inner.runtime.config.store
+        &*self.runtime().config.store
     }
 
     /// Loads the record the cookie names, once per request. A record that is gone (logged
@@ -373,7 +424,7 @@ impl Session {
             Err(error) => {
                 state.failed = true;
                 tracing::warn!(%error, "session store failed to load a session");
-                return Err(self.inner.runtime.store_error(error));
+                return Err(self.runtime().store_error(error));
             }
             Ok(record) => {
                 if state.ticket.is_some_and(|ticket| ticket.id == id) && state.record.is_none() {
@@ -436,7 +487,7 @@ impl Session {
         self.load().await?;
         let mut state = self.state();
         if state.ticket.is_none() && state.fresh.is_none() {
-            let now = self.inner.runtime.clock.now();
+            let now = self.runtime().clock.now();
             state.fresh = Some(Fresh {
                 ticket: Ticket::random(now),
                 base: Record::new(),
@@ -468,7 +519,7 @@ impl Session {
     /// [`SessionError::Store`] when the store fails.
     pub async fn cycle_id(&self) -> Result<(), SessionError> {
         self.load().await?;
-        let now = self.inner.runtime.clock.now();
+        let now = self.runtime().clock.now();
         let mut state = self.state();
         if let Some(fresh) = state.fresh.as_mut() {
             fresh.ticket = Ticket {
@@ -513,7 +564,7 @@ impl Session {
     /// [`SessionError::Store`] when the store fails.
     pub async fn remember_for(&self, duration: Duration) -> Result<(), SessionError> {
         self.load().await?;
-        let runtime = &self.inner.runtime;
+        let runtime = self.runtime();
         let longest = runtime.config.max_remember.min(duration).as_secs().max(1);
         let lifetime = u32::try_from(longest).unwrap_or(u32::MAX);
         let now = runtime.clock.now();
@@ -572,7 +623,7 @@ impl Session {
 
     /// The answer to a request whose session store failed.
     pub(crate) fn unavailable(&self) -> Response<Bytes> {
-        self.inner.runtime.unavailable()
+        self.runtime().unavailable()
     }
 
     /// Whether a store operation of this request failed.
@@ -583,7 +634,7 @@ impl Session {
     /// The response side: turns the request's session activity into the store work and
     /// the cookie to send for each outcome.
     pub(crate) fn respond(&self, moment: &Moment<'_>) -> Plan {
-        let runtime = &self.inner.runtime;
+        let runtime = self.runtime();
         let mut state = self.state();
         state.finished = true;
         if state.ticket.is_none() && state.fresh.is_none() && state.doomed.is_empty() {
