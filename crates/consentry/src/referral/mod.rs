@@ -282,14 +282,16 @@ impl ReferralPart {
             .find_map(|opened| Some((self.decode(&opened.body)?, opened.by_primary)));
         let stored = opened.map(|(touch, _)| touch);
         let counted = stored.filter(|s| granted.allows(&self.partner(s.partner).category));
-        let portal = self.portals.then(|| {
-            headers
-                .get(http::header::HOST)
-                .and_then(|h| h.to_str().ok())
-                .or_else(|| uri.authority().map(http::uri::Authority::as_str))
-                .and_then(|host| self.partner_for_host(host))
-        });
-        let portal = portal.flatten();
+        let portal = self
+            .portals
+            .then(|| {
+                headers
+                    .get(http::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .or_else(|| uri.authority().map(http::uri::Authority::as_str))
+                    .and_then(|host| self.partner_for_host(host))
+            })
+            .flatten();
         let link = if portal.is_none() && matches!(*method, Method::GET | Method::HEAD) {
             self.partner_for_link(uri)
         } else {

@@ -233,53 +233,6 @@ impl MemoryStore {
             write(&self.shards[index]).sweep(now);
         }
     }
-
-    fn create_at_once(&self, key: &SessionKey, record: &Record, deadline: u64) {
-        let now = self.clock.now();
-        {
-            let mut shard = write(self.shard(key));
-            if shard.records.len() >= self.per_shard && !shard.records.contains_key(key) {
-                shard.evict_one(now);
-            }
-            // Keys of records removed since linger in the queues until popped; keep them
-            // from outgrowing the shard.
-            if shard.fresh.len() + shard.in_use.len() >= 3 * self.per_shard {
-                shard.compact();
-            }
-            let entry = Entry {
-                record: Packed::pack(record),
-                deadline,
-                uses: AtomicU8::new(0),
-                referenced: AtomicBool::new(false),
-            };
-            if shard.records.insert(*key, entry).is_none() {
-                shard.fresh.push_back(*key);
-            }
-        }
-        self.after_write(now);
-    }
-
-    fn update_at_once(&self, key: &SessionKey, changes: &Changes, deadline: u64) -> bool {
-        let now = self.clock.now();
-        let updated = {
-            let mut shard = write(self.shard(key));
-            match shard.records.get_mut(key) {
-                Some(entry) if entry.deadline > now => {
-                    entry.record.apply(changes);
-                    entry.deadline = deadline;
-                    entry.touch();
-                    true
-                }
-                Some(_) => {
-                    shard.records.remove(key);
-                    false
-                }
-                None => false,
-            }
-        };
-        self.after_write(now);
-        updated
-    }
 }
 
 fn write(shard: &Shard) -> RwLockWriteGuard<'_, ShardData> {
@@ -357,7 +310,28 @@ impl ImmediateStore for MemoryStore {
         record: &Record,
         deadline: u64,
     ) -> Result<(), StoreError> {
-        self.create_at_once(key, record, deadline);
+        let now = self.clock.now();
+        {
+            let mut shard = write(self.shard(key));
+            if shard.records.len() >= self.per_shard && !shard.records.contains_key(key) {
+                shard.evict_one(now);
+            }
+            // Keys of records removed since linger in the queues until popped; keep them
+            // from outgrowing the shard.
+            if shard.fresh.len() + shard.in_use.len() >= 3 * self.per_shard {
+                shard.compact();
+            }
+            let entry = Entry {
+                record: Packed::pack(record),
+                deadline,
+                uses: AtomicU8::new(0),
+                referenced: AtomicBool::new(false),
+            };
+            if shard.records.insert(*key, entry).is_none() {
+                shard.fresh.push_back(*key);
+            }
+        }
+        self.after_write(now);
         Ok(())
     }
 
@@ -367,7 +341,25 @@ impl ImmediateStore for MemoryStore {
         changes: &Changes,
         deadline: u64,
     ) -> Result<bool, StoreError> {
-        Ok(self.update_at_once(key, changes, deadline))
+        let now = self.clock.now();
+        let updated = {
+            let mut shard = write(self.shard(key));
+            match shard.records.get_mut(key) {
+                Some(entry) if entry.deadline > now => {
+                    entry.record.apply(changes);
+                    entry.deadline = deadline;
+                    entry.touch();
+                    true
+                }
+                Some(_) => {
+                    shard.records.remove(key);
+                    false
+                }
+                None => false,
+            }
+        };
+        self.after_write(now);
+        Ok(updated)
     }
 
     fn delete_now(&self, key: &SessionKey) -> Result<(), StoreError> {
