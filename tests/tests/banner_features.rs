@@ -404,11 +404,18 @@ async fn languages_follow_the_page_switch_at_run_time_and_lay_out_right_to_left(
         .await;
     browser.js("consentry.language('en')").await;
     let english = browser
-        .js("const s = document.querySelector('#consentry-dialog #consentry'); return s && [s.lang, s.dir, s.querySelector('h2').textContent]")
+        .js("const s = document.querySelector('#consentry-dialog #consentry'); return s && [s.lang, s.dir, s.querySelector('h2').textContent, s.querySelector('label[for=consentry-analytics]').textContent, s.querySelector('#consentry-analytics-desc').textContent]")
         .await;
     browser
         .ensure(
-            english == json!(["en", "ltr", "Cookie settings"]),
+            english
+                == json!([
+                    "en",
+                    "ltr",
+                    "Cookie settings",
+                    "Analytics",
+                    "Counts visits."
+                ]),
             &format!("switched back inside the open dialog: {english}"),
         )
         .await;

@@ -269,7 +269,37 @@ pub fn pick_language<'a>(
 /// How many texts [`Texts`] has.
 pub const TEXTS: usize = 16;
 
-/// Each text with its JSON name, for writing into it (static mode reads `texts` so).
+/// The JSON name of each text, in [`Texts`]' field order: what `texts` and each translation
+/// may hold.
+///
+/// ```
+/// use consentry_banner::config::{TEXT_NAMES, text_fields};
+/// use consentry_banner::markup::Texts;
+///
+/// assert_eq!(TEXT_NAMES[2], "acceptAll");
+/// assert_eq!(text_fields(&Texts::default())[2], ("acceptAll", "Accept all"));
+/// ```
+pub const TEXT_NAMES: [&str; TEXTS] = [
+    "title",
+    "body",
+    "acceptAll",
+    "rejectAll",
+    "customize",
+    "save",
+    "privacyLink",
+    "settingsLink",
+    "settingsTitle",
+    "alwaysOn",
+    "gpcHonoured",
+    "cookies",
+    "cookieName",
+    "cookieProvider",
+    "cookiePurpose",
+    "cookieDuration",
+];
+
+/// Each text with its JSON name ([`TEXT_NAMES`]), for writing into it (static mode reads
+/// `texts` so).
 pub fn text_fields_mut(t: &mut Texts) -> [(&'static str, &mut String); TEXTS] {
     let Texts {
         title,
@@ -290,44 +320,44 @@ pub fn text_fields_mut(t: &mut Texts) -> [(&'static str, &mut String); TEXTS] {
         cookie_duration,
     } = t;
     [
-        ("title", title),
-        ("body", body),
-        ("acceptAll", accept_all),
-        ("rejectAll", reject_all),
-        ("customize", customize),
-        ("save", save),
-        ("privacyLink", privacy_link),
-        ("settingsLink", settings_link),
-        ("settingsTitle", settings_title),
-        ("alwaysOn", always_on),
-        ("gpcHonoured", gpc_honoured),
-        ("cookies", cookies),
-        ("cookieName", cookie_name),
-        ("cookieProvider", cookie_provider),
-        ("cookiePurpose", cookie_purpose),
-        ("cookieDuration", cookie_duration),
+        (TEXT_NAMES[0], title),
+        (TEXT_NAMES[1], body),
+        (TEXT_NAMES[2], accept_all),
+        (TEXT_NAMES[3], reject_all),
+        (TEXT_NAMES[4], customize),
+        (TEXT_NAMES[5], save),
+        (TEXT_NAMES[6], privacy_link),
+        (TEXT_NAMES[7], settings_link),
+        (TEXT_NAMES[8], settings_title),
+        (TEXT_NAMES[9], always_on),
+        (TEXT_NAMES[10], gpc_honoured),
+        (TEXT_NAMES[11], cookies),
+        (TEXT_NAMES[12], cookie_name),
+        (TEXT_NAMES[13], cookie_provider),
+        (TEXT_NAMES[14], cookie_purpose),
+        (TEXT_NAMES[15], cookie_duration),
     ]
 }
 
-/// Each text with its JSON name (the same order and names as [`text_fields_mut`]).
+/// Each text with its JSON name ([`TEXT_NAMES`]).
 pub fn text_fields(t: &Texts) -> [(&'static str, &str); TEXTS] {
     [
-        ("title", &t.title),
-        ("body", &t.body),
-        ("acceptAll", &t.accept_all),
-        ("rejectAll", &t.reject_all),
-        ("customize", &t.customize),
-        ("save", &t.save),
-        ("privacyLink", &t.privacy_link),
-        ("settingsLink", &t.settings_link),
-        ("settingsTitle", &t.settings_title),
-        ("alwaysOn", &t.always_on),
-        ("gpcHonoured", &t.gpc_honoured),
-        ("cookies", &t.cookies),
-        ("cookieName", &t.cookie_name),
-        ("cookieProvider", &t.cookie_provider),
-        ("cookiePurpose", &t.cookie_purpose),
-        ("cookieDuration", &t.cookie_duration),
+        (TEXT_NAMES[0], &t.title),
+        (TEXT_NAMES[1], &t.body),
+        (TEXT_NAMES[2], &t.accept_all),
+        (TEXT_NAMES[3], &t.reject_all),
+        (TEXT_NAMES[4], &t.customize),
+        (TEXT_NAMES[5], &t.save),
+        (TEXT_NAMES[6], &t.privacy_link),
+        (TEXT_NAMES[7], &t.settings_link),
+        (TEXT_NAMES[8], &t.settings_title),
+        (TEXT_NAMES[9], &t.always_on),
+        (TEXT_NAMES[10], &t.gpc_honoured),
+        (TEXT_NAMES[11], &t.cookies),
+        (TEXT_NAMES[12], &t.cookie_name),
+        (TEXT_NAMES[13], &t.cookie_provider),
+        (TEXT_NAMES[14], &t.cookie_purpose),
+        (TEXT_NAMES[15], &t.cookie_duration),
     ]
 }
 
@@ -360,16 +390,14 @@ pub const KEYS: [&str; 11] = [
 /// ```
 pub fn problems(keys: &[String], text_keys: &[String], categories: &[Category]) -> Vec<String> {
     let mut found = Vec::new();
-    let mut texts = Texts::default();
-    let names = text_fields_mut(&mut texts).map(|(name, _)| name);
     for key in keys.iter().filter(|key| !KEYS.contains(&key.as_str())) {
         found.push(unknown("configuration key ", key, &KEYS));
     }
     for key in text_keys
         .iter()
-        .filter(|key| !names.contains(&key.as_str()))
+        .filter(|key| !TEXT_NAMES.contains(&key.as_str()))
     {
-        found.push(unknown("text ", key, &names));
+        found.push(unknown("text ", key, &TEXT_NAMES));
     }
     if categories.iter().all(|c| c.id == STANDARD_CATEGORIES[0].0) {
         found.push(
@@ -397,8 +425,9 @@ pub fn problems(keys: &[String], text_keys: &[String], categories: &[Category]) 
 fn unknown(what: &str, key: &str, known: &[&str]) -> String {
     let mut message = String::from("consentry: unknown ");
     message.push_str(what);
-    push_json_string(&mut message, key);
-    message.push_str(" (known:");
+    message.push('"');
+    message.push_str(key);
+    message.push_str("\" (known:");
     for name in known {
         message.push(' ');
         message.push_str(name);

@@ -33,7 +33,7 @@
 //! assert!(parse_choice("4.3.analytics").is_none(), "unknown format version");
 //! ```
 
-use crate::text::{SplitByte, push_u32, split_byte};
+use crate::text::{SplitByte, parse_u32, push_u32, split_byte};
 
 /// Name of the first-party cookie holding the choice in static mode.
 pub const CHOICE_COOKIE: &str = "consentry_choice";
@@ -136,9 +136,9 @@ pub fn parse_choice(value: &str) -> Option<Choice<'_>> {
         "3" => 3,
         _ => return None,
     };
-    let revision = parts.next()?.parse().ok()?;
+    let revision = parse_u32(parts.next()?)?;
     let time = if version > 1 {
-        Some(parts.next()?.parse().ok()?)
+        Some(parse_u32(parts.next()?)?)
     } else {
         None
     };

@@ -118,12 +118,31 @@ pub(crate) fn push_json_string(out: &mut String, text: &str) {
     out.push('"');
 }
 
+/// The digits [`push_hex`] and [`push_u64`] write, as text: pushing a slice of it keeps
+/// the UTF-8 encoder of `String::push` out of the WebAssembly.
+const DIGITS: &str = "0123456789abcdef";
+
+/// Appends one digit (`0..16`).
+fn push_digit(out: &mut String, digit: usize) {
+    out.push_str(&DIGITS[digit..=digit]);
+}
+
 /// Appends the low `digits` hex digits of `n`, lowercase.
 pub(crate) fn push_hex(out: &mut String, n: u32, digits: u32) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     for digit in (0..digits).rev() {
-        out.push(char::from(DIGITS[((n >> (4 * digit)) & 0xF) as usize]));
+        push_digit(out, ((n >> (4 * digit)) & 0xF) as usize);
     }
+}
+
+/// A decimal number of at most `u32::MAX`, digits only (no sign, no spaces).
+pub(crate) fn parse_u32(text: &str) -> Option<u32> {
+    if text.is_empty() {
+        return None;
+    }
+    text.bytes().try_fold(0u32, |n, byte| {
+        let digit = char::from(byte).to_digit(10)?;
+        n.checked_mul(10)?.checked_add(digit)
+    })
 }
 
 /// Appends a number in decimal.
@@ -136,7 +155,7 @@ pub(crate) fn push_u64(out: &mut String, mut n: u64) {
     let mut digits = [0u8; 20];
     let mut len = 0;
     loop {
-        digits[len] = b'0' + (n % 10) as u8;
+        digits[len] = (n % 10) as u8;
         len += 1;
         n /= 10;
         if n == 0 {
@@ -144,7 +163,7 @@ pub(crate) fn push_u64(out: &mut String, mut n: u64) {
         }
     }
     for &digit in digits[..len].iter().rev() {
-        out.push(char::from(digit));
+        push_digit(out, usize::from(digit));
     }
 }
 
@@ -163,6 +182,30 @@ pub(crate) fn push_json_strings<S: AsRef<str>>(out: &mut String, items: &[S]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_parse_as_digits_only() {
+        for (text, number) in [
+            ("0", Some(0)),
+            ("007", Some(7)),
+            ("4294967295", Some(u32::MAX)),
+            ("4294967296", None),
+            ("", None),
+            ("+1", None),
+            ("-1", None),
+            (" 1", None),
+            ("1a", None),
+            ("١", None),
+        ] {
+            assert_eq!(parse_u32(text), number, "{text:?}");
+        }
+        for n in [0, 9, 10, 1_800_000_000, u32::MAX] {
+            let mut out = String::new();
+            push_u32(&mut out, n);
+            assert_eq!(parse_u32(&out), Some(n));
+            assert_eq!(out, n.to_string());
+        }
+    }
 
     #[test]
     fn byte_splits_match_the_standard_ones() {

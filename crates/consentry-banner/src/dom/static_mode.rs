@@ -167,18 +167,21 @@ pub(super) fn read_config(page: &Node) -> Option<State> {
         .collect();
     let tags: Vec<&str> = languages.iter().map(|l| l.language.as_str()).collect();
     let current = config::pick_language(&tags, wanted.iter().map(String::as_str)).unwrap_or(0);
+    languages[0].categories = labels(&categories);
+    let mut site = Site {
+        categories,
+        privacy_url: string(&raw, "privacy"),
+        languages,
+        current: 0,
+    };
+    relabel(&mut site, current);
     let mut state = State {
         endpoint: None,
         revision: whole(property(&raw, "revision").as_f64().unwrap_or(0.0)),
         gpc: property(&raw, "gpc").is_truthy(),
         gpc_denies: strings(&property(&raw, "gpcDenies")),
-        language: Some(languages[current].language.clone()),
-        site: Site {
-            categories,
-            privacy_url: string(&raw, "privacy"),
-            languages,
-            current,
-        },
+        language: Some(site.languages[current].language.clone()),
+        site,
         ..State::EMPTY
     };
     restore(&mut state);
@@ -283,25 +286,6 @@ pub(super) fn insert(open: bool) {
         let config = state.borrow();
         let site = &config.site;
         let language = &site.languages[site.current];
-        let label = |id: &str| language.categories.iter().find(|(c, _, _)| c == id);
-        let categories: Vec<Category> = site
-            .categories
-            .iter()
-            .map(|category| {
-                let mut category = category.clone();
-                if let Some((_, l, d)) = label(&category.id) {
-                    category.label.clone_from(l);
-                    category.description.clone_from(d);
-                }
-                for service in &mut category.services {
-                    if let Some((_, l, d)) = label(&markup::service_id(&category.id, &service.id)) {
-                        service.label.clone_from(l);
-                        service.description.clone_from(d);
-                    }
-                }
-                category
-            })
-            .collect();
         markup::render(&Banner {
             action: "",
             stylesheet: None,
@@ -314,7 +298,7 @@ pub(super) fn insert(open: bool) {
             open,
             granted: &config.granted,
             hidden: false,
-            categories: &categories,
+            categories: &site.categories,
             texts: &language.texts,
             language: Some(&language.language),
             consent_id: None,
@@ -324,6 +308,54 @@ pub(super) fn insert(open: bool) {
     if let Some(body) = document().body() {
         body.insert_html("beforeend", &html);
     }
+}
+
+/// The categories' and services' labels in language `index`: its translation's, else the
+/// configured language's (kept as language 0's list when the configuration is read).
+fn relabel(site: &mut Site, index: usize) {
+    let (first, rest) = site.languages.split_at(1);
+    let translated = rest
+        .get(index.wrapping_sub(1))
+        .map_or(&[][..], |l| &l.categories[..]);
+    let label = |id: &str| {
+        translated
+            .iter()
+            .chain(&first[0].categories)
+            .find(|(c, _, _)| c == id)
+    };
+    for category in &mut site.categories {
+        if let Some((_, l, d)) = label(&category.id) {
+            category.label.clone_from(l);
+            category.description.clone_from(d);
+        }
+        for service in &mut category.services {
+            if let Some((_, l, d)) = label(&markup::service_id(&category.id, &service.id)) {
+                service.label.clone_from(l);
+                service.description.clone_from(d);
+            }
+        }
+    }
+    site.current = index;
+}
+
+/// `(id, label, description)` of every category and service, as configured.
+fn labels(categories: &[Category]) -> Vec<(String, String, String)> {
+    let mut labels = Vec::new();
+    for category in categories {
+        labels.push((
+            category.id.clone(),
+            category.label.clone(),
+            category.description.clone(),
+        ));
+        for service in &category.services {
+            labels.push((
+                markup::service_id(&category.id, &service.id),
+                service.label.clone(),
+                service.description.clone(),
+            ));
+        }
+    }
+    labels
 }
 
 pub(super) fn show_first_layer() {
@@ -350,7 +382,7 @@ pub(super) fn switch_language(tag: &str) -> bool {
     let Some(index) = index else { return false };
     STATE.with(|s| {
         let mut state = s.borrow_mut();
-        state.site.current = index;
+        relabel(&mut state.site, index);
         state.language = Some(state.site.languages[index].language.clone());
     });
     let page = document();
