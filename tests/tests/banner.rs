@@ -195,7 +195,11 @@ async fn capture_errors(browser: &Browser) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn static_configuration_mistakes_are_reported_and_necessary_always_granted() {
     // `categorys` misspelled: no categories but necessary, and the console says why.
-    let site = consentry_tests::StaticSite::start(r#"{"revision":1,"categorys":[]}"#).await;
+    let site = consentry_tests::StaticSite::start(
+        r#"{"revision":1,"categorys":[],"texts":{"acceptALL":"Yes","categories":{}},
+            "translations":{"de":{"sve":"Ja","categories":{"analytics":{"label":"Statistik"}}}}}"#,
+    )
+    .await;
     let browser = Browser::start("banner-static-mistakes", BrowserOptions::default()).await;
     capture_errors(&browser).await;
     browser.goto(&site.url).await;
@@ -205,8 +209,11 @@ async fn static_configuration_mistakes_are_reported_and_necessary_always_granted
     browser
         .ensure(
             errors.contains("unknown configuration key \"categorys\"")
-                && errors.contains("no categories besides \"necessary\""),
-            &format!("the misspelling is named: {errors}"),
+                && errors.contains("unknown text \"acceptALL\"")
+                && errors.contains("unknown text \"sve\"")
+                && errors.contains("no categories besides \"necessary\"")
+                && !errors.contains("\"categories\" (known"),
+            &format!("each misspelling is named: {errors}"),
         )
         .await;
     browser
@@ -221,6 +228,50 @@ async fn static_configuration_mistakes_are_reported_and_necessary_always_granted
         .ensure(
             granted == serde_json::json!(["necessary"]),
             &format!("Accept all grants necessary at least: {granted}"),
+        )
+        .await;
+    browser.close().await;
+
+    // Categories without an id or listed twice are named; a correct configuration (texts,
+    // translations with their labels, services and cookies) says nothing.
+    let mistakes = consentry_tests::StaticSite::start(
+        r#"{"revision":1,"categories":[{"id":"analytics","label":"A"},{"label":"B"},{"id":"analytics"}]}"#,
+    )
+    .await;
+    let correct = consentry_tests::StaticSite::start(
+        r#"{"revision":2,"privacy":"/p","gpcDenies":["marketing"],"language":"en","gpc":false,
+            "texts":{"acceptAll":"Yes to all"},
+            "translations":{"de":{"acceptAll":"Alle","categories":{"analytics":{"label":"Statistik","description":"Zählt"},"analytics:matomo":{"label":"Matomo"}}}},
+            "categories":[{"id":"necessary","label":"N","locked":true},
+              {"id":"analytics","label":"A","description":"D","cookies":[{"name":"_ga","prefix":true,"provider":"G","purpose":"P","duration":"1y","domain":".example.com","path":"/"}],
+               "services":[{"id":"matomo","label":"M","description":"S","cookies":[{"name":"_pk"}]}]}]}"#,
+    )
+    .await;
+    let browser = Browser::start("banner-static-categories", BrowserOptions::default()).await;
+    capture_errors(&browser).await;
+    browser.goto(&mistakes.url).await;
+    browser.banner_ready().await;
+    let errors = browser.js("return window.__errors").await;
+    browser
+        .ensure(
+            errors
+                == serde_json::json!([
+                    "consentry: a category has no \"id\"",
+                    "consentry: category listed twice: analytics"
+                ]),
+            &format!("the categories' mistakes are named: {errors}"),
+        )
+        .await;
+    browser.goto(&correct.url).await;
+    browser.banner_ready().await;
+    let errors = browser.js("return window.__errors").await;
+    let label = browser
+        .js("return document.querySelector('#consentry button[value=accept_all]').textContent")
+        .await;
+    browser
+        .ensure(
+            errors == serde_json::json!([]) && label == "Yes to all",
+            &format!("a correct configuration reads without a word: {errors} {label}"),
         )
         .await;
     browser.close().await;

@@ -361,7 +361,8 @@ pub fn text_fields(t: &Texts) -> [(&'static str, &str); TEXTS] {
     ]
 }
 
-/// The keys a static configuration may hold (what [`Config::to_json`] writes).
+/// The keys a static configuration may hold (what [`Config::to_json`] writes; the static
+/// build's loader names any other on the console).
 pub const KEYS: [&str; 11] = [
     "endpoint",
     "revision",
@@ -375,66 +376,6 @@ pub const KEYS: [&str; 11] = [
     "language",
     "translations",
 ];
-
-/// What is wrong with a static configuration, one console message each (empty when
-/// nothing is): unknown keys (a misspelling would otherwise be ignored silently), unknown
-/// text names, no categories, categories without an id or with one twice.
-///
-/// ```
-/// use consentry_banner::config::problems;
-/// use consentry_banner::markup::Category;
-///
-/// let found = problems(&["revision".into(), "categorys".into()], &[], &[]);
-/// assert!(found[0].contains("unknown configuration key \"categorys\""));
-/// assert!(found[1].contains("no categories"));
-/// ```
-pub fn problems(keys: &[String], text_keys: &[String], categories: &[Category]) -> Vec<String> {
-    let mut found = Vec::new();
-    for key in keys.iter().filter(|key| !KEYS.contains(&key.as_str())) {
-        found.push(unknown("configuration key ", key, &KEYS));
-    }
-    for key in text_keys
-        .iter()
-        .filter(|key| !TEXT_NAMES.contains(&key.as_str()))
-    {
-        found.push(unknown("text ", key, &TEXT_NAMES));
-    }
-    if categories.iter().all(|c| c.id == STANDARD_CATEGORIES[0].0) {
-        found.push(
-            "consentry: no categories besides \"necessary\": give \"categories\" as a list of {id, label, description}"
-                .to_owned(),
-        );
-    }
-    for (index, category) in categories.iter().enumerate() {
-        let problem = if category.id.is_empty() {
-            "a category has no \"id\""
-        } else if categories[..index].iter().any(|c| c.id == category.id) {
-            "category listed twice: "
-        } else {
-            continue;
-        };
-        let mut message = String::from("consentry: ");
-        message.push_str(problem);
-        message.push_str(&category.id);
-        found.push(message);
-    }
-    found
-}
-
-/// `consentry: unknown <what>"<key>" (known: a, b, …)`.
-fn unknown(what: &str, key: &str, known: &[&str]) -> String {
-    let mut message = String::from("consentry: unknown ");
-    message.push_str(what);
-    message.push('"');
-    message.push_str(key);
-    message.push_str("\" (known:");
-    for name in known {
-        message.push(' ');
-        message.push_str(name);
-    }
-    message.push(')');
-    message
-}
 
 /// Makes sure `necessary` is there, first and locked, whatever the configuration says:
 /// it is always granted, even by a configuration with a mistake in it.
@@ -472,35 +413,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn configuration_mistakes_are_named_and_necessary_is_always_there() {
+    fn necessary_is_always_there_first_and_locked() {
         let analytics = Category {
             id: "analytics".into(),
-            label: "Analytics".into(),
-            description: String::new(),
-            locked: false,
             ..Category::default()
         };
-        let keys: Vec<String> = ["revision", "categories", "texts"]
-            .map(String::from)
-            .to_vec();
-        assert!(
-            problems(
-                &keys,
-                &["acceptAll".into()],
-                std::slice::from_ref(&analytics)
-            )
-            .is_empty()
-        );
-        let found = problems(
-            &["categorys".into()],
-            &["acceptALL".into()],
-            &[analytics.clone(), analytics.clone()],
-        );
-        assert_eq!(found.len(), 3, "{found:?}");
-        assert!(found[0].contains("\"categorys\""));
-        assert!(found[1].contains("unknown text \"acceptALL\""));
-        assert!(found[2].contains("listed twice: analytics"));
-
         let mut none = Vec::new();
         ensure_necessary(&mut none);
         assert_eq!((none[0].id.as_str(), none[0].locked), ("necessary", true));

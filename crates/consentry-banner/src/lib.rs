@@ -36,6 +36,8 @@ pub const CSS: &str = include_str!("banner.css");
 pub mod config;
 #[cfg(feature = "dom")]
 pub mod dom;
+#[cfg(any(test, feature = "static"))]
+mod fields;
 pub mod logic;
 pub mod markup;
 pub mod protocol;

@@ -88,6 +88,97 @@ if (typeof document < "u") {
   };
   const opened = () => banner.open() && fire("show", { view: "settings" });
 
+  // Static mode: the page's configuration is read and checked here, where JSON is native
+  // (each mistake named on the console), and handed to the WebAssembly as its fields in a
+  // fixed order, joined by NUL (`fields.rs` reads them). `undefined` when there
+  // is nothing to start from.
+  const configure =
+    STATIC &&
+    (() => {
+    const error = (message) => console.error("consentry: " + message);
+    const element = document.getElementById("consentry-config");
+    if (!element)
+      return error(
+        'no <script type="application/json" id="consentry-config"> on this page; the banner cannot start',
+      );
+    let config;
+    try {
+      config = JSON.parse(element.text);
+    } catch (e) {
+      return error("the configuration is not valid JSON: " + e.message);
+    }
+    if (!config || typeof config != "object")
+      return error("the configuration must be a JSON object");
+    const fields = [];
+    const object = (value) => (value && typeof value == "object" ? value : {});
+    const text = (value) => fields.push(typeof value == "string" ? value.replaceAll("\0", "") : "");
+    const flag = (value) => fields.push(value ? "1" : "");
+    const list = (items, each) => {
+      items = Array.isArray(items) ? items : [];
+      fields.push(items.length);
+      items.forEach((item) => each(object(item)));
+    };
+    // Names a key nobody reads (a misspelling would otherwise be ignored silently).
+    const known = (object, names, what) => {
+      for (const key in object)
+        if (!names.includes(key) && key != "categories")
+          error(`unknown ${what}"${key}" (known: ${names.join(" ")})`);
+    };
+    const texts = (given) => {
+      known(given, TEXT_NAMES, "text ");
+      TEXT_NAMES.forEach((name) => text(given[name]));
+    };
+    const cookies = (owner) =>
+      list(owner.cookies, (cookie) => {
+        text(cookie.name);
+        flag(cookie.prefix);
+        text(cookie.provider);
+        text(cookie.purpose);
+        text(cookie.duration);
+        text(cookie.domain);
+        text(cookie.path);
+      });
+    const described = (item) => {
+      text(item.id);
+      text(item.label);
+      text(item.description);
+    };
+    known(config, CONFIG_KEYS, "configuration key ");
+    text(typeof config.revision == "number" ? "" + config.revision : "");
+    flag(config.gpc);
+    text(config.privacy);
+    list(config.gpcDenies, text);
+    text(config.language);
+    texts(object(config.texts));
+    list(Object.entries(object(config.translations)), ([tag, given]) => {
+      given = object(given);
+      text(tag);
+      texts(given);
+      list(Object.entries(object(given.categories)), ([id, labels]) =>
+        described({ ...object(labels), id }),
+      );
+    });
+    list(config.categories, (category) => {
+      described(category);
+      flag(category.locked);
+      cookies(category);
+      list(category.services, (service) => {
+        described(service);
+        cookies(service);
+      });
+    });
+    const ids = (Array.isArray(config.categories) ? config.categories : []).map((c) =>
+      typeof c?.id == "string" ? c.id : "",
+    );
+    if (ids.every((id) => id == "necessary"))
+      error('no categories besides "necessary": give "categories" as a list of {id, label, description}');
+    ids.forEach((id, index) => {
+      if (!id) error('a category has no "id"');
+      else if (ids.indexOf(id) < index) error("category listed twice: " + id);
+    });
+    return fields.join("\0");
+  });
+
   // Streaming compilation; a static host may serve the file with another type, so the
   // static build falls back to compiling the bytes.
   const url = new URL("__WASM__", import.meta.url);
@@ -100,7 +191,7 @@ if (typeof document < "u") {
     );
   loading.then(({ instance, module }) => {
     banner.finish(instance, module);
-    const state = banner.start();
+    const state = banner.start(STATIC ? configure() : undefined);
     if (!state) return;
     addEventListener("submit", (event) => {
       const target = event.target;

@@ -84,9 +84,6 @@ extern "C" {
     pub(crate) fn random(bytes: &mut [u8]);
     #[wasm_bindgen(js_namespace = Date)]
     pub(crate) fn now() -> f64;
-    #[cfg(feature = "static")]
-    #[wasm_bindgen(js_namespace = console)]
-    pub(crate) fn error(message: &str);
 }
 
 /// The page's document.

@@ -112,6 +112,7 @@ fn strings(value: &JsValue) -> Vec<String> {
 }
 
 /// A JavaScript number as a revision (anything out of range is 0, which no policy uses).
+#[cfg(not(feature = "static"))]
 #[allow(
     clippy::cast_possible_truncation,
     clippy::cast_sign_loss,
@@ -152,17 +153,31 @@ fn read_config(page: &Node) -> Option<State> {
     })
 }
 
-#[cfg(feature = "static")]
-use static_mode::read_config;
-
 /// Starts the banner on this page: the state object, or `undefined` when the page has no
-/// banner to start (the static build says why on the console).
+/// banner to start. With a server, everything is in the markup.
+#[cfg(not(feature = "static"))]
 #[wasm_bindgen]
 pub fn start() -> JsValue {
-    let page = document();
-    let Some(mut config) = read_config(&page) else {
-        return JsValue::UNDEFINED;
-    };
+    match read_config(&document()) {
+        Some(config) => begin(config),
+        None => JsValue::UNDEFINED,
+    }
+}
+
+/// Starts the banner on this page: the state object, or `undefined` when the loader found
+/// no configuration it could read (it said why on the console). `fields` are the
+/// configuration's, in the order the loader writes them.
+#[cfg(feature = "static")]
+#[wasm_bindgen]
+pub fn start(fields: Option<String>) -> JsValue {
+    match fields {
+        Some(fields) => begin(static_mode::read_config(&document(), &fields)),
+        None => JsValue::UNDEFINED,
+    }
+}
+
+/// Starts from what the page configured.
+fn begin(mut config: State) -> JsValue {
     config.gpc =
         config.gpc || js::NAVIGATOR.with(|n| property(n, "globalPrivacyControl").is_truthy());
     let decided = config.decided;

@@ -1,17 +1,14 @@
-//! Static mode: no server. The banner reads its configuration from the page, renders its
-//! own markup in the visitor's language and keeps the choice in a first-party cookie whose
-//! denials a server would also honour.
-
-use js_sys::{Array, JSON, Object};
-use wasm_bindgen::JsCast;
-use wasm_bindgen::prelude::*;
+//! Static mode: no server. The loader reads and checks the page's configuration (JSON is
+//! native there) and hands its fields over; the banner renders its own markup in the
+//! visitor's language and keeps the choice in a first-party cookie whose denials a server
+//! would also honour.
 
 use super::js::{self, Node, document};
-use super::{STATE, State, property, strings, whole};
-use crate::config::{self, Translation};
+use super::{STATE, State, property, strings};
+use crate::config::{self, Config, Translation};
 use crate::logic::{self, Action};
-use crate::markup::{self, Banner, Category, CookieInfo, Service, Texts};
-use crate::protocol::{CHOICE_COOKIE, CONFIG_ID, DIALOG_ID, SECTION_ID, choice_value};
+use crate::markup::{self, Banner, Category};
+use crate::protocol::{CHOICE_COOKIE, DIALOG_ID, SECTION_ID, choice_value};
 use crate::text::push_hex;
 
 /// What a static page configured.
@@ -33,136 +30,31 @@ impl Site {
     };
 }
 
-fn string(object: &JsValue, key: &str) -> String {
-    property(object, key).as_string().unwrap_or_default()
-}
-
-fn list(object: &JsValue, key: &str) -> Array {
-    let value = property(object, key);
-    if Array::is_array(&value) {
-        Array::from(&value)
-    } else {
-        Array::new()
-    }
-}
-
-/// An object's own keys (none for anything else).
-fn keys(value: &JsValue) -> Vec<String> {
-    if !value.is_object() {
-        return Vec::new();
-    }
-    Object::keys(value.unchecked_ref::<Object>())
-        .iter()
-        .filter_map(|key| key.as_string())
-        .collect()
-}
-
-fn cookies(raw: &JsValue) -> Vec<CookieInfo> {
-    list(raw, "cookies")
-        .iter()
-        .map(|c| CookieInfo {
-            name: string(&c, "name"),
-            prefix: property(&c, "prefix").is_truthy(),
-            provider: string(&c, "provider"),
-            purpose: string(&c, "purpose"),
-            duration: string(&c, "duration"),
-            domain: property(&c, "domain").as_string(),
-            path: string(&c, "path"),
-        })
-        .collect()
-}
-
-fn categories(raw: &JsValue) -> Vec<Category> {
-    list(raw, "categories")
-        .iter()
-        .map(|c| Category {
-            id: string(&c, "id"),
-            label: string(&c, "label"),
-            description: string(&c, "description"),
-            locked: property(&c, "locked").is_truthy(),
-            cookies: cookies(&c),
-            services: list(&c, "services")
-                .iter()
-                .map(|s| Service {
-                    id: string(&s, "id"),
-                    label: string(&s, "label"),
-                    description: string(&s, "description"),
-                    cookies: cookies(&s),
-                })
-                .collect(),
-        })
-        .collect()
-}
-
-/// Texts from a `texts` (or translation) object over `base`, and the text names it used.
-fn texts(given: &JsValue, base: &Texts, names: &mut Vec<String>) -> Texts {
-    let mut texts = base.clone();
-    for (name, field) in config::text_fields_mut(&mut texts) {
-        if let Some(value) = property(given, name).as_string() {
-            *field = value;
-        }
-    }
-    names.extend(keys(given).into_iter().filter(|k| k != "categories"));
-    texts
-}
-
-/// The configuration the page author wrote as JSON. Every mistake is named on the console;
-/// `necessary` is offered and granted whatever the configuration says.
-pub(super) fn read_config(page: &Node) -> Option<State> {
-    let Some(element) = page.by_id(CONFIG_ID) else {
-        js::error(
-            "consentry: no <script type=\"application/json\" id=\"consentry-config\"> on this page; the banner cannot start",
-        );
-        return None;
-    };
-    let raw = match JSON::parse(&element.text()) {
-        Ok(raw) if raw.is_object() => raw,
-        Ok(_) => {
-            js::error("consentry: the configuration must be a JSON object");
-            return None;
-        }
-        Err(error) => {
-            let mut message = String::from("consentry: the configuration is not valid JSON: ");
-            message.push_str(&string(&error, "message"));
-            js::error(&message);
-            return None;
-        }
-    };
-    let mut categories = categories(&raw);
-    let mut text_keys = Vec::new();
-    let base = texts(&property(&raw, "texts"), &Texts::default(), &mut text_keys);
-    let mut language = string(&raw, "language");
+/// Reads the configuration the loader read and checked from the page's JSON (its fields,
+/// [`crate::fields`]); `necessary` is offered and granted whatever it says.
+pub(super) fn read_config(page: &Node, fields: &str) -> State {
+    let Config {
+        revision,
+        gpc,
+        gpc_denies,
+        mut categories,
+        texts,
+        privacy_url,
+        mut language,
+        translations,
+        ..
+    } = crate::fields::read(fields);
     if language.is_empty() {
         "en".clone_into(&mut language);
     }
     let mut languages = vec![Translation {
         language,
-        texts: base.clone(),
-        ..Translation::default()
+        texts: texts.unwrap_or_default(),
+        categories: Vec::new(),
     }];
-    let translations = property(&raw, "translations");
-    for tag in keys(&translations) {
-        let given = property(&translations, &tag);
-        let labels = property(&given, "categories");
-        languages.push(Translation {
-            texts: texts(&given, &base, &mut text_keys),
-            categories: keys(&labels)
-                .into_iter()
-                .map(|id| {
-                    let text = property(&labels, &id);
-                    let label = string(&text, "label");
-                    (id, label, string(&text, "description"))
-                })
-                .collect(),
-            language: tag,
-        });
-    }
-    for problem in config::problems(&keys(&raw), &text_keys, &categories) {
-        js::error(&problem);
-    }
+    languages.extend(translations);
     config::ensure_necessary(&mut categories);
-    let root = page.root();
-    let wanted: Vec<String> = std::iter::once(root.lang())
+    let wanted: Vec<String> = std::iter::once(page.root().lang())
         .chain(strings(&js::NAVIGATOR.with(|n| property(n, "languages"))))
         .collect();
     let tags: Vec<&str> = languages.iter().map(|l| l.language.as_str()).collect();
@@ -170,22 +62,22 @@ pub(super) fn read_config(page: &Node) -> Option<State> {
     languages[0].categories = labels(&categories);
     let mut site = Site {
         categories,
-        privacy_url: string(&raw, "privacy"),
+        privacy_url,
         languages,
         current: 0,
     };
     relabel(&mut site, current);
     let mut state = State {
         endpoint: None,
-        revision: whole(property(&raw, "revision").as_f64().unwrap_or(0.0)),
-        gpc: property(&raw, "gpc").is_truthy(),
-        gpc_denies: strings(&property(&raw, "gpcDenies")),
+        revision,
+        gpc,
+        gpc_denies,
         language: Some(site.languages[current].language.clone()),
         site,
         ..State::EMPTY
     };
     restore(&mut state);
-    Some(state)
+    state
 }
 
 /// The stored choice, if it was made under this revision; the consent id in any case.
