@@ -84,15 +84,22 @@ impl<'a> Fields<'a> {
 
     /// A count, then that many items (fewer when the fields end first).
     fn list<T>(&mut self, mut item: impl FnMut(&mut Self) -> T) -> Vec<T> {
-        let count = parse_u32(self.next()).unwrap_or(0);
         let mut items = Vec::new();
+        self.each(&mut |fields| items.push(item(fields)));
+        items
+    }
+
+    /// Reads a count, then calls `item` that many times, or until the fields end. One
+    /// function for every kind of list (not one copy per item type in the WebAssembly).
+    #[inline(never)]
+    fn each(&mut self, item: &mut dyn FnMut(&mut Self)) {
+        let count = parse_u32(self.next()).unwrap_or(0);
         for _ in 0..count {
             if self.0.is_none() {
                 break;
             }
-            items.push(item(self));
+            item(self);
         }
-        items
     }
 
     /// The texts, each over `base`'s when empty.

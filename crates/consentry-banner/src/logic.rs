@@ -1,6 +1,6 @@
 //! What the banner decides, independent of the DOM.
 
-use crate::markup::Category;
+use crate::markup::{Category, CookieInfo};
 use crate::protocol;
 use crate::text::{skip_spaces, split_byte, split_once_byte};
 
@@ -154,48 +154,52 @@ pub fn allowed(condition: &str, decided: bool, granted: &[String]) -> bool {
 /// ```
 pub fn deletions(cookies: &str, categories: &[Category], granted: &[String]) -> Vec<String> {
     let not_granted = |id: &str| !granted.iter().any(|g| g == id);
-    let mut declared = Vec::new();
+    let mut out = Vec::new();
     for category in categories.iter().filter(|c| !c.locked) {
         if not_granted(&category.id) {
-            declared.extend(&category.cookies);
+            delete_declared(&mut out, cookies, &category.cookies);
         }
         for service in &category.services {
             if not_granted(&category.id) || not_granted(&category.service_id(&service.id)) {
-                declared.extend(&service.cookies);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    for cookie in declared.into_iter().filter(|c| !c.name.is_empty()) {
-        let names: Vec<&str> = if cookie.prefix {
-            cookie_pairs(cookies)
-                .map(|(name, _)| name)
-                .filter(|name| name.starts_with(cookie.name.as_str()))
-                .collect()
-        } else {
-            vec![cookie.name.as_str()]
-        };
-        let path = if cookie.path.is_empty() {
-            "/"
-        } else {
-            &cookie.path
-        };
-        for name in names {
-            let mut deletion = String::from(name);
-            deletion.push_str("=;max-age=0;path=");
-            deletion.push_str(path);
-            if let Some(domain) = &cookie.domain {
-                let mut with_domain = deletion.clone();
-                with_domain.push_str(";domain=");
-                with_domain.push_str(domain);
-                out.push(deletion);
-                out.push(with_domain);
-            } else {
-                out.push(deletion);
+                delete_declared(&mut out, cookies, &service.cookies);
             }
         }
     }
     out
+}
+
+/// [`deletions`] of the `declared` cookies.
+fn delete_declared(out: &mut Vec<String>, cookies: &str, declared: &[CookieInfo]) {
+    for cookie in declared.iter().filter(|c| !c.name.is_empty()) {
+        if cookie.prefix {
+            for (name, _) in
+                cookie_pairs(cookies).filter(|(name, _)| name.starts_with(&cookie.name))
+            {
+                delete(out, name, cookie);
+            }
+        } else {
+            delete(out, &cookie.name, cookie);
+        }
+    }
+}
+
+/// The deletion of the cookie `name` as `declared` sets it: host-only, and with its domain
+/// when it has one.
+fn delete(out: &mut Vec<String>, name: &str, declared: &CookieInfo) {
+    let mut deletion = String::from(name);
+    deletion.push_str("=;max-age=0;path=");
+    deletion.push_str(if declared.path.is_empty() {
+        "/"
+    } else {
+        &declared.path
+    });
+    if let Some(domain) = &declared.domain {
+        let host_only = deletion.clone();
+        out.push(host_only);
+        deletion.push_str(";domain=");
+        deletion.push_str(domain);
+    }
+    out.push(deletion);
 }
 
 /// Whether any category granted before is not granted any more.
@@ -250,7 +254,7 @@ pub fn consent_mode(granted: &[String]) -> [(&'static str, bool); 6] {
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::markup::Texts;
+    use crate::markup::{Service, Texts};
     use crate::protocol::{CHOICE_COOKIE, choice_value};
 
     fn config() -> Config {
@@ -343,6 +347,76 @@ mod tests {
         );
         assert!(stored_choice("a=b").is_none());
         assert!(stored_choice(&format!("{CHOICE_COOKIE}=junk")).is_none());
+    }
+
+    #[test]
+    fn deletions_cover_services_domains_and_spare_what_is_granted_or_locked() {
+        let cookie = |name: &str, prefix: bool, domain: Option<&str>| CookieInfo {
+            name: name.into(),
+            prefix,
+            domain: domain.map(Into::into),
+            ..CookieInfo::default()
+        };
+        let categories = [
+            Category {
+                id: "necessary".into(),
+                locked: true,
+                cookies: vec![cookie("sid", false, None)],
+                ..Category::default()
+            },
+            Category {
+                id: "analytics".into(),
+                cookies: vec![
+                    cookie("_ga", true, Some(".example.com")),
+                    cookie("", false, None),
+                ],
+                services: vec![
+                    Service {
+                        id: "matomo".into(),
+                        cookies: vec![cookie("_pk", true, None)],
+                        ..Service::default()
+                    },
+                    Service {
+                        id: "plausible".into(),
+                        cookies: vec![cookie("plausible", false, None)],
+                        ..Service::default()
+                    },
+                ],
+                ..Category::default()
+            },
+        ];
+        let jar = "sid=1; _ga=2; _ga_X=3; _pk_id=4; other=5";
+        // Only one service granted: the category's own cookies and the other service's go.
+        let granted = ["analytics".to_owned(), "analytics:plausible".to_owned()];
+        assert_eq!(
+            deletions(jar, &categories, &granted),
+            ["_pk_id=;max-age=0;path=/"]
+        );
+        // Nothing granted: every declared cookie but the locked category's, each domain
+        // cookie also host-only, exact names even when the page does not see them.
+        assert_eq!(
+            deletions(jar, &categories, &[]),
+            [
+                "_ga=;max-age=0;path=/",
+                "_ga=;max-age=0;path=/;domain=.example.com",
+                "_ga_X=;max-age=0;path=/",
+                "_ga_X=;max-age=0;path=/;domain=.example.com",
+                "_pk_id=;max-age=0;path=/",
+                "plausible=;max-age=0;path=/",
+            ]
+        );
+        assert!(
+            deletions(
+                jar,
+                &categories,
+                &[
+                    "analytics".to_owned(),
+                    "analytics:matomo".to_owned(),
+                    "analytics:plausible".to_owned()
+                ]
+            )
+            .is_empty()
+        );
     }
 
     #[test]
