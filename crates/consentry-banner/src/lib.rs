@@ -28,6 +28,9 @@
 //! ```
 
 #![forbid(unsafe_code)]
+// What the WebAssembly runs appends single characters with `push_str`: `String::push(char)`
+// would bring the UTF-8 encoder along.
+#![allow(clippy::single_char_add_str)]
 
 /// The banner's stylesheet. Themable through the `--consentry-*` custom properties at its
 /// top.

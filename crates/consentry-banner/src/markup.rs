@@ -183,7 +183,7 @@ impl Category {
 pub(crate) fn service_id(category: &str, service: &str) -> String {
     let mut id = String::with_capacity(category.len() + 1 + service.len());
     id.push_str(category);
-    id.push(':');
+    id.push_str(":");
     id.push_str(service);
     id
 }
@@ -274,7 +274,7 @@ pub fn render(banner: &Banner<'_>) -> String {
     let mut out = String::with_capacity(2048);
     out.push_str(r#"<section id="consentry" class="consentry" aria-labelledby="consentry-title" data-revision=""#);
     push_u32(&mut out, banner.revision);
-    out.push('"');
+    out.push_str("\"");
     if let Some(language) = banner.language {
         out.push_str(" lang=\"");
         push_html(&mut out, language);
@@ -287,12 +287,12 @@ pub fn render(banner: &Banner<'_>) -> String {
     if let Some(id) = banner.consent_id {
         out.push_str(" data-consent-id=\"");
         push_html(&mut out, id);
-        out.push('"');
+        out.push_str("\"");
     }
     if let Some(time) = banner.decided_at {
         out.push_str(" data-decided-at=\"");
         push_u64(&mut out, time);
-        out.push('"');
+        out.push_str("\"");
     }
     out.push_str(if banner.hidden { " hidden>\n" } else { ">\n" });
     if let Some(stylesheet) = banner.stylesheet {
@@ -414,11 +414,11 @@ fn switch(out: &mut String, id: &str, category: Option<&str>, checked: bool, loc
     push_html(out, id);
     out.push_str("\" name=\"granted\" value=\"");
     push_html(out, id);
-    out.push('"');
+    out.push_str("\"");
     if let Some(category) = category {
         out.push_str(" data-category=\"");
         push_html(out, category);
-        out.push('"');
+        out.push_str("\"");
     }
     if checked {
         out.push_str(" checked");
@@ -482,7 +482,7 @@ fn cookie_table(out: &mut String, category: &Category, texts: &Texts) {
         out.push_str("<tr><td><code>");
         push_html(out, &cookie.name);
         if cookie.prefix {
-            out.push('*');
+            out.push_str("*");
         }
         out.push_str("</code></td>");
         for cell in [&cookie.provider, &cookie.purpose, &cookie.duration] {

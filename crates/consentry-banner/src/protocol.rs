@@ -116,12 +116,12 @@ impl<'a> Choice<'a> {
 pub fn choice_value(revision: u32, time: u32, id: &str, granted: &[String]) -> String {
     let mut out = String::from("3.");
     push_u32(&mut out, revision);
-    out.push('.');
+    out.push_str(".");
     push_u32(&mut out, time);
-    out.push('.');
+    out.push_str(".");
     out.push_str(id);
     for id in granted {
-        out.push('.');
+        out.push_str(".");
         out.push_str(id);
     }
     out

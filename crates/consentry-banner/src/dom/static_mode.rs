@@ -57,8 +57,7 @@ pub(super) fn read_config(page: &Node, fields: &str) -> State {
     let wanted: Vec<String> = std::iter::once(page.root().lang())
         .chain(strings(&js::NAVIGATOR.with(|n| property(n, "languages"))))
         .collect();
-    let tags: Vec<&str> = languages.iter().map(|l| l.language.as_str()).collect();
-    let current = config::pick_language(&tags, wanted.iter().map(String::as_str)).unwrap_or(0);
+    let current = pick(&languages, &wanted).unwrap_or(0);
     languages[0].categories = labels(&categories);
     let mut site = Site {
         categories,
@@ -78,6 +77,12 @@ pub(super) fn read_config(page: &Node, fields: &str) -> State {
     };
     restore(&mut state);
     state
+}
+
+/// Which of `languages` to show for the `wanted` tags ([`config::pick_language`]).
+fn pick(languages: &[Translation], wanted: &[String]) -> Option<usize> {
+    let tags: Vec<&str> = languages.iter().map(|l| l.language.as_str()).collect();
+    config::pick_language(&tags, wanted.iter().map(String::as_str))
 }
 
 /// The stored choice, if it was made under this revision; the consent id in any case.
@@ -135,7 +140,7 @@ pub(super) fn store(granted: &[String]) {
         (state.revision, id)
     });
     let mut cookie = String::from(CHOICE_COOKIE);
-    cookie.push('=');
+    cookie.push_str("=");
     // Whole seconds since 1970 fit a u32 until 2106; the cast saturates.
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     let seconds = (now / 1000.0) as u32;
@@ -266,11 +271,7 @@ pub(super) fn settings_label() -> String {
 
 /// Shows the banner in another language: the markup is rendered again, where it was.
 pub(super) fn switch_language(tag: &str) -> bool {
-    let index = STATE.with(|s| {
-        let site = &s.borrow().site;
-        let tags: Vec<&str> = site.languages.iter().map(|l| l.language.as_str()).collect();
-        config::pick_language(&tags, [tag])
-    });
+    let index = STATE.with(|s| pick(&s.borrow().site.languages, &[tag.to_owned()]));
     let Some(index) = index else { return false };
     STATE.with(|s| {
         let mut state = s.borrow_mut();
