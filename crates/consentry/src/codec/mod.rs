@@ -2,11 +2,16 @@
 //!
 //! ```text
 //! base64url( version:u8 | key id:u8 | expires-at:u64 BE (unix seconds) | body | tag:16 )
-//! tag = HMAC-SHA256(purpose subkey, len(name):u64 BE | name | version..body)[..16]
+//! tag = HMAC-SHA256(purpose subkey, len(name):u16 BE | name | version..body)[..16]
 //! ```
 //!
 //! The cookie name is inside the MAC, so a value cannot be replayed under another name;
 //! the expiry is inside the signed bytes, so the browser's `Max-Age` is only a hint.
+//!
+//! Version 2 prefixes the name with its length in two bytes. Version 1 (still opened, never
+//! written) used eight, which made a session cookie's MAC input 60 bytes: one byte past
+//! what a single SHA-256 block holds with its padding (55), so every check cost three
+//! compressions instead of two.
 //!
 //! A value that verified is remembered ([`verified`]), so a returning visitor's cookie is
 //! checked by its MAC once, not on every request.
@@ -24,7 +29,9 @@ use crate::keys::{Keyring, Purpose};
 use verified::Verified;
 
 /// Envelope format version written into every cookie.
-pub(crate) const VERSION: u8 = 1;
+pub(crate) const VERSION: u8 = 2;
+/// The first version, with the name's length in eight bytes; still opened.
+const VERSION_1: u8 = 1;
 /// Bytes of the HMAC-SHA256 output kept as the tag (128 bits).
 pub(crate) const TAG_LEN: usize = 16;
 const HEADER_LEN: usize = 1 + 1 + 8;
@@ -123,7 +130,7 @@ impl Codec {
         payload.push(*key_id);
         payload.extend_from_slice(&expires_at.to_be_bytes());
         payload.extend_from_slice(body);
-        let tag = keyed(mac, name, &payload).finalize().into_bytes();
+        let tag = keyed(mac, VERSION, name, &payload).finalize().into_bytes();
         payload.extend_from_slice(&tag[..TAG_LEN]);
         URL_SAFE_NO_PAD.encode(payload)
     }
@@ -167,7 +174,8 @@ impl Codec {
             return Err(OpenError::Truncated);
         }
         let (payload, tag) = raw.split_at(raw.len() - TAG_LEN);
-        if payload[0] != VERSION {
+        let version = payload[0];
+        if version != VERSION && version != VERSION_1 {
             return Err(OpenError::Version);
         }
         let key_id = payload[1];
@@ -176,7 +184,7 @@ impl Codec {
             .iter()
             .find(|(id, _)| *id == key_id)
             .ok_or(OpenError::UnknownKey)?;
-        keyed(mac, name, payload)
+        keyed(mac, version, name, payload)
             .verify_truncated_left(tag)
             .map_err(|_| OpenError::Tag)?;
         let expires_at = u64::from_be_bytes(payload[2..HEADER_LEN].try_into().expect("8 bytes"));
@@ -196,9 +204,16 @@ fn unexpired(opened: Opened, now: u64) -> Result<Opened, OpenError> {
     Ok(opened)
 }
 
-fn keyed(mac: &Hmac<Sha256>, name: &str, payload: &[u8]) -> Hmac<Sha256> {
+/// The MAC state over the name (its length in the width `version` uses) and `payload`.
+fn keyed(mac: &Hmac<Sha256>, version: u8, name: &str, payload: &[u8]) -> Hmac<Sha256> {
     let mut mac = mac.clone();
-    mac.update(&(name.len() as u64).to_be_bytes());
+    if version == VERSION_1 {
+        mac.update(&(name.len() as u64).to_be_bytes());
+    } else {
+        // Cookie names are short (the builders refuse long ones); a longer one saturates,
+        // which still signs the whole name.
+        mac.update(&u16::try_from(name.len()).unwrap_or(u16::MAX).to_be_bytes());
+    }
     mac.update(name.as_bytes());
     mac.update(payload);
     mac
@@ -359,11 +374,48 @@ mod tests {
         let mut raw = URL_SAFE_NO_PAD
             .decode(codec.seal("__Host-sid", NOW + 60, b""))
             .unwrap();
-        raw[0] = 2;
+        raw[0] = 3;
         assert_eq!(
             codec.open("__Host-sid", &URL_SAFE_NO_PAD.encode(raw), NOW),
             Err(OpenError::Version)
         );
+    }
+
+    /// A value sealed by hand in `version`'s format.
+    fn sealed_as(codec: &Codec, version: u8, name: &str, body: &[u8]) -> String {
+        let (key_id, mac) = &codec.macs[codec.primary];
+        let mut payload = vec![version, *key_id];
+        payload.extend_from_slice(&(NOW + 60).to_be_bytes());
+        payload.extend_from_slice(body);
+        let tag = keyed(mac, version, name, &payload).finalize().into_bytes();
+        payload.extend_from_slice(&tag[..TAG_LEN]);
+        URL_SAFE_NO_PAD.encode(payload)
+    }
+
+    #[test]
+    fn version_1_values_still_open_and_neither_version_passes_for_the_other() {
+        let codec = codec(&Keyring::new(3, key(3)));
+        let old = sealed_as(&codec, VERSION_1, "__Host-sid", &[5; 32]);
+        assert_eq!(
+            &*codec.open("__Host-sid", &old, NOW).unwrap().body,
+            &[5; 32]
+        );
+        assert!(
+            codec.open("__Host-ref", &old, NOW).is_err(),
+            "the name still counts"
+        );
+        // The same bytes under the other version's number: the MAC input differs.
+        for (value, other) in [
+            (old, VERSION),
+            (codec.seal("__Host-sid", NOW + 60, &[5; 32]), VERSION_1),
+        ] {
+            let mut raw = URL_SAFE_NO_PAD.decode(&value).unwrap();
+            raw[0] = other;
+            assert_eq!(
+                codec.open("__Host-sid", &URL_SAFE_NO_PAD.encode(raw), NOW),
+                Err(OpenError::Tag)
+            );
+        }
     }
 
     proptest! {
@@ -382,14 +434,7 @@ mod tests {
             // Sealed by hand (seal itself refuses in debug builds): the MAC is right, the
             // body is not one this layer writes.
             let codec = codec(&Keyring::new(3, key(3)));
-            let body = vec![7u8; MAX_BODY_LEN + extra];
-            let (key_id, mac) = &codec.macs[codec.primary];
-            let mut payload = vec![VERSION, *key_id];
-            payload.extend_from_slice(&(NOW + 60).to_be_bytes());
-            payload.extend_from_slice(&body);
-            let tag = keyed(mac, "c", &payload).finalize().into_bytes();
-            payload.extend_from_slice(&tag[..TAG_LEN]);
-            let value = URL_SAFE_NO_PAD.encode(payload);
+            let value = sealed_as(&codec, VERSION, "c", &vec![7u8; MAX_BODY_LEN + extra]);
             prop_assert_eq!(codec.open("c", &value, NOW), Err(OpenError::TooLong));
         }
 
