@@ -193,6 +193,54 @@ async fn capture_errors(browser: &Browser) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn static_mode_honours_global_privacy_control() {
+    // The browser sends Global Privacy Control: "Accept all" leaves the configuration's
+    // `gpcDenies` off; ticking one explicitly still grants it.
+    let site = consentry_tests::StaticSite::start(&static_config(1)).await;
+    let browser = Browser::start("banner-static-gpc", BrowserOptions::default()).await;
+    browser
+        .cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            serde_json::json!({
+                "source": "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true });"
+            }),
+        )
+        .await;
+    browser.goto(&site.url).await;
+    browser.banner_ready().await;
+    let noticed = browser
+        .js("return consentry.get().gpc && !!document.querySelector('#consentry [data-gpc]')")
+        .await;
+    browser
+        .ensure(
+            noticed == Value::Bool(true),
+            "the banner says it honours the signal",
+        )
+        .await;
+    browser.click("#consentry button[value=accept_all]").await;
+    let granted = browser.js("return consentry.get().granted").await;
+    browser
+        .ensure(
+            granted == serde_json::json!(["necessary", "analytics"]),
+            &format!("accept all under GPC leaves marketing off: {granted}"),
+        )
+        .await;
+    browser.open_settings_by("[data-consent-open]").await;
+    browser.click("#consentry-marketing").await;
+    browser.click("#consentry button[value=save]").await;
+    let granted = browser
+        .settle("consentry.get().granted.includes('marketing')")
+        .await;
+    browser
+        .ensure(
+            granted == Value::Bool(true),
+            "an explicit tick grants marketing all the same",
+        )
+        .await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn static_configuration_mistakes_are_reported_and_necessary_always_granted() {
     // `categorys` misspelled: no categories but necessary, and the console says why.
     let site = consentry_tests::StaticSite::start(

@@ -116,8 +116,10 @@ if (typeof document < "u") {
     const list = (items, each) => {
       items = Array.isArray(items) ? items : [];
       fields.push(items.length);
-      items.forEach((item) => each(object(item)));
+      items.forEach(each);
     };
+    // A list of objects: anything else in it reads as an empty one.
+    const objects = (items, each) => list(items, (item) => each(object(item)));
     // Names a key nobody reads (a misspelling would otherwise be ignored silently).
     const known = (object, names, what) => {
       for (const key in object)
@@ -129,7 +131,7 @@ if (typeof document < "u") {
       TEXT_NAMES.forEach((name) => text(given[name]));
     };
     const cookies = (owner) =>
-      list(owner.cookies, (cookie) => {
+      objects(owner.cookies, (cookie) => {
         text(cookie.name);
         flag(cookie.prefix);
         text(cookie.provider);
@@ -158,11 +160,11 @@ if (typeof document < "u") {
         described({ ...object(labels), id }),
       );
     });
-    list(config.categories, (category) => {
+    objects(config.categories, (category) => {
       described(category);
       flag(category.locked);
       cookies(category);
-      list(category.services, (service) => {
+      objects(category.services, (service) => {
         described(service);
         cookies(service);
       });
