@@ -313,13 +313,14 @@ async fn static_configuration_mistakes_are_reported_and_necessary_always_granted
     browser.goto(&correct.url).await;
     browser.banner_ready().await;
     let errors = browser.js("return window.__errors").await;
-    let label = browser
-        .js("return document.querySelector('#consentry button[value=accept_all]').textContent")
+    let read = browser
+        .js("const s = document.getElementById('consentry'); return [s.querySelector('button[value=accept_all]').textContent, !!s.querySelector('a[href=\"/p\"]'), consentry.get().revision, s.querySelectorAll('.consentry-cookies tbody tr').length, !!document.getElementById('consentry-analytics:matomo')]")
         .await;
     browser
         .ensure(
-            errors == serde_json::json!([]) && label == "Yes to all",
-            &format!("a correct configuration reads without a word: {errors} {label}"),
+            errors == serde_json::json!([])
+                && read == serde_json::json!(["Yes to all", true, 2, 2, true]),
+            &format!("a correct configuration reads without a word: {errors} {read}"),
         )
         .await;
     browser.close().await;
