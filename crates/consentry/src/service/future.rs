@@ -81,7 +81,7 @@ impl<F, B> State<F, B> {
                 on_gone: None,
             };
         };
-        if session.failed() {
+        let Some(plan) = session.respond(moment) else {
             return Self::Persist {
                 work: None,
                 response: Some(session.unavailable().map(ConsentryBody::full)),
@@ -90,8 +90,7 @@ impl<F, B> State<F, B> {
                 on_success: None,
                 on_gone: None,
             };
-        }
-        let plan = session.respond(moment);
+        };
         Self::Persist {
             work: plan.work,
             response: Some(response),

@@ -626,23 +626,22 @@ impl Session {
         self.runtime().unavailable()
     }
 
-    /// Whether a store operation of this request failed.
-    pub(crate) fn failed(&self) -> bool {
-        self.state().failed
-    }
-
     /// The response side: turns the request's session activity into the store work and
-    /// the cookie to send for each outcome.
-    pub(crate) fn respond(&self, moment: &Moment<'_>) -> Plan {
+    /// the cookie to send for each outcome; `None` when a store operation of this request
+    /// failed (the response is then [`Session::unavailable`]). One lock for both answers.
+    pub(crate) fn respond(&self, moment: &Moment<'_>) -> Option<Plan> {
         let runtime = self.runtime();
         let mut state = self.state();
+        if state.failed {
+            return None;
+        }
         state.finished = true;
         if state.ticket.is_none() && state.fresh.is_none() && state.doomed.is_empty() {
             // No session, none begun, none ended: at most a bad cookie to delete.
-            return Plan {
+            return Some(Plan {
                 on_success: (state.cookie == CookieSeen::Stale).then(|| runtime.expire_cookie()),
                 ..Plan::default()
-            };
+            });
         }
         let doomed = std::mem::take(&mut state.doomed);
         let changes = std::mem::take(&mut state.changes);
@@ -653,7 +652,7 @@ impl Session {
             let now = ticket.created;
             changes.merge_into(&mut base);
             let deadline = runtime.deadline(&ticket);
-            return Plan {
+            return Some(Plan {
                 work: Some(
                     Job::Create {
                         key: ticket.key(),
@@ -666,7 +665,7 @@ impl Session {
                 best_effort: false,
                 on_success: Some(runtime.set_cookie(&ticket, now)),
                 on_gone: None,
-            };
+            });
         }
 
         if let Some(ticket) = state.ticket {
@@ -675,7 +674,7 @@ impl Session {
                 || state.retimed
                 || now.saturating_sub(ticket.last_seen) >= runtime.config.refresh_interval();
             if changes.is_empty() && !due {
-                return Plan::default();
+                return Some(Plan::default());
             }
             // The cookie (and the record's deadline with it) is renewed only once it is due,
             // so a busy session does not re-sign its cookie on every change.
@@ -688,7 +687,7 @@ impl Session {
                 ticket
             };
             let best_effort = changes.is_empty() && !state.retimed;
-            return Plan {
+            return Some(Plan {
                 work: Some(
                     Job::Update {
                         key: kept.key(),
@@ -700,16 +699,16 @@ impl Session {
                 best_effort,
                 on_success: due.then(|| runtime.set_cookie(&kept, now)),
                 on_gone: Some(runtime.expire_cookie()),
-            };
+            });
         }
 
         let expire = (state.cookie == CookieSeen::Stale).then(|| runtime.expire_cookie());
-        Plan {
+        Some(Plan {
             work: (!doomed.is_empty()).then(|| Job::Delete { doomed }.start(store)),
             best_effort: false,
             on_success: expire,
             on_gone: None,
-        }
+        })
     }
 }
 
