@@ -111,21 +111,6 @@ fn strings(value: &JsValue) -> Vec<String> {
     }
 }
 
-/// A JavaScript number as a revision (anything out of range is 0, which no policy uses).
-#[cfg(not(feature = "static"))]
-#[allow(
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    reason = "checked to be a whole number in range first"
-)]
-fn whole(number: f64) -> u32 {
-    if number >= 0.0 && number <= f64::from(u32::MAX) && number.fract() == 0.0 {
-        number as u32
-    } else {
-        0
-    }
-}
-
 fn element_by_id(id: &str) -> Option<Node> {
     document().by_id(id)
 }
@@ -140,14 +125,15 @@ fn read_config(page: &Node) -> Option<State> {
     let form = section.query("form")?;
     Some(State {
         endpoint: form.attr("action"),
-        revision: whole(JSON::parse(&section.attr(REVISION_ATTR)?).ok()?.as_f64()?),
+        revision: crate::text::parse_u32(&section.attr(REVISION_ATTR)?)?,
         decided: section.has_attr("hidden"),
         granted: ticked(&form),
         gpc: section.query(GPC_SELECTOR).is_some(),
         id: section.attr("data-consent-id"),
         decided_at: section
             .attr("data-decided-at")
-            .and_then(|t| JSON::parse(&t).ok()?.as_f64())
+            .and_then(|t| crate::text::parse_u32(&t))
+            .map(f64::from)
             .map(|seconds| seconds * 1000.0),
         language: section.attr("lang"),
     })
