@@ -17,9 +17,10 @@ use crate::text::{parse_u32, split_once_byte};
 /// cookies = |cookies| (name prefix provider purpose duration domain path)…
 /// ```
 ///
-/// `|x|` is a count in decimal, a flag is `1` or empty, texts follow [`TEXT_NAMES`](crate::config::TEXT_NAMES) and an
-/// empty one keeps the configured language's (English by default). Whatever the input,
-/// reading ends with the fields: a count beyond them reads nothing more.
+/// `|x|` is a count in decimal, a flag is `1` or empty, and texts follow
+/// [`TEXT_NAMES`](crate::config::TEXT_NAMES); an empty text keeps the configured language's
+/// (English by default). Whatever the input, reading ends with the fields: a count beyond
+/// them reads nothing more.
 pub(crate) fn read(flat: &str) -> Config {
     let mut fields = Fields(Some(flat));
     let revision = parse_u32(fields.next()).unwrap_or(0);
