@@ -197,15 +197,14 @@ async fn static_mode_honours_global_privacy_control() {
     // The browser sends Global Privacy Control: "Accept all" leaves the configuration's
     // `gpcDenies` off; ticking one explicitly still grants it.
     let site = consentry_tests::StaticSite::start(&static_config(1)).await;
-    let browser = Browser::start("banner-static-gpc", BrowserOptions::default()).await;
-    browser
-        .cdp(
-            "Page.addScriptToEvaluateOnNewDocument",
-            serde_json::json!({
-                "source": "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true });"
-            }),
-        )
-        .await;
+    let browser = Browser::start(
+        "banner-static-gpc",
+        BrowserOptions {
+            gpc: true,
+            ..BrowserOptions::default()
+        },
+    )
+    .await;
     browser.goto(&site.url).await;
     browser.banner_ready().await;
     let noticed = browser
