@@ -431,6 +431,50 @@ async fn languages_follow_the_page_switch_at_run_time_and_lay_out_right_to_left(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cookie_settings_control_speaks_the_banners_language() {
+    // No `data-consent-open` link on this page: the banner adds its own control once the
+    // visitor decided, labelled from its markup (`data-settings-label`), and relabels it on a
+    // language switch.
+    let page = StaticPage {
+        lang: "ar",
+        body: "<main><h1>No settings link</h1></main>".to_owned(),
+        ..StaticPage::default()
+    };
+    let site = StaticSite::start_with(CONFIG, page).await;
+    let browser = Browser::start("features-control-label", BrowserOptions::default()).await;
+    browser.goto(&site.url).await;
+    browser.banner_ready().await;
+    browser.click("#consentry button[value=reject_all]").await;
+    let label = "return document.querySelector('.consentry-open')?.textContent";
+    let arabic = browser.js(label).await;
+    browser
+        .ensure(
+            arabic == json!("إعدادات ملفات تعريف الارتباط"),
+            &format!("the control in Arabic: {arabic}"),
+        )
+        .await;
+    browser.js("consentry.language('en')").await;
+    let english = browser.js(label).await;
+    browser
+        .ensure(
+            english == json!("Cookie settings"),
+            &format!("the control follows the switch: {english}"),
+        )
+        .await;
+    // After a reload the decided visitor gets it again, in the page's language.
+    browser.client.refresh().await.unwrap();
+    browser.banner_ready().await;
+    let again = browser.js(label).await;
+    browser
+        .ensure(
+            again == json!("إعدادات ملفات تعريف الارتباط"),
+            &format!("the control on the next visit: {again}"),
+        )
+        .await;
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_settings_dialog_lists_each_categorys_cookies_and_services() {
     let site = StaticSite::start_with(CONFIG, StaticPage::default()).await;
     let browser = Browser::start("features-transparency", BrowserOptions::default()).await;

@@ -10,7 +10,7 @@
 //! description}}`, services as `<category>:<service>`). Right-to-left languages (Arabic,
 //! Hebrew, Persian, Urdu, …) are known by their tag.
 
-use crate::markup::{Category, CookieInfo, STANDARD_CATEGORIES, Texts, primary_subtag};
+use crate::markup::{Category, CookieInfo, RIGHT_TO_LEFT, STANDARD_CATEGORIES, Texts};
 use crate::text::{push_json_string, push_json_strings, push_u32};
 
 /// The texts of one more language (static mode).
@@ -234,38 +234,6 @@ fn push_cookies(out: &mut String, cookies: &[CookieInfo]) {
     out.push(']');
 }
 
-/// Which of the `available` languages to show for the `wanted` ones (the page's `lang`,
-/// then the browser's languages, in order): the first exact match of a wanted tag, else
-/// the first language sharing its primary subtag; `None` when nothing matches.
-///
-/// ```
-/// use consentry_banner::config::pick_language;
-///
-/// let available = ["en", "de", "pt-BR"];
-/// assert_eq!(pick_language(&available, ["de-AT", "en"]), Some(1));
-/// assert_eq!(pick_language(&available, ["PT-br"]), Some(2));
-/// assert_eq!(pick_language(&available, ["pt"]), Some(2));
-/// assert_eq!(pick_language(&available, ["fr"]), None);
-/// ```
-pub fn pick_language<'a>(
-    available: &[&str],
-    wanted: impl IntoIterator<Item = &'a str>,
-) -> Option<usize> {
-    wanted
-        .into_iter()
-        .filter(|tag| !tag.is_empty())
-        .find_map(|tag| {
-            available
-                .iter()
-                .position(|a| a.eq_ignore_ascii_case(tag))
-                .or_else(|| {
-                    available
-                        .iter()
-                        .position(|a| primary_subtag(a).eq_ignore_ascii_case(primary_subtag(tag)))
-                })
-        })
-}
-
 /// How many texts [`Texts`] has.
 pub const TEXTS: usize = 16;
 
@@ -297,47 +265,6 @@ pub const TEXT_NAMES: [&str; TEXTS] = [
     "cookiePurpose",
     "cookieDuration",
 ];
-
-/// Each text with its JSON name ([`TEXT_NAMES`]), for writing into it (static mode reads
-/// `texts` so).
-pub fn text_fields_mut(t: &mut Texts) -> [(&'static str, &mut String); TEXTS] {
-    let Texts {
-        title,
-        body,
-        accept_all,
-        reject_all,
-        customize,
-        save,
-        privacy_link,
-        settings_link,
-        settings_title,
-        always_on,
-        gpc_honoured,
-        cookies,
-        cookie_name,
-        cookie_provider,
-        cookie_purpose,
-        cookie_duration,
-    } = t;
-    [
-        (TEXT_NAMES[0], title),
-        (TEXT_NAMES[1], body),
-        (TEXT_NAMES[2], accept_all),
-        (TEXT_NAMES[3], reject_all),
-        (TEXT_NAMES[4], customize),
-        (TEXT_NAMES[5], save),
-        (TEXT_NAMES[6], privacy_link),
-        (TEXT_NAMES[7], settings_link),
-        (TEXT_NAMES[8], settings_title),
-        (TEXT_NAMES[9], always_on),
-        (TEXT_NAMES[10], gpc_honoured),
-        (TEXT_NAMES[11], cookies),
-        (TEXT_NAMES[12], cookie_name),
-        (TEXT_NAMES[13], cookie_provider),
-        (TEXT_NAMES[14], cookie_purpose),
-        (TEXT_NAMES[15], cookie_duration),
-    ]
-}
 
 /// Each text with its JSON name ([`TEXT_NAMES`]).
 pub fn text_fields(t: &Texts) -> [(&'static str, &str); TEXTS] {
@@ -377,35 +304,35 @@ pub const KEYS: [&str; 11] = [
     "translations",
 ];
 
-/// Makes sure `necessary` is there, first and locked, whatever the configuration says:
-/// it is always granted, even by a configuration with a mistake in it.
+/// What the static site's script (`site.js`, in the npm package's loader) takes from this
+/// crate at build time, so these lists live in one place: `(name, JSON)` pairs for the
+/// configuration's keys, the text names, the English texts (in [`TEXT_NAMES`] order), the
+/// `necessary` category (id, label, description), the right-to-left languages and the
+/// choice cookie's name.
 ///
 /// ```
-/// use consentry_banner::config::ensure_necessary;
-///
-/// let mut categories = Vec::new();
-/// ensure_necessary(&mut categories);
-/// assert_eq!((categories[0].id.as_str(), categories[0].locked), ("necessary", true));
+/// let constants = consentry_banner::config::site_constants();
+/// assert!(constants.contains(&("CHOICE_COOKIE", r#""consentry_choice""#.to_owned())));
 /// ```
-pub fn ensure_necessary(categories: &mut Vec<Category>) {
+pub fn site_constants() -> [(&'static str, String); 6] {
+    let json = |items: &[&str]| {
+        let mut out = String::new();
+        push_json_strings(&mut out, items);
+        out
+    };
+    let texts = Texts::default();
+    let english = text_fields(&texts).map(|(_, text)| text);
     let (id, label, description) = STANDARD_CATEGORIES[0];
-    match categories.iter().position(|c| c.id == id) {
-        Some(index) => {
-            let mut necessary = categories.remove(index);
-            necessary.locked = true;
-            categories.insert(0, necessary);
-        }
-        None => categories.insert(
-            0,
-            Category {
-                id: id.to_owned(),
-                label: label.to_owned(),
-                description: description.to_owned(),
-                locked: true,
-                ..Category::default()
-            },
-        ),
-    }
+    let mut cookie = String::new();
+    push_json_string(&mut cookie, crate::protocol::CHOICE_COOKIE);
+    [
+        ("CONFIG_KEYS", json(&KEYS)),
+        ("TEXT_NAMES", json(&TEXT_NAMES)),
+        ("DEFAULT_TEXTS", json(&english)),
+        ("NECESSARY", json(&[id, label, description])),
+        ("RTL", json(&RIGHT_TO_LEFT)),
+        ("CHOICE_COOKIE", cookie),
+    ]
 }
 
 #[cfg(test)]
@@ -413,45 +340,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn necessary_is_always_there_first_and_locked() {
-        let analytics = Category {
-            id: "analytics".into(),
-            ..Category::default()
+    fn site_constants_are_json_in_the_crates_order() {
+        let constants = site_constants();
+        let value = |name: &str| -> serde_json::Value {
+            let (_, json) = constants.iter().find(|(n, _)| *n == name).expect(name);
+            serde_json::from_str(json).expect("valid JSON")
         };
-        let mut none = Vec::new();
-        ensure_necessary(&mut none);
-        assert_eq!((none[0].id.as_str(), none[0].locked), ("necessary", true));
-        let mut late = vec![
-            analytics,
-            Category {
-                id: "necessary".into(),
-                label: "Needed".into(),
-                description: String::new(),
-                locked: false,
-                ..Category::default()
-            },
-        ];
-        ensure_necessary(&mut late);
-        assert_eq!(late[0].label, "Needed");
-        assert!(late[0].locked);
-        assert_eq!(late.len(), 2);
-    }
-
-    #[test]
-    fn both_text_field_lists_name_the_same_fields() {
-        let mut texts = Texts::default();
-        for (index, (_, field)) in text_fields_mut(&mut texts).into_iter().enumerate() {
-            *field = index.to_string();
-        }
-        let mut check = Texts::default();
-        let names: Vec<&str> = text_fields_mut(&mut check)
-            .iter()
-            .map(|(n, _)| *n)
-            .collect();
-        let read: Vec<(&str, &str)> = text_fields(&texts).to_vec();
-        for (index, (name, value)) in read.iter().enumerate() {
-            assert_eq!(*name, names[index]);
-            assert_eq!(*value, index.to_string());
-        }
+        let english = value("DEFAULT_TEXTS");
+        assert_eq!(english.as_array().map(Vec::len), Some(TEXTS));
+        assert_eq!(english[2], Texts::default().accept_all);
+        assert_eq!(
+            english[1],
+            Texts::default().body,
+            "the curly quotes survive"
+        );
+        assert_eq!(value("TEXT_NAMES")[7], "settingsLink");
+        assert_eq!(value("NECESSARY")[0], "necessary");
+        assert_eq!(value("RTL")[0], "ar");
+        assert_eq!(
+            value("CONFIG_KEYS").as_array().map(Vec::len),
+            Some(KEYS.len())
+        );
     }
 }

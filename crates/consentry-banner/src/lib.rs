@@ -1,30 +1,21 @@
 //! The consentry consent banner.
 //!
-//! Compiled to WebAssembly (feature `dom`, on by default), it enhances the banner the server
-//! rendered (or, with feature `static`, builds it itself on a site without a server),
-//! records the visitor's choice, activates `type="text/plain" data-consent="…"` scripts
-//! once granted and exposes `window.consentry`. Without `dom` this crate is the part servers share with it: the
-//! markup renderer ([`markup`]), the configuration the page carries ([`config`]), the
-//! decision logic ([`logic`]) and the server ↔ banner contract ([`protocol`]), all plain Rust.
+//! Compiled to WebAssembly (feature `dom`, on by default), it enhances the banner markup on
+//! the page: a server renders it (see [`markup`]), and on a static site the loader's
+//! stand-in for the server (`site.js`, in the npm package) renders the same markup from the
+//! page's JSON configuration ([`config`]). It records the visitor's choice, activates
+//! `type="text/plain" data-consent="…"` scripts once granted and exposes
+//! `window.consentry`. Without `dom` this crate is the part servers share with it: the
+//! markup renderer ([`markup`]), the configuration writer ([`config`]), the decision logic
+//! ([`logic`]) and the server ↔ banner contract ([`protocol`]), all plain Rust.
 //!
 //! ```
-//! use consentry_banner::logic::{granted, switches, Action};
-//! use consentry_banner::markup::Category;
+//! use consentry_banner::logic::{allowed, consent_mode};
 //!
-//! let categories: Vec<Category> = ["necessary", "analytics", "marketing"]
-//!     .iter()
-//!     .map(|id| Category {
-//!         id: (*id).into(),
-//!         label: (*id).into(),
-//!         description: String::new(),
-//!         locked: *id == "necessary",
-//!         ..Category::default()
-//!     })
-//!     .collect();
-//! // "Accept all" under Global Privacy Control leaves marketing off.
-//! let gpc_denies = ["marketing".to_owned()];
-//! let choice = granted(switches(&categories), &gpc_denies, &Action::AcceptAll, true);
-//! assert_eq!(choice, ["necessary", "analytics"]);
+//! let granted = ["necessary".to_owned(), "analytics".to_owned()];
+//! // `<script type="text/plain" data-consent="analytics">` runs, `!analytics` does not.
+//! assert!(allowed("analytics", true, &granted) && !allowed("!analytics", true, &granted));
+//! assert!(consent_mode(&granted).contains(&("analytics_storage", true)));
 //! ```
 
 #![forbid(unsafe_code)]
@@ -39,8 +30,6 @@ pub const CSS: &str = include_str!("banner.css");
 pub mod config;
 #[cfg(feature = "dom")]
 pub mod dom;
-#[cfg(any(test, feature = "static"))]
-mod fields;
 pub mod logic;
 pub mod markup;
 pub mod protocol;

@@ -3,12 +3,13 @@
 // allows (in document order) and fires the `consentry:*` events. Outside a browser (a
 // static-site generator or a test runner importing the package) it does nothing.
 import * as banner from "./glue.js";
+import { start as site } from "./site.js";
 
 if (typeof document < "u") {
   const fire = (name, detail) =>
     document.dispatchEvent(new CustomEvent("consentry:" + name, { detail }));
   const form = () => document.querySelector("#consentry form");
-  let started;
+  let started, local;
   const ready = new Promise((resolve) => (started = resolve));
   const api = (window.consentry = { ready });
 
@@ -54,132 +55,40 @@ if (typeof document < "u") {
     const section = document.getElementById("consentry");
     return section && !section.hidden && !section.closest("dialog");
   };
-  // Records a decision: `make` gives, with a server, the body to post (to the form's
-  // `action` attribute: its `action` property is the buttons named so), in static mode the
-  // new state with `reload`. Events name the ids granted or withdrawn.
+  // Records a decision: `make` gives the body the banner posts, to the form's `action`
+  // attribute (its `action` property is the buttons named so); in static mode the site
+  // answers it instead of a server. Events name the ids granted or withdrawn.
   const decide = (make, target) => {
     const before = banner.get().granted;
     const visible = shown();
-    const done = ({ reload, ...state }) => {
-      const changed = before
-        .filter((id) => !state.granted.includes(id))
-        .concat(state.granted.filter((id) => !before.includes(id)));
-      mode();
-      if (visible) fire("hide", { view: "banner" });
-      fire("consent", state);
-      fire("change", { ...state, changed });
-      if (reload) location.reload();
-      else activate();
-      return state;
-    };
     // A failure anywhere (even in `make`) rejects, so the form falls back to its own post.
-    return new Promise((resolve) => resolve(make())).then((answer) =>
-      typeof answer == "string"
-        ? fetch(target.getAttribute("action"), {
-            method: "POST",
-            credentials: "same-origin",
-            headers: { "Content-Type": "application/json" },
-            body: answer,
-          })
-            .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
-            .then((state) => done(banner.decided(state)))
-        : done(answer),
-    );
+    return new Promise((resolve) => resolve(make()))
+      .then((body) => {
+        if (typeof body != "string") throw new TypeError("consentry: nothing to record");
+        return STATIC
+          ? local.decide(JSON.parse(body))
+          : fetch(target.getAttribute("action"), {
+              method: "POST",
+              credentials: "same-origin",
+              headers: { "Content-Type": "application/json" },
+              body,
+            }).then((r) => (r.ok ? r.json() : Promise.reject(r.status)));
+      })
+      .then((answer) => {
+        const { reload, ...state } = banner.decided(answer);
+        const changed = before
+          .filter((id) => !state.granted.includes(id))
+          .concat(state.granted.filter((id) => !before.includes(id)));
+        mode();
+        if (visible) fire("hide", { view: "banner" });
+        fire("consent", state);
+        fire("change", { ...state, changed });
+        if (reload) location.reload();
+        else activate();
+        return state;
+      });
   };
   const opened = () => banner.open() && fire("show", { view: "settings" });
-
-  // Static mode: the page's configuration is read and checked here, where JSON is native
-  // (each mistake named on the console), and handed to the WebAssembly as its fields in a
-  // fixed order, joined by NUL (`fields.rs` reads them). `undefined` when there
-  // is nothing to start from.
-  const configure =
-    STATIC &&
-    (() => {
-    const error = (message) => console.error("consentry: " + message);
-    const element = document.getElementById("consentry-config");
-    if (!element)
-      return error(
-        'no <script type="application/json" id="consentry-config"> on this page; the banner cannot start',
-      );
-    let config;
-    try {
-      config = JSON.parse(element.text);
-    } catch (e) {
-      return error("the configuration is not valid JSON: " + e.message);
-    }
-    if (!config || typeof config != "object")
-      return error("the configuration must be a JSON object");
-    const fields = [];
-    const object = (value) => (value && typeof value == "object" ? value : {});
-    const text = (value) => fields.push(typeof value == "string" ? value.replaceAll("\0", "") : "");
-    const flag = (value) => fields.push(value ? "1" : "");
-    const list = (items, each) => {
-      items = Array.isArray(items) ? items : [];
-      fields.push(items.length);
-      items.forEach(each);
-    };
-    // A list of objects: anything else in it reads as an empty one.
-    const objects = (items, each) => list(items, (item) => each(object(item)));
-    // Names a key nobody reads (a misspelling would otherwise be ignored silently).
-    const known = (object, names, what) => {
-      for (const key in object)
-        if (!names.includes(key) && key != "categories")
-          error(`unknown ${what}"${key}" (known: ${names.join(" ")})`);
-    };
-    const texts = (given) => {
-      known(given, TEXT_NAMES, "text ");
-      TEXT_NAMES.forEach((name) => text(given[name]));
-    };
-    const cookies = (owner) =>
-      objects(owner.cookies, (cookie) => {
-        text(cookie.name);
-        flag(cookie.prefix);
-        text(cookie.provider);
-        text(cookie.purpose);
-        text(cookie.duration);
-        text(cookie.domain);
-        text(cookie.path);
-      });
-    const described = (item) => {
-      text(item.id);
-      text(item.label);
-      text(item.description);
-    };
-    known(config, CONFIG_KEYS, "configuration key ");
-    text(typeof config.revision == "number" ? "" + config.revision : "");
-    flag(config.gpc);
-    text(config.privacy);
-    list(config.gpcDenies, text);
-    text(config.language);
-    texts(object(config.texts));
-    list(Object.entries(object(config.translations)), ([tag, given]) => {
-      given = object(given);
-      text(tag);
-      texts(given);
-      list(Object.entries(object(given.categories)), ([id, labels]) =>
-        described({ ...object(labels), id }),
-      );
-    });
-    objects(config.categories, (category) => {
-      described(category);
-      flag(category.locked);
-      cookies(category);
-      objects(category.services, (service) => {
-        described(service);
-        cookies(service);
-      });
-    });
-    const ids = (Array.isArray(config.categories) ? config.categories : []).map((c) =>
-      typeof c?.id == "string" ? c.id : "",
-    );
-    if (ids.every((id) => id == "necessary"))
-      error('no categories besides "necessary": give "categories" as a list of {id, label, description}');
-    ids.forEach((id, index) => {
-      if (!id) error('a category has no "id"');
-      else if (ids.indexOf(id) < index) error("category listed twice: " + id);
-    });
-    return fields.join("\0");
-  });
 
   // Streaming compilation; a static host may serve the file with another type, so the
   // static build falls back to compiling the bytes.
@@ -193,7 +102,8 @@ if (typeof document < "u") {
     );
   loading.then(({ instance, module }) => {
     banner.finish(instance, module);
-    const state = banner.start(STATIC ? configure() : undefined);
+    // Static mode renders the banner's markup first (the site reads the configuration).
+    const state = (!STATIC || (local = site())) && banner.start();
     if (!state) return;
     addEventListener("submit", (event) => {
       const target = event.target;
@@ -260,14 +170,15 @@ if (typeof document < "u") {
         ),
       reset: () => {
         const endpoint = banner.reset();
-        return (
-          endpoint
-            ? fetch(endpoint, { method: "DELETE", credentials: "same-origin" })
-            : Promise.resolve()
+        return Promise.resolve(
+          STATIC
+            ? local.forget()
+            : endpoint && fetch(endpoint, { method: "DELETE", credentials: "same-origin" }),
         ).then(() => location.reload());
       },
+      // Static mode only: with a server, the server picks the language.
       language: (tag) => {
-        const switched = banner.language(tag);
+        const switched = STATIC && local.language(tag);
         if (switched) fire("language", banner.get());
         return switched;
       },

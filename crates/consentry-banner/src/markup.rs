@@ -206,12 +206,15 @@ pub(crate) fn primary_subtag(tag: &str) -> &str {
 /// ```
 pub fn right_to_left(language: &str) -> bool {
     let primary = primary_subtag(language);
-    [
-        "ar", "he", "fa", "ur", "ps", "yi", "dv", "ckb", "sd", "ug", "iw",
-    ]
-    .iter()
-    .any(|rtl| primary.eq_ignore_ascii_case(rtl))
+    RIGHT_TO_LEFT
+        .iter()
+        .any(|rtl| primary.eq_ignore_ascii_case(rtl))
 }
+
+/// The primary subtags of the languages written right to left.
+pub const RIGHT_TO_LEFT: [&str; 11] = [
+    "ar", "he", "fa", "ur", "ps", "yi", "dv", "ckb", "sd", "ug", "iw",
+];
 
 /// Everything one rendering needs.
 #[derive(Debug, Clone)]
@@ -284,6 +287,9 @@ pub fn render(banner: &Banner<'_>) -> String {
             "\" dir=\"ltr\""
         });
     }
+    out.push_str(" data-settings-label=\"");
+    push_html(&mut out, &texts.settings_link);
+    out.push_str("\"");
     if let Some(id) = banner.consent_id {
         out.push_str(" data-consent-id=\"");
         push_html(&mut out, id);
@@ -549,7 +555,7 @@ mod tests {
         let categories = categories();
         assert!(
             render(&banner(&categories, &[], &Texts::default(), false))
-                .contains(r#"data-revision="12">"#)
+                .contains(r#"data-revision="12" data-settings-label="Cookie settings">"#)
         );
         let texts = Texts::default();
         let granted = vec!["analytics".to_owned()];

@@ -51,6 +51,9 @@ pub const SWITCH_ID_PREFIX: &str = "consentry-";
 
 /// On the section: the policy revision the markup was rendered for.
 pub const REVISION_ATTR: &str = "data-revision";
+/// On the section: the label of the "Cookie settings" control the banner adds once the
+/// visitor decided (when the page has no `data-consent-open` control of its own).
+pub const SETTINGS_LABEL_ATTR: &str = "data-settings-label";
 /// On the notice shown when the server saw Global Privacy Control.
 pub const GPC_ATTR: &str = "data-gpc";
 /// On any element of the page: a click opens the settings.

@@ -8,11 +8,6 @@ pub(crate) fn split_once_byte(text: &str, byte: u8) -> Option<(&str, &str)> {
     Some((&text[..at], &text[at + 1..]))
 }
 
-/// `text` without its leading spaces.
-pub(crate) fn skip_spaces(text: &str) -> &str {
-    &text[text.bytes().position(|b| b != b' ').unwrap_or(text.len())..]
-}
-
 /// The pieces of a text between each `byte` (ASCII), as `str::split` gives them.
 #[derive(Debug, Clone)]
 pub(crate) struct SplitByte<'a> {
@@ -219,8 +214,6 @@ mod tests {
                 "{text:?}"
             );
         }
-        assert_eq!(skip_spaces("  a b"), "a b");
-        assert_eq!(skip_spaces("   "), "");
     }
 
     proptest::proptest! {

@@ -29,10 +29,6 @@ extern "C" {
     pub(crate) fn append(this: &Node, child: &Node);
     #[wasm_bindgen(method, js_name = createElement)]
     pub(crate) fn create(this: &Node, tag: &str) -> Node;
-    #[wasm_bindgen(method, js_name = insertAdjacentHTML)]
-    pub(crate) fn insert_html(this: &Node, position: &str, html: &str);
-    #[wasm_bindgen(method)]
-    pub(crate) fn remove(this: &Node);
     #[wasm_bindgen(method)]
     pub(crate) fn focus(this: &Node);
     #[wasm_bindgen(method)]
@@ -43,26 +39,14 @@ extern "C" {
     pub(crate) fn body(this: &Node) -> Option<Node>;
     #[wasm_bindgen(method, getter = activeElement)]
     pub(crate) fn active(this: &Node) -> Option<Node>;
-    #[wasm_bindgen(method, getter = documentElement)]
-    pub(crate) fn root(this: &Node) -> Node;
-    #[wasm_bindgen(method, getter)]
-    pub(crate) fn lang(this: &Node) -> String;
     #[wasm_bindgen(method, getter)]
     pub(crate) fn value(this: &Node) -> String;
     #[wasm_bindgen(method, getter)]
     pub(crate) fn checked(this: &Node) -> bool;
     #[wasm_bindgen(method, setter)]
     pub(crate) fn set_checked(this: &Node, checked: bool);
-    #[wasm_bindgen(method, getter)]
-    pub(crate) fn disabled(this: &Node) -> bool;
-    #[wasm_bindgen(method, getter = textContent)]
-    pub(crate) fn text(this: &Node) -> String;
     #[wasm_bindgen(method, setter = textContent)]
     pub(crate) fn set_text(this: &Node, text: &str);
-    #[wasm_bindgen(method, getter)]
-    pub(crate) fn cookie(this: &Node) -> String;
-    #[wasm_bindgen(method, setter)]
-    pub(crate) fn set_cookie(this: &Node, cookie: &str);
 
     /// A `NodeList`.
     pub(crate) type List;
@@ -76,14 +60,6 @@ extern "C" {
     static DOCUMENT: Node;
     #[wasm_bindgen(thread_local_v2, js_name = navigator)]
     pub(crate) static NAVIGATOR: JsValue;
-    #[wasm_bindgen(thread_local_v2, js_name = location)]
-    pub(crate) static LOCATION: JsValue;
-
-    /// Fills `bytes` from the browser's CSPRNG (also outside secure contexts).
-    #[wasm_bindgen(js_namespace = crypto, js_name = getRandomValues)]
-    pub(crate) fn random(bytes: &mut [u8]);
-    #[wasm_bindgen(js_namespace = Date)]
-    pub(crate) fn now() -> f64;
 }
 
 /// The page's document.

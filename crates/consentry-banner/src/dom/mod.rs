@@ -5,31 +5,26 @@
 //! events and exposes `window.consentry`.
 //!
 //! Size matters here (every visitor downloads it): no formatting machinery, no closures,
-//! few distinct browser calls (`dom/js.rs`). With a server the markup always comes from the
-//! server (rendered into the page, hidden once the visitor decided); only the `static`
-//! build renders it.
+//! few distinct browser calls (`dom/js.rs`). The markup always comes from the page: a
+//! server renders it (hidden once the visitor decided), and on a static site the loader's
+//! stand-in for the server (`site.js`) renders the same markup, so one WebAssembly build
+//! serves both.
 
 use std::cell::RefCell;
 
-#[cfg(not(feature = "static"))]
-use js_sys::JSON;
-use js_sys::{Array, Object, Reflect};
+use js_sys::{Array, JSON, Object, Reflect};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 mod js;
-#[cfg(feature = "static")]
-mod static_mode;
 
 use js::{Node, all, document};
 
 use crate::logic::{self, Action};
 use crate::protocol::{
-    CATEGORY_ATTR, DIALOG_ID, OPEN_ATTR, OPEN_SELECTOR, REFERRAL_SELECTOR, SECTION_ID,
-    SWITCHES_SELECTOR, TITLE_ID,
+    CATEGORY_ATTR, DIALOG_ID, GPC_SELECTOR, OPEN_ATTR, OPEN_SELECTOR, REFERRAL_SELECTOR,
+    REVISION_ATTR, SECTION_ID, SETTINGS_LABEL_ATTR, SWITCHES_SELECTOR, TITLE_ID,
 };
-#[cfg(not(feature = "static"))]
-use crate::protocol::{GPC_SELECTOR, REVISION_ATTR};
 
 // A small free-list allocator: the banner allocates little, and the default allocator
 // weighs kilobytes of the download.
@@ -44,23 +39,16 @@ const INERT_SELECTOR: &str =
 
 /// What the banner knows about the visitor's consent.
 struct State {
-    /// The consent endpoint; `None` in static mode.
+    /// The consent endpoint (the form's action; empty on a static site).
     endpoint: Option<String>,
     revision: u32,
     decided: bool,
     granted: Vec<String>,
     gpc: bool,
-    /// Static mode: the categories Global Privacy Control denies (a server applies them).
-    #[cfg(feature = "static")]
-    gpc_denies: Vec<String>,
     /// The consent id, once the visitor decided.
     id: Option<String>,
     /// When the visitor decided, in milliseconds since 1970 (as `Date` counts).
     decided_at: Option<f64>,
-    /// The language the banner shows.
-    language: Option<String>,
-    #[cfg(feature = "static")]
-    site: static_mode::Site,
 }
 
 impl State {
@@ -71,13 +59,8 @@ impl State {
         decided: false,
         granted: Vec::new(),
         gpc: false,
-        #[cfg(feature = "static")]
-        gpc_denies: Vec::new(),
         id: None,
         decided_at: None,
-        language: None,
-        #[cfg(feature = "static")]
-        site: static_mode::Site::EMPTY,
     };
 }
 
@@ -115,11 +98,9 @@ fn element_by_id(id: &str) -> Option<Node> {
     document().by_id(id)
 }
 
-/// With a server, everything is in the markup it rendered: the endpoint (the form's
-/// action), the revision, whether the visitor decided (the banner is `hidden`), the current
-/// choice (the ticked switches), the consent id and time, the language and Global Privacy
-/// Control.
-#[cfg(not(feature = "static"))]
+/// Everything is in the markup: the endpoint (the form's action), the revision, whether the
+/// visitor decided (the banner is `hidden`), the current choice (the ticked switches), the
+/// consent id and time and Global Privacy Control.
 fn read_config(page: &Node) -> Option<State> {
     let section = page.by_id(SECTION_ID)?;
     let form = section.query("form")?;
@@ -135,46 +116,22 @@ fn read_config(page: &Node) -> Option<State> {
             .and_then(|t| crate::text::parse_u32(&t))
             .map(f64::from)
             .map(|seconds| seconds * 1000.0),
-        language: section.attr("lang"),
     })
 }
 
 /// Starts the banner on this page: the state object, or `undefined` when the page has no
-/// banner to start. With a server, everything is in the markup.
-#[cfg(not(feature = "static"))]
+/// banner to start.
 #[wasm_bindgen]
 pub fn start() -> JsValue {
-    match read_config(&document()) {
-        Some(config) => begin(config),
-        None => JsValue::UNDEFINED,
-    }
-}
-
-/// Starts the banner on this page: the state object, or `undefined` when the loader found
-/// no configuration it could read (it said why on the console). `fields` are the
-/// configuration's, in the order the loader writes them.
-#[cfg(feature = "static")]
-#[wasm_bindgen]
-pub fn start(fields: Option<String>) -> JsValue {
-    match fields {
-        Some(fields) => begin(static_mode::read_config(&document(), &fields)),
-        None => JsValue::UNDEFINED,
-    }
-}
-
-/// Starts from what the page configured.
-fn begin(mut config: State) -> JsValue {
+    let Some(mut config) = read_config(&document()) else {
+        return JsValue::UNDEFINED;
+    };
     config.gpc =
         config.gpc || js::NAVIGATOR.with(|n| property(n, "globalPrivacyControl").is_truthy());
     let decided = config.decided;
     STATE.with(|state| *state.borrow_mut() = config);
-    #[cfg(feature = "static")]
-    static_mode::clear_cookies();
     if decided {
         add_settings_control();
-    } else {
-        #[cfg(feature = "static")]
-        static_mode::show_first_layer();
     }
     state_object()
 }
@@ -203,10 +160,6 @@ pub fn due() -> Array {
 /// when this page has no banner markup (a settings link then keeps its own target).
 #[wasm_bindgen]
 pub fn open() -> bool {
-    #[cfg(feature = "static")]
-    if element_by_id(SECTION_ID).is_none() {
-        static_mode::insert(true);
-    }
     let Some(section) = element_by_id(SECTION_ID) else {
         return false;
     };
@@ -252,8 +205,6 @@ pub fn closed() {
 /// Shows the first layer (`window.consentry.show()`); `false` without banner markup.
 #[wasm_bindgen]
 pub fn show() -> bool {
-    #[cfg(feature = "static")]
-    static_mode::show_first_layer();
     element_by_id(SECTION_ID).is_some_and(|section| {
         section.remove_attr("hidden");
         true
@@ -269,9 +220,9 @@ fn ticked(form: &Node) -> Vec<String> {
 }
 
 /// A submission of the banner's form (the loader checks it is the banner's, and prevents
-/// the browser's own post). With a server: the decision's JSON body for the loader to post
-/// to the form's action (falling back to the plain form post if that fails). In static
-/// mode the decision is stored and applied here: the new state, with `reload`.
+/// the browser's own post): the decision's JSON body for the loader to post to the form's
+/// action (falling back to the plain form post if that fails), or, on a static site, to
+/// hand to the site.
 #[wasm_bindgen]
 pub fn submit(form: &JsValue, button: &str) -> JsValue {
     let form: &Node = form.unchecked_ref();
@@ -301,11 +252,10 @@ pub fn accept(categories: &JsValue) -> JsValue {
     )
 }
 
-/// With a server, the body to post: `{"action":…,"granted":[ticked…],"revision":N,
-/// "referral":…}`. The server applies the action (Global Privacy Control included), as it
-/// does for the plain form; the referral is the pending one it put in the form. (It tells
-/// the banner's posts from the browser's fetch metadata, not from the body.)
-#[cfg(not(feature = "static"))]
+/// The body to post: `{"action":…,"granted":[ticked…],"revision":N,"referral":…}`. The
+/// server applies the action (Global Privacy Control included), as it does for the plain
+/// form; the referral is the pending one it put in the form. (It tells the banner's posts
+/// from the browser's fetch metadata, not from the body.)
 fn decide(action: &Action, referral: Option<Node>) -> JsValue {
     let body = Object::new();
     let (name, ticked) = match action {
@@ -326,22 +276,6 @@ fn decide(action: &Action, referral: Option<Node>) -> JsValue {
         set(&body, "referral", &referral.value().into());
     }
     JSON::stringify(&body).map_or(JsValue::UNDEFINED, JsValue::from)
-}
-
-/// In static mode the decision is made, stored and applied here.
-#[cfg(feature = "static")]
-fn decide(action: &Action, _referral: Option<Node>) -> JsValue {
-    let granted = STATE.with(|state| {
-        let config = state.borrow();
-        logic::granted(
-            logic::switches(&config.site.categories),
-            &config.gpc_denies,
-            action,
-            config.gpc,
-        )
-    });
-    static_mode::store(&granted);
-    apply(&granted, false)
 }
 
 /// The server's answer to a posted decision (`{granted, reload, id, decidedAt}`), applied:
@@ -380,8 +314,6 @@ fn apply(granted: &[String], reload: bool) -> JsValue {
     if let Some(dialog) = element_by_id(DIALOG_ID) {
         dialog.close();
     }
-    #[cfg(feature = "static")]
-    static_mode::clear_cookies();
     let reload = reload || logic::withdrew(&before, granted);
     if !reload {
         add_settings_control();
@@ -391,13 +323,11 @@ fn apply(granted: &[String], reload: bool) -> JsValue {
     outcome
 }
 
-/// `window.consentry.reset()`: forgets the decision. With a server, the endpoint the loader
-/// sends `DELETE` to (the server records the withdrawal and deletes the cookies); in static
-/// mode the choice cookie and every declared cookie are deleted here. The loader reloads.
+/// `window.consentry.reset()`: forgets the decision. The endpoint the loader sends
+/// `DELETE` to (the server records the withdrawal and deletes the cookies; on a static site
+/// the site does that); the loader reloads.
 #[wasm_bindgen]
 pub fn reset() -> Option<String> {
-    #[cfg(feature = "static")]
-    static_mode::forget();
     STATE.with(|s| s.borrow().endpoint.clone())
 }
 
@@ -437,12 +367,12 @@ fn state_object() -> JsValue {
             "decidedAt",
             &config.decided_at.map_or(JsValue::NULL, JsValue::from),
         );
+        // The language the banner shows: its section's (a static site switches it).
         set(
             &object,
             "language",
-            &config
-                .language
-                .as_deref()
+            &element_by_id(SECTION_ID)
+                .and_then(|section| section.attr("lang"))
                 .map_or(JsValue::NULL, JsValue::from),
         );
         object.into()
@@ -461,16 +391,12 @@ fn add_settings_control() {
     button.set_attr("type", "button");
     button.set_attr("class", "consentry-open");
     button.set_attr(OPEN_ATTR, "");
-    button.set_text(&settings_label());
+    button.set_text(
+        &element_by_id(SECTION_ID)
+            .and_then(|section| section.attr(SETTINGS_LABEL_ATTR))
+            .unwrap_or_else(|| "Cookie settings".to_owned()),
+    );
     body.append(&button);
-}
-
-#[cfg(feature = "static")]
-use static_mode::settings_label;
-
-#[cfg(not(feature = "static"))]
-fn settings_label() -> String {
-    "Cookie settings".to_owned()
 }
 
 /// `window.consentry.get()`: `{decided, granted, revision, gpc, id, decidedAt, language}`.
@@ -484,17 +410,4 @@ pub fn get() -> JsValue {
 #[wasm_bindgen]
 pub fn allows(category: &str) -> bool {
     STATE.with(|s| s.borrow().granted.iter().any(|g| g == category))
-}
-
-/// `window.consentry.language(tag)`: shows the banner in another of its languages (static
-/// mode); `false` when it has no such language (with a server, the server picks it).
-#[wasm_bindgen]
-pub fn language(tag: &str) -> bool {
-    #[cfg(feature = "static")]
-    return static_mode::switch_language(tag);
-    #[cfg(not(feature = "static"))]
-    {
-        let _ = tag;
-        false
-    }
 }
