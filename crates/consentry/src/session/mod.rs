@@ -21,6 +21,7 @@ use consentry_store::{
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER};
 use http::{Response, StatusCode};
 use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
 
 use crate::clock::{Clock, Moment};
 use crate::codec::Codec;
@@ -38,6 +39,22 @@ const ID_LEN: usize = 16;
 const BODY_LEN_V1: usize = ID_LEN + 8 + 8;
 /// A remembered session's: with its lifetime in seconds.
 const BODY_LEN: usize = BODY_LEN_V1 + 4;
+
+/// How many ids' store keys a thread remembers ([`KEYS`]).
+const KEY_SLOTS: usize = 64;
+
+/// One of [`KEYS`]' slots: an id and its store key.
+type KeySlot = Option<([u8; ID_LEN], SessionKey)>;
+
+thread_local! {
+    /// The store keys of the session ids this thread used lately, so a returning visitor's
+    /// id is hashed once rather than on every request. Slots are picked by the id's first
+    /// byte (ids are random); a slot holds an id and its key, a pure function of it, so
+    /// another id in the same slot only means hashing again. Ids get here only from
+    /// verified cookies or from this layer.
+    static KEYS: RefCell<[KeySlot; KEY_SLOTS]> =
+        const { RefCell::new([None; KEY_SLOTS]) };
+}
 
 /// What the session cookie says, once verified: nothing but an id, two times and, for a
 /// remembered session, its lifetime.
@@ -61,9 +78,20 @@ impl Ticket {
     }
 
     /// The store key: a hash of the id (computed when the store is used, not on every
-    /// request that carries a cookie).
+    /// request that carries a cookie, and remembered per thread: [`KEYS`]).
     fn key(&self) -> SessionKey {
-        SessionKey::from_digest(Sha256::digest(self.id).into())
+        let slot = usize::from(self.id[0]) % KEY_SLOTS;
+        KEYS.with(|keys| {
+            let mut keys = keys.borrow_mut();
+            match &keys[slot] {
+                Some((id, key)) if bool::from(id.ct_eq(&self.id)) => *key,
+                _ => {
+                    let key = SessionKey::from_digest(Sha256::digest(self.id).into());
+                    keys[slot] = Some((self.id, key));
+                    key
+                }
+            }
+        })
     }
 
     fn random(now: u64) -> Self {
@@ -829,4 +857,26 @@ pub(crate) struct Plan {
     pub(crate) best_effort: bool,
     pub(crate) on_success: Option<HeaderValue>,
     pub(crate) on_gone: Option<HeaderValue>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn remembered_keys_are_each_ids_own() {
+        let ticket = |first: u8, second: u8| {
+            let mut id = [7u8; ID_LEN];
+            id[0] = first;
+            id[1] = second;
+            Ticket::new(id, 1, 1, 0)
+        };
+        let hashed = |t: &Ticket| SessionKey::from_digest(Sha256::digest(t.id).into());
+        // Two ids in one slot (same first byte), and one in another, asked in turns.
+        let (a, b, c) = (ticket(5, 1), ticket(5, 2), ticket(6, 1));
+        for t in [&a, &b, &a, &c, &a, &a, &b] {
+            assert_eq!(t.key(), hashed(t));
+        }
+        assert_ne!(a.key(), b.key());
+    }
 }
