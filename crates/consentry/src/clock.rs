@@ -3,7 +3,6 @@
 use std::cell::Cell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 /// A source of the current time in unix seconds.
 ///
@@ -37,9 +36,19 @@ impl<C: Clock + ?Sized> Clock for Arc<C> {
 pub struct SystemClock;
 
 impl Clock for SystemClock {
+    /// On Linux the kernel's coarse wall clock (the time at its last tick, a few
+    /// milliseconds behind at most): whole seconds are all the layer reads, and a coarse
+    /// reading costs about 2 ns where a precise one costs about 25 (a request reads the
+    /// clock up to three times). Elsewhere `SystemTime::now`.
     fn now(&self) -> u64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        {
+            let now = rustix::time::clock_gettime(rustix::time::ClockId::RealtimeCoarse);
+            u64::try_from(now.tv_sec).unwrap_or(0)
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |elapsed| elapsed.as_secs())
     }
 }
@@ -137,5 +146,22 @@ mod tests {
         assert_eq!(moment.now(), 20);
         let continued = Moment::read(&clock, moment.taken());
         assert_eq!(continued.now(), 20);
+    }
+
+    #[test]
+    fn the_system_clock_tells_the_wall_clocks_second() {
+        let precise = || {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |elapsed| elapsed.as_secs())
+        };
+        let before = precise();
+        let now = SystemClock.now();
+        let after = precise();
+        // A coarse reading lags by a tick at most, so it may still show the second before.
+        assert!(
+            (before.saturating_sub(1)..=after).contains(&now),
+            "{before} {now} {after}"
+        );
     }
 }
