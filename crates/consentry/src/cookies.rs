@@ -1,5 +1,6 @@
 //! Reading the `Cookie` header once and writing `Set-Cookie` values with safe attributes.
 
+use std::ops::Range;
 use std::time::Duration;
 
 use http::{HeaderMap, HeaderValue, header::COOKIE};
@@ -35,16 +36,30 @@ impl<'h> RequestCookies<'h> {
         let mut cookies = Self::default();
         for header in headers.get_all(COOKIE) {
             let bytes = header.as_bytes();
+            // One UTF-8 check for an ordinary header; one per pair otherwise, so a foreign
+            // pair is skipped on its own.
+            let text = std::str::from_utf8(bytes).ok();
             let mut start = 0;
             // Separators found with `memchr`: the header is scanned a word at a time.
             for end in memchr::memchr_iter(b';', bytes).chain([bytes.len()]) {
                 if cookies.len == MAX_PAIRS {
                     return cookies;
                 }
-                if let Some(pair) = parse_pair(&bytes[start..end]) {
+                let pair = start..end;
+                start = end + 1;
+                let Some((name, value)) = pair_bounds(&bytes[pair.clone()]) else {
+                    continue;
+                };
+                let (name, value) = (shift(&name, pair.start), shift(&value, pair.start));
+                let found = match text {
+                    Some(text) => Some((&text[name], &text[value])),
+                    None => std::str::from_utf8(&bytes[name])
+                        .ok()
+                        .zip(std::str::from_utf8(&bytes[value]).ok()),
+                };
+                if let Some(pair) = found {
                     cookies.push(pair);
                 }
-                start = end + 1;
             }
         }
         cookies
@@ -79,24 +94,30 @@ impl<'h> RequestCookies<'h> {
     }
 }
 
-/// One `name=value` pair of a `Cookie` header, as RFC 6265 §5.4 writes it: surrounding
-/// whitespace trimmed, a value in double quotes unquoted. `None` for a pair without `=`,
-/// with an empty name, or that is not UTF-8.
-fn parse_pair(pair: &[u8]) -> Option<(&str, &str)> {
-    let pair = pair.trim_ascii();
+/// Where the name and the value of one `name=value` pair of a `Cookie` header are, as RFC
+/// 6265 §5.4 writes them: surrounding whitespace trimmed, a value in double quotes
+/// unquoted. `None` for a pair without `=` or with an empty name.
+fn pair_bounds(pair: &[u8]) -> Option<(Range<usize>, Range<usize>)> {
     let split = memchr::memchr(b'=', pair)?;
-    let name = pair[..split].trim_ascii();
-    let mut value = pair[split + 1..].trim_ascii();
-    if let [b'"', inner @ .., b'"'] = value {
-        value = inner;
+    let name = trimmed(pair, 0..split);
+    let mut value = trimmed(pair, split + 1..pair.len());
+    if value.len() >= 2 && pair[value.start] == b'"' && pair[value.end - 1] == b'"' {
+        value = value.start + 1..value.end - 1;
     }
-    if name.is_empty() {
-        return None;
-    }
-    Some((
-        std::str::from_utf8(name).ok()?,
-        std::str::from_utf8(value).ok()?,
-    ))
+    (!name.is_empty()).then_some((name, value))
+}
+
+/// `part` of `bytes` without its surrounding ASCII whitespace.
+fn trimmed(bytes: &[u8], part: Range<usize>) -> Range<usize> {
+    let slice = &bytes[part.clone()];
+    let start = part.start + (slice.len() - slice.trim_ascii_start().len());
+    let end = part.end - (slice.len() - slice.trim_ascii_end().len());
+    start..end.max(start)
+}
+
+/// `range` moved `by` bytes on.
+fn shift(range: &Range<usize>, by: usize) -> Range<usize> {
+    range.start + by..range.end + by
 }
 
 /// The `SameSite` attribute of the session cookie
@@ -321,7 +342,52 @@ mod tests {
         );
     }
 
+    /// The pairs of one header as RFC 6265 §5.4 reads them, spelled out plainly: split at
+    /// `;`, trimmed, split at the first `=`, each side trimmed, a quoted value unquoted,
+    /// a pair kept when its name is not empty and both sides are UTF-8.
+    fn reference(header: &[u8]) -> Vec<(String, String)> {
+        header
+            .split(|b| *b == b';')
+            .filter_map(|pair| {
+                let split = pair.iter().position(|b| *b == b'=')?;
+                let name = pair[..split].trim_ascii();
+                let mut value = pair[split + 1..].trim_ascii();
+                if let [b'"', inner @ .., b'"'] = value {
+                    value = inner;
+                }
+                let name = std::str::from_utf8(name).ok().filter(|n| !n.is_empty())?;
+                Some((name.to_owned(), std::str::from_utf8(value).ok()?.to_owned()))
+            })
+            .take(MAX_PAIRS)
+            .collect()
+    }
+
     proptest::proptest! {
+        #[test]
+        fn headers_parse_as_the_reference_reads_them(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::string::bytes_regex("[ a-z=\"]{0,6}").unwrap(),
+                    proptest::collection::vec(proptest::num::u8::ANY, 0..4),
+                    proptest::strategy::Just(b";".to_vec()),
+                    proptest::strategy::Just("é".as_bytes().to_vec()),
+                ],
+                0..24,
+            )
+        ) {
+            let header = parts.concat();
+            let mut headers = HeaderMap::new();
+            if let Ok(value) = HeaderValue::from_bytes(&header) {
+                headers.insert(COOKIE, value);
+                let cookies = RequestCookies::parse(&headers);
+                let got: Vec<(String, String)> = cookies
+                    .pairs()
+                    .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                    .collect();
+                proptest::prop_assert_eq!(got, reference(&header));
+            }
+        }
+
         #[test]
         fn set_cookie_is_written_as_the_cookie_crate_writes_it(
             name in "[A-Za-z_-]{1,20}",
