@@ -419,7 +419,13 @@ console.log(JSON.stringify({
   revision: mistaken.revision,
   first: [mistaken.categories[0].id, mistaken.categories[0].label, mistaken.categories[0].locked],
   added: site.configure('{"categories":[]}').categories.map((c) => [c.id, c.locked]),
-  broken: ["{", "1", "null"].map((text) => site.configure(text) ?? null),
+  broken: ["{", "1", "null", "[1]"].map((text) => site.configure(text) ?? null),
+  odd: (() => {
+    // Wrong types everywhere: read as empty, never a throw, and still rendered.
+    const odd = site.configure('{"revision":"7","gpc":"yes","gpcDenies":"marketing","privacy":5,"language":["de"],"texts":[1],"translations":["x"],"categories":[null,5,{"id":"a","cookies":"c","services":{"id":"s"},"label":{}}]}');
+    const html = site.render(odd, { granted: [] }, odd.languages[0], true, false);
+    return [odd.revision, odd.gpc, odd.gpcDenies, odd.privacy, odd.languages.map((l) => l.tag), odd.categories.map((c) => c.id), html.includes('id="consentry-a"')];
+  })(),
   picks: [["de-AT", "en"], ["PT-br"], ["pt"], ["fr"], ["", "de"]].map((w) => site.pick(languages, w) ?? null),
 }));
 "#,
@@ -438,6 +444,10 @@ console.log(JSON.stringify({
     assert_eq!(out["revision"], 0, "a revision that is no u32 reads as 0");
     assert_eq!(out["first"], json!(["necessary", "Needed", true]));
     assert_eq!(out["added"], json!([["necessary", true]]));
-    assert_eq!(out["broken"], json!([null, null, null]));
+    assert_eq!(out["broken"], json!([null, null, null, null]));
+    assert_eq!(
+        out["odd"],
+        json!([0, true, [], "", ["en"], ["necessary", "", "", "a"], true])
+    );
     assert_eq!(out["picks"], json!([1, 2, 2, null, 1]));
 }

@@ -10,7 +10,7 @@
 // the Rust crate at build time, so these lists live in one place.
 
 const error = (message) => void console.error("consentry: " + message);
-const object = (value) => (value && typeof value == "object" ? value : {});
+const object = (value) => (value && typeof value == "object" && !Array.isArray(value) ? value : {});
 const array = (value) => (Array.isArray(value) ? value : []);
 const string = (value) => (typeof value == "string" ? value : "");
 const objects = (value) => array(value).map(object);
@@ -67,8 +67,7 @@ export const configure = (text) => {
   } catch (e) {
     return error("the configuration is not valid JSON: " + e.message);
   }
-  if (!config || typeof config != "object")
-    return error("the configuration must be a JSON object");
+  if (config !== object(config)) return error("the configuration must be a JSON object");
   known(config, CONFIG_KEYS, "configuration key ");
   const cookies = (owner) =>
     objects(owner.cookies).map((c) => ({
