@@ -94,17 +94,18 @@ export const configure = (text) => {
     })),
   }));
   const ids = categories.map((c) => c.id);
-  if (ids.every((id) => id == "necessary"))
+  if (ids.every((id) => id == NECESSARY[0]))
     error('no categories besides "necessary": give "categories" as a list of {id, label, description}');
   ids.forEach((id, index) => {
     if (!id) error('a category has no "id"');
     else if (ids.indexOf(id) < index) error("category listed twice: " + id);
   });
   // `necessary` comes first and is always on, whatever the configuration says.
-  const necessary = categories.findIndex((c) => c.id == NECESSARY[0]);
+  const [id, label, description] = NECESSARY;
+  const necessary = ids.indexOf(id);
   categories.unshift(
     necessary < 0
-      ? { ...described({ id: NECESSARY[0], label: NECESSARY[1], description: NECESSARY[2] }), cookies: [], services: [] }
+      ? { id, label, description, cookies: [], services: [] }
       : categories.splice(necessary, 1)[0],
   );
   categories[0].locked = true;

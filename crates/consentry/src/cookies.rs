@@ -47,10 +47,9 @@ impl<'h> RequestCookies<'h> {
                 }
                 let pair = start..end;
                 start = end + 1;
-                let Some((name, value)) = pair_bounds(&bytes[pair.clone()]) else {
+                let Some((name, value)) = pair_bounds(bytes, pair) else {
                     continue;
                 };
-                let (name, value) = (shift(&name, pair.start), shift(&value, pair.start));
                 let found = match text {
                     Some(text) => Some((&text[name], &text[value])),
                     None => std::str::from_utf8(&bytes[name])
@@ -94,14 +93,14 @@ impl<'h> RequestCookies<'h> {
     }
 }
 
-/// Where the name and the value of one `name=value` pair of a `Cookie` header are, as RFC
+/// Where in `header` the name and the value of its `name=value` pair at `pair` are, as RFC
 /// 6265 §5.4 writes them: surrounding whitespace trimmed, a value in double quotes
 /// unquoted. `None` for a pair without `=` or with an empty name.
-fn pair_bounds(pair: &[u8]) -> Option<(Range<usize>, Range<usize>)> {
-    let split = memchr::memchr(b'=', pair)?;
-    let name = trimmed(pair, 0..split);
-    let mut value = trimmed(pair, split + 1..pair.len());
-    if value.len() >= 2 && pair[value.start] == b'"' && pair[value.end - 1] == b'"' {
+fn pair_bounds(header: &[u8], pair: Range<usize>) -> Option<(Range<usize>, Range<usize>)> {
+    let split = pair.start + memchr::memchr(b'=', &header[pair.clone()])?;
+    let name = trimmed(header, pair.start..split);
+    let mut value = trimmed(header, split + 1..pair.end);
+    if value.len() >= 2 && header[value.start] == b'"' && header[value.end - 1] == b'"' {
         value = value.start + 1..value.end - 1;
     }
     (!name.is_empty()).then_some((name, value))
@@ -113,11 +112,6 @@ fn trimmed(bytes: &[u8], part: Range<usize>) -> Range<usize> {
     let start = part.start + (slice.len() - slice.trim_ascii_start().len());
     let end = part.end - (slice.len() - slice.trim_ascii_end().len());
     start..end.max(start)
-}
-
-/// `range` moved `by` bytes on.
-fn shift(range: &Range<usize>, by: usize) -> Range<usize> {
-    range.start + by..range.end + by
 }
 
 /// The `SameSite` attribute of the session cookie
