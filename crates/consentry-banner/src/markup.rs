@@ -211,7 +211,12 @@ pub fn right_to_left(language: &str) -> bool {
         .any(|rtl| primary.eq_ignore_ascii_case(rtl))
 }
 
-/// The primary subtags of the languages written right to left.
+/// The primary subtags of the languages written right to left ([`right_to_left`] reads
+/// them; static sites get the same list at build time).
+///
+/// ```
+/// assert!(consentry_banner::markup::RIGHT_TO_LEFT.contains(&"he"));
+/// ```
 pub const RIGHT_TO_LEFT: [&str; 11] = [
     "ar", "he", "fa", "ur", "ps", "yi", "dv", "ckb", "sd", "ug", "iw",
 ];

@@ -53,6 +53,19 @@ pub const SWITCH_ID_PREFIX: &str = "consentry-";
 pub const REVISION_ATTR: &str = "data-revision";
 /// On the section: the label of the "Cookie settings" control the banner adds once the
 /// visitor decided (when the page has no `data-consent-open` control of its own).
+///
+/// ```
+/// use consentry_banner::markup::{render, Banner, Texts};
+/// use consentry_banner::protocol::SETTINGS_LABEL_ATTR;
+///
+/// let texts = Texts { settings_link: "Cookie-Einstellungen".into(), ..Texts::default() };
+/// let html = render(&Banner {
+///     action: "/consent", stylesheet: None, revision: 1, return_to: "/", referral: None,
+///     privacy_url: "/privacy", notice: None, gpc: false, open: false, granted: &[], hidden: false,
+///     categories: &[], texts: &texts, language: Some("de"), consent_id: None, decided_at: None,
+/// });
+/// assert!(html.contains(&format!(r#"{SETTINGS_LABEL_ATTR}="Cookie-Einstellungen""#)));
+/// ```
 pub const SETTINGS_LABEL_ATTR: &str = "data-settings-label";
 /// On the notice shown when the server saw Global Privacy Control.
 pub const GPC_ATTR: &str = "data-gpc";
