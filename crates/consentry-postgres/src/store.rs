@@ -122,19 +122,19 @@ impl SessionStore for PgStore {
             if rows.is_empty() {
                 return Ok(None);
             }
-            let mut record = Record::new();
-            for row in rows {
-                let field: Option<Vec<u8>> = row.get(0);
-                let value: Option<Vec<u8>> = row.get(1);
+            let text = |bytes| {
+                std::str::from_utf8(bytes)
+                    .map_err(|_| Failure::Data("a session field is not UTF-8".into()))
+            };
+            let mut fields = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let field: Option<&[u8]> = row.get(0);
+                let value: Option<&[u8]> = row.get(1);
                 if let (Some(field), Some(value)) = (field, value) {
-                    let text = |bytes: Vec<u8>| {
-                        String::from_utf8(bytes)
-                            .map_err(|_| Failure::Data("a session field is not UTF-8".into()))
-                    };
-                    record.insert(text(field)?, text(value)?);
+                    fields.push((text(field)?, text(value)?));
                 }
             }
-            Ok(Some(record))
+            Ok(Some(fields.into_iter().collect()))
         })
     }
 
@@ -145,8 +145,8 @@ impl SessionStore for PgStore {
         deadline: u64,
     ) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            let fields: Vec<&[u8]> = record.keys().map(String::as_bytes).collect();
-            let values: Vec<&[u8]> = record.values().map(String::as_bytes).collect();
+            let fields: Vec<&[u8]> = record.keys().map(str::as_bytes).collect();
+            let values: Vec<&[u8]> = record.values().map(str::as_bytes).collect();
             let key = key.as_bytes().as_slice();
             self.db
                 .bounded(async {

@@ -67,11 +67,7 @@ async fn the_store_passes_the_conformance_suite_merges_and_sweeps() {
     // Expired sessions are swept.
     let old = SessionKey::from_digest([0x0D; 32]);
     store
-        .create(
-            &old,
-            &Record::from([("a".into(), "1".into())]),
-            SystemClock.now() - 5,
-        )
+        .create(&old, &Record::from([("a", "1")]), SystemClock.now() - 5)
         .await
         .unwrap();
     assert!(store.sweep().await.unwrap() >= 1);

@@ -189,11 +189,17 @@ impl SessionStore for RedisStore {
         Box::pin(async move {
             let mut connection = self.connection.clone();
             let key = self.key(key);
-            let mut fields: Record = self.bounded(connection.hgetall(&key)).await?;
-            if fields.remove(MARKER).is_none() && fields.is_empty() {
+            let fields: Vec<(String, String)> = self.bounded(connection.hgetall(&key)).await?;
+            // A record exists when its marker does, even with no field of its own.
+            if fields.is_empty() {
                 return Ok(None);
             }
-            Ok(Some(fields))
+            Ok(Some(
+                fields
+                    .into_iter()
+                    .filter(|(field, _)| field != MARKER)
+                    .collect(),
+            ))
         })
     }
 

@@ -43,11 +43,7 @@ async fn keys_are_hashes_under_the_prefix_with_a_ttl() {
     let key = SessionKey::from_digest([0xAB; 32]);
     let deadline = SystemClock.now() + 600;
     store
-        .create(
-            &key,
-            &Record::from([("cart".into(), "[1]".into())]),
-            deadline,
-        )
+        .create(&key, &Record::from([("cart", "[1]")]), deadline)
         .await
         .unwrap();
     let name = format!("shop:s:{key}");

@@ -113,10 +113,7 @@ struct Suite<'a, S: ?Sized> {
 }
 
 fn record(pairs: &[(&str, &str)]) -> Record {
-    pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect()
+    pairs.iter().copied().collect()
 }
 
 fn changes(set: &[(&str, &str)], removed: &[&str]) -> Changes {

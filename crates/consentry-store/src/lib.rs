@@ -5,8 +5,9 @@
 //!
 //! - [`SessionKey`]: the store's name for a session, a SHA-256 of the id, never the id, so
 //!   a dump of the store holds no value a browser could present;
-//! - [`Record`] and [`Changes`]: a session's data and one request's patch to it, applied as
-//!   a merge so concurrent requests that change different keys both persist;
+//! - [`Record`] and [`Changes`]: a session's data (its fields packed into one string) and
+//!   one request's patch to it, applied as a merge so concurrent requests that change
+//!   different keys both persist;
 //! - [`StoreError`]: what a backend reports; the layer answers it with `503` and
 //!   `Retry-After`, never with a silently fresh session;
 //! - [`ImmediateStore`]: the synchronous side of a store that never waits (in process
@@ -50,7 +51,7 @@
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
@@ -59,6 +60,9 @@ use std::sync::Arc;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod conformance;
+mod record;
+
+pub use record::{Iter, Record};
 
 /// A boxed error from a store backend.
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;
@@ -94,9 +98,6 @@ impl StoreError {
         Self::Unavailable(source.into())
     }
 }
-
-/// The data of one session: keys to JSON-encoded values.
-pub type Record = BTreeMap<String, String>;
 
 /// The future every store method returns.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
@@ -143,7 +144,7 @@ impl fmt::Debug for SessionKey {
 /// ```
 /// use consentry_store::{Changes, Record};
 ///
-/// let mut record = Record::from([("cart".into(), "[]".into()), ("theme".into(), "\"dark\"".into())]);
+/// let mut record = Record::from([("cart", "[]"), ("theme", "\"dark\"")]);
 /// let mut changes = Changes::default();
 /// changes.insert("user", "42");
 /// changes.remove("theme");
@@ -152,28 +153,30 @@ impl fmt::Debug for SessionKey {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Changes {
-    set: BTreeMap<String, String>,
+    set: Record,
     removed: BTreeSet<String>,
 }
 
 impl Changes {
     /// Records that `key` now holds `json`.
-    pub fn insert(&mut self, key: impl Into<String>, json: impl Into<String>) {
-        let key = key.into();
-        self.removed.remove(&key);
-        self.set.insert(key, json.into());
+    pub fn insert(&mut self, key: impl AsRef<str>, json: impl AsRef<str>) {
+        let key = key.as_ref();
+        self.removed.remove(key);
+        self.set.insert(key, json.as_ref());
     }
 
     /// Records that `key` was removed.
-    pub fn remove(&mut self, key: impl Into<String>) {
-        let key = key.into();
-        self.set.remove(&key);
-        self.removed.insert(key);
+    pub fn remove(&mut self, key: impl AsRef<str>) {
+        let key = key.as_ref();
+        self.set.remove(key);
+        if !self.removed.contains(key) {
+            self.removed.insert(key.to_owned());
+        }
     }
 
-    /// Keys set, with their JSON values.
+    /// Keys set, with their JSON values, in key order.
     pub fn set(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.set.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.set.iter()
     }
 
     /// Keys removed.
@@ -192,21 +195,21 @@ impl Changes {
             record.remove(key);
         }
         for (key, value) in &self.set {
-            record.insert(key.clone(), value.clone());
+            record.insert(key, value);
         }
     }
 
-    /// Applies the changes to a record, moving their values in instead of copying them.
+    /// Applies the changes to a record; into an empty record, they move without a copy.
     ///
     /// ```
     /// use consentry_store::{Changes, Record};
     ///
-    /// let mut record = Record::from([("theme".into(), "\"dark\"".into())]);
+    /// let mut record = Record::from([("theme", "\"dark\"")]);
     /// let mut changes = Changes::default();
     /// changes.insert("cart", "[1]");
     /// changes.remove("theme");
     /// changes.merge_into(&mut record);
-    /// assert_eq!(record, Record::from([("cart".into(), "[1]".into())]));
+    /// assert_eq!(record, Record::from([("cart", "[1]")]));
     /// ```
     pub fn merge_into(self, record: &mut Record) {
         for key in &self.removed {
@@ -215,7 +218,7 @@ impl Changes {
         if record.is_empty() {
             *record = self.set;
         } else {
-            record.extend(self.set);
+            record.extend(&self.set);
         }
     }
 
@@ -224,7 +227,7 @@ impl Changes {
     /// ```
     /// use consentry_store::{Changes, Record};
     ///
-    /// let base = Record::from([("a".into(), "1".into()), ("b".into(), "2".into())]);
+    /// let base = Record::from([("a", "1"), ("b", "2")]);
     /// let mut changes = Changes::default();
     /// changes.insert("a", "3");
     /// changes.remove("b");
@@ -238,7 +241,7 @@ impl Changes {
         } else if self.removed.contains(key) {
             None
         } else {
-            base.and_then(|record| record.get(key)).map(String::as_str)
+            base.and_then(|record| record.get(key))
         }
     }
 }

@@ -291,8 +291,7 @@ impl SessionStore for MemoryStore {
 impl ImmediateStore for MemoryStore {
     fn load_now(&self, key: &SessionKey) -> Result<Option<Record>, StoreError> {
         let now = self.clock.now();
-        Ok(self
-            .shard(key)
+        self.shard(key)
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .records
@@ -301,7 +300,8 @@ impl ImmediateStore for MemoryStore {
             .map(|entry| {
                 entry.touch();
                 entry.record.unpack()
-            }))
+            })
+            .transpose()
     }
 
     fn create_now(
@@ -346,7 +346,7 @@ impl ImmediateStore for MemoryStore {
             let mut shard = write(self.shard(key));
             match shard.records.get_mut(key) {
                 Some(entry) if entry.deadline > now => {
-                    entry.record.apply(changes);
+                    entry.record.apply(changes)?;
                     entry.deadline = deadline;
                     entry.touch();
                     true

@@ -18,7 +18,7 @@
 //! let mut changes = Changes::default();
 //! changes.insert("cart", "[1,2]");
 //! assert!(store.update(&key, &changes, far).await?);
-//! assert_eq!(store.load(&key).await?.unwrap()["cart"], "[1,2]");
+//! assert_eq!(store.load(&key).await?.unwrap().get("cart"), Some("[1,2]"));
 //! # Ok::<(), consentry::store::StoreError>(())
 //! # }).unwrap();
 //! ```

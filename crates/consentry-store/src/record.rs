@@ -1,0 +1,448 @@
+//! [`Record`]: a session's fields packed into one string.
+
+use std::fmt;
+
+use crate::StoreError;
+
+/// The data of one session: keys to JSON-encoded values, in key order, each key once.
+///
+/// A record is one string: for each field, in ascending key order, the key's length, the
+/// key, the value's length and the value, each length written in ASCII digits of six bits
+/// ([`Record::as_packed`]). Loading it from a store that keeps that string is one copy, and
+/// it is freed at once; a map of strings would cost three allocations per field. It is
+/// built for a session's handful of fields: a lookup walks the fields, and an insert moves
+/// the fields after it.
+///
+/// ```
+/// use consentry_store::Record;
+///
+/// let mut record = Record::from([("theme", "\"dark\""), ("cart", "[]")]);
+/// record.insert("user", "42");
+/// assert_eq!(record.get("theme"), Some("\"dark\""));
+/// assert!(record.remove("cart"));
+/// assert_eq!(record.keys().collect::<Vec<_>>(), ["theme", "user"]);
+///
+/// // A store may keep the packed form and read it back.
+/// let again = Record::from_packed(record.as_packed().to_owned())?;
+/// assert_eq!(again, record);
+/// # Ok::<(), consentry_store::StoreError>(())
+/// ```
+#[derive(Clone, Default, PartialEq, Eq, Hash)]
+pub struct Record {
+    packed: String,
+}
+
+/// Bits of a length per byte; the seventh bit marks that more bytes follow. Every byte is
+/// ASCII, so the packed form is UTF-8 throughout.
+const BITS: u32 = 6;
+const MORE: u8 = 1 << BITS;
+const DIGIT: u8 = MORE - 1;
+
+impl Record {
+    /// An empty record. Allocates nothing.
+    pub const fn new() -> Self {
+        Self {
+            packed: String::new(),
+        }
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.iter()
+            .find(|(field, _)| *field == key)
+            .map(|(_, value)| value)
+    }
+
+    /// Whether `key` has a value.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Sets `key` to `value`, replacing its old value.
+    pub fn insert(&mut self, key: &str, value: &str) {
+        match self.find(key) {
+            Ok(field) => {
+                let mut encoded = String::with_capacity(value.len() + 2);
+                push_len(&mut encoded, value.len());
+                encoded.push_str(value);
+                self.packed
+                    .replace_range(field.value_start..field.end, &encoded);
+            }
+            Err(at) => {
+                let mut encoded = String::with_capacity(key.len() + value.len() + 4);
+                push_field(&mut encoded, key, value);
+                if at == self.packed.len() {
+                    self.packed.push_str(&encoded);
+                } else {
+                    self.packed.insert_str(at, &encoded);
+                }
+            }
+        }
+    }
+
+    /// Removes `key`; whether it was there.
+    pub fn remove(&mut self, key: &str) -> bool {
+        match self.find(key) {
+            Ok(field) => {
+                self.packed.replace_range(field.start..field.end, "");
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// How many fields the record holds.
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    /// Whether the record holds no field.
+    pub fn is_empty(&self) -> bool {
+        self.packed.is_empty()
+    }
+
+    /// The fields, in key order.
+    pub fn iter(&self) -> Iter<'_> {
+        Iter { rest: &self.packed }
+    }
+
+    /// The keys, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.iter().map(|(key, _)| key)
+    }
+
+    /// The values, in key order.
+    pub fn values(&self) -> impl Iterator<Item = &str> {
+        self.iter().map(|(_, value)| value)
+    }
+
+    /// The packed form: what a store may keep as one string and give back to
+    /// [`Record::from_packed`].
+    pub fn as_packed(&self) -> &str {
+        &self.packed
+    }
+
+    /// The packed form, without a copy.
+    pub fn into_packed(self) -> String {
+        self.packed
+    }
+
+    /// A record from its packed form ([`Record::as_packed`]), checked whole.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] when `packed` is not a record's packed form: a length that
+    /// runs past the end, or keys out of order or repeated.
+    ///
+    /// ```
+    /// use consentry_store::Record;
+    ///
+    /// assert!(Record::from_packed("not a record".to_owned()).is_err());
+    /// assert_eq!(Record::from_packed(String::new())?, Record::new());
+    /// # Ok::<(), consentry_store::StoreError>(())
+    /// ```
+    pub fn from_packed(packed: String) -> Result<Self, StoreError> {
+        let mut rest = packed.as_str();
+        let mut last: Option<&str> = None;
+        while !rest.is_empty() {
+            let (key, value_and_rest) = take(rest).ok_or_else(corrupt)?;
+            let (_, tail) = take(value_and_rest).ok_or_else(corrupt)?;
+            if last.is_some_and(|last| last >= key) {
+                return Err(corrupt());
+            }
+            last = Some(key);
+            rest = tail;
+        }
+        Ok(Self { packed })
+    }
+
+    /// Where `key`'s field is, or the offset where it belongs.
+    fn find(&self, key: &str) -> Result<Field, usize> {
+        let mut offset = 0;
+        let mut rest = self.packed.as_str();
+        while !rest.is_empty() {
+            // Only this type writes `packed`, so every field is whole.
+            let Some((field, value_and_rest)) = take(rest) else {
+                break;
+            };
+            let value_start = self.packed.len() - value_and_rest.len();
+            let Some((_, tail)) = take(value_and_rest) else {
+                break;
+            };
+            let end = self.packed.len() - tail.len();
+            match field.cmp(key) {
+                std::cmp::Ordering::Less => {}
+                std::cmp::Ordering::Equal => {
+                    return Ok(Field {
+                        start: offset,
+                        value_start,
+                        end,
+                    });
+                }
+                std::cmp::Ordering::Greater => return Err(offset),
+            }
+            offset = end;
+            rest = tail;
+        }
+        Err(offset)
+    }
+}
+
+/// A field's byte offsets in the packed form.
+struct Field {
+    start: usize,
+    value_start: usize,
+    end: usize,
+}
+
+fn corrupt() -> StoreError {
+    StoreError::Corrupt("not a packed session record".to_owned())
+}
+
+fn push_field(packed: &mut String, key: &str, value: &str) {
+    push_len(packed, key.len());
+    packed.push_str(key);
+    push_len(packed, value.len());
+    packed.push_str(value);
+}
+
+/// Six bits per byte, lowest first; every byte but the last carries [`MORE`].
+fn push_len(packed: &mut String, mut len: usize) {
+    loop {
+        let digit = (len & usize::from(DIGIT)).to_le_bytes()[0];
+        len >>= BITS;
+        if len == 0 {
+            packed.push(char::from(digit));
+            return;
+        }
+        packed.push(char::from(digit | MORE));
+    }
+}
+
+/// The next length-prefixed string of `rest`, and what follows it; `None` when the length
+/// is not ASCII, overflows, or runs past the end.
+fn take(rest: &str) -> Option<(&str, &str)> {
+    let bytes = rest.as_bytes();
+    let mut len = 0usize;
+    let mut shift = 0u32;
+    let mut at = 0;
+    loop {
+        let byte = *bytes.get(at)?;
+        if byte >= 0x80 || shift >= usize::BITS {
+            return None;
+        }
+        let digit = usize::from(byte & DIGIT);
+        len |= digit.checked_shl(shift)?;
+        at += 1;
+        if byte & MORE == 0 {
+            // The shortest writing only: a last digit of zero after others is padding,
+            // and two writings of one record would compare unequal.
+            if digit == 0 && at > 1 {
+                return None;
+            }
+            break;
+        }
+        shift += BITS;
+    }
+    let end = at.checked_add(len)?;
+    Some((rest.get(at..end)?, rest.get(end..)?))
+}
+
+/// The fields of a [`Record`], in key order.
+#[derive(Clone)]
+pub struct Iter<'a> {
+    rest: &'a str,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = (&'a str, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let (key, value_and_rest) = take(self.rest)?;
+        let (value, rest) = take(value_and_rest)?;
+        self.rest = rest;
+        Some((key, value))
+    }
+}
+
+impl<'a> IntoIterator for &'a Record {
+    type Item = (&'a str, &'a str);
+    type IntoIter = Iter<'a>;
+
+    fn into_iter(self) -> Iter<'a> {
+        self.iter()
+    }
+}
+
+/// Fields in any order; a key given twice keeps its last value.
+impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for Record {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(fields: I) -> Self {
+        let mut fields: Vec<(K, V)> = fields.into_iter().collect();
+        // Stable, so the last of equal keys stays last and wins.
+        fields.sort_by(|a, b| a.0.as_ref().cmp(b.0.as_ref()));
+        let mut record = Self::new();
+        let len = fields
+            .iter()
+            .map(|(k, v)| k.as_ref().len() + v.as_ref().len() + 4)
+            .sum();
+        record.packed.reserve(len);
+        let mut fields = fields.iter().peekable();
+        while let Some((key, value)) = fields.next() {
+            let key = key.as_ref();
+            if fields.peek().is_some_and(|(next, _)| next.as_ref() == key) {
+                continue;
+            }
+            push_field(&mut record.packed, key, value.as_ref());
+        }
+        record
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<str>, const N: usize> From<[(K, V); N]> for Record {
+    fn from(fields: [(K, V); N]) -> Self {
+        fields.into_iter().collect()
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<str>> Extend<(K, V)> for Record {
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, fields: I) {
+        for (key, value) in fields {
+            self.insert(key.as_ref(), value.as_ref());
+        }
+    }
+}
+
+impl fmt::Debug for Record {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn lengths_take_as_many_digits_as_they_need() {
+        for len in [0, 1, 63, 64, 4095, 4096, 70_000, 1 << 30] {
+            let mut packed = String::new();
+            push_len(&mut packed, len);
+            assert!(packed.is_ascii());
+            let digits = packed.len();
+            packed.push_str(&"x".repeat(len.min(100_000)));
+            match take(&packed) {
+                Some((text, rest)) => {
+                    assert_eq!((text.len(), rest), (len, ""));
+                }
+                None => assert!(len > 100_000, "{len} did not read back"),
+            }
+            assert_eq!(digits, (1..=11).find(|d| len >> (6 * d) == 0).unwrap());
+        }
+    }
+
+    #[test]
+    fn packed_forms_that_are_not_records_are_refused() {
+        let good = Record::from([("a", "1"), ("b", "2")]).into_packed();
+        assert!(Record::from_packed(good.clone()).is_ok());
+        // Cut inside a field, a record no longer reads; cut between fields, it is the
+        // fields before the cut.
+        for end in 1..good.len() {
+            let cut = Record::from_packed(good[..end].to_owned());
+            match end {
+                4 => assert_eq!(cut.unwrap(), Record::from([("a", "1")])),
+                _ => assert!(cut.is_err(), "{end}"),
+            }
+        }
+        let backwards = [("b", "2"), ("a", "1")]
+            .iter()
+            .fold(String::new(), |mut p, (k, v)| {
+                push_field(&mut p, k, v);
+                p
+            });
+        assert!(Record::from_packed(backwards).is_err());
+        let twice = [("a", "1"), ("a", "2")]
+            .iter()
+            .fold(String::new(), |mut p, (k, v)| {
+                push_field(&mut p, k, v);
+                p
+            });
+        assert!(Record::from_packed(twice).is_err());
+        // A length padded with a zero digit: the shortest writing is the only one.
+        assert!(Record::from_packed("\u{41}\u{0}a\u{1}1".to_owned()).is_err());
+        assert!(Record::from_packed("\u{1}a\u{1}1".to_owned()).is_ok());
+        // A length whose digits never end, or that overflows.
+        assert!(Record::from_packed("\u{7f}".repeat(20)).is_err());
+        // A length that would cut a character in two.
+        let mut split = String::new();
+        push_len(&mut split, 1);
+        split.push('é');
+        push_len(&mut split, 0);
+        assert!(Record::from_packed(split).is_err());
+    }
+
+    #[test]
+    fn the_last_of_a_repeated_key_wins() {
+        let record = Record::from([("k", "1"), ("j", "0"), ("k", "2")]);
+        assert_eq!(record.iter().collect::<Vec<_>>(), [("j", "0"), ("k", "2")]);
+    }
+
+    /// An operation on a record and on a map that stands for it.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(String, String),
+        Remove(String),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        // Few distinct keys, so operations meet; any text, long values sometimes.
+        let key = prop_oneof![Just(String::new()), "[a-c]{1,2}", "\\PC{0,3}"];
+        let value = prop_oneof!["\\PC{0,8}", "x{60,70}", "y{4090,4100}"];
+        prop_oneof![
+            (key.clone(), value).prop_map(|(k, v)| Op::Insert(k, v)),
+            key.prop_map(Op::Remove),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn a_record_behaves_as_a_sorted_map(ops in proptest::collection::vec(op(), 0..40)) {
+            let mut record = Record::new();
+            let mut map = BTreeMap::new();
+            for op in ops {
+                match op {
+                    Op::Insert(k, v) => {
+                        record.insert(&k, &v);
+                        map.insert(k, v);
+                    }
+                    Op::Remove(k) => {
+                        prop_assert_eq!(record.remove(&k), map.remove(&k).is_some());
+                    }
+                }
+                let fields: Vec<(&str, &str)> = record.iter().collect();
+                let expected: Vec<(&str, &str)> =
+                    map.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                prop_assert_eq!(&fields, &expected);
+                prop_assert_eq!(record.len(), map.len());
+                for (k, v) in &map {
+                    prop_assert_eq!(record.get(k), Some(v.as_str()));
+                }
+                let again = Record::from_packed(record.as_packed().to_owned()).ok();
+                prop_assert_eq!(again, Some(record.clone()));
+                prop_assert_eq!(&map.iter().collect::<Record>(), &record);
+            }
+        }
+
+        #[test]
+        fn no_text_panics_as_a_packed_record(
+            text in prop_oneof!["\\PC{0,40}", "[\\x00-\\x7f]{0,40}"]
+        ) {
+            if let Ok(record) = Record::from_packed(text.clone()) {
+                prop_assert_eq!(record.as_packed(), text.as_str());
+                prop_assert!(record.iter().count() <= text.len());
+            }
+        }
+    }
+}
