@@ -256,29 +256,32 @@ impl SessionPart {
         moment: &Moment<'_>,
     ) -> Session {
         let (verified, seen) = self.verify(cookies, moment);
-        let state = State {
-            ticket: verified.map(|(ticket, _)| ticket),
-            cookie: match verified {
-                Some((_, true)) => CookieSeen::ByPreviousKey,
-                None if seen => CookieSeen::Stale,
-                _ => CookieSeen::Fine,
-            },
-            ..State::default()
+        let ticket = verified.map(|(ticket, _)| ticket);
+        let cookie = match verified {
+            Some((_, true)) => CookieSeen::ByPreviousKey,
+            None if seen => CookieSeen::Stale,
+            _ => CookieSeen::Fine,
         };
-        let mut state = Some(state);
         let reused = SPARE
             .with(|spare| spare.borrow_mut().pop())
             .and_then(|mut inner| {
                 // Only handles nothing else holds are kept, so this always succeeds.
                 let slot = Arc::get_mut(&mut inner)?;
-                *slot.state.get_mut().unwrap_or_else(PoisonError::into_inner) = state.take()?;
+                // `recycle` left the state empty: only what this request brings is set.
+                let state = slot.state.get_mut().unwrap_or_else(PoisonError::into_inner);
+                state.ticket = ticket;
+                state.cookie = cookie;
                 slot.runtime = Some(Arc::clone(self));
                 Some(inner)
             });
         let inner = reused.unwrap_or_else(|| {
             Arc::new(Inner {
                 runtime: Some(Arc::clone(self)),
-                state: Mutex::new(state.take().unwrap_or_default()),
+                state: Mutex::new(State {
+                    ticket,
+                    cookie,
+                    ..State::default()
+                }),
             })
         });
         Session { inner }
