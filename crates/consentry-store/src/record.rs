@@ -68,14 +68,12 @@ impl Record {
                 self.packed
                     .replace_range(field.value_start..field.end, &encoded);
             }
+            // After the last key (a record built in order, or a first field): in place.
+            Err(at) if at == self.packed.len() => push_field(&mut self.packed, key, value),
             Err(at) => {
                 let mut encoded = String::with_capacity(key.len() + value.len() + 4);
                 push_field(&mut encoded, key, value);
-                if at == self.packed.len() {
-                    self.packed.push_str(&encoded);
-                } else {
-                    self.packed.insert_str(at, &encoded);
-                }
+                self.packed.insert_str(at, &encoded);
             }
         }
     }
@@ -91,7 +89,7 @@ impl Record {
         }
     }
 
-    /// How many fields the record holds.
+    /// How many fields the record holds (counted by walking them).
     pub fn len(&self) -> usize {
         self.iter().count()
     }
