@@ -62,7 +62,7 @@ use std::sync::Arc;
 pub mod conformance;
 mod record;
 
-pub use record::{Iter, Record};
+pub use record::{Fields, Record};
 
 /// A boxed error from a store backend.
 pub type BoxError = Box<dyn StdError + Send + Sync + 'static>;

@@ -100,8 +100,8 @@ impl Record {
     }
 
     /// The fields, in key order.
-    pub fn iter(&self) -> Iter<'_> {
-        Iter { rest: &self.packed }
+    pub fn iter(&self) -> Fields<'_> {
+        Fields { rest: &self.packed }
     }
 
     /// The keys, in order.
@@ -245,13 +245,13 @@ fn take(rest: &str) -> Option<(&str, &str)> {
     Some((rest.get(at..end)?, rest.get(end..)?))
 }
 
-/// The fields of a [`Record`], in key order.
-#[derive(Clone)]
-pub struct Iter<'a> {
+/// The fields of a [`Record`], in key order ([`Record::iter`]).
+#[derive(Debug, Clone)]
+pub struct Fields<'a> {
     rest: &'a str,
 }
 
-impl<'a> Iterator for Iter<'a> {
+impl<'a> Iterator for Fields<'a> {
     type Item = (&'a str, &'a str);
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -262,11 +262,13 @@ impl<'a> Iterator for Iter<'a> {
     }
 }
 
+impl std::iter::FusedIterator for Fields<'_> {}
+
 impl<'a> IntoIterator for &'a Record {
     type Item = (&'a str, &'a str);
-    type IntoIter = Iter<'a>;
+    type IntoIter = Fields<'a>;
 
-    fn into_iter(self) -> Iter<'a> {
+    fn into_iter(self) -> Fields<'a> {
         self.iter()
     }
 }

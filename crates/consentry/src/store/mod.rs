@@ -29,6 +29,6 @@ mod packed;
 #[cfg(feature = "testing")]
 pub use consentry_store::conformance;
 pub use consentry_store::{
-    Changes, ImmediateStore, Record, SessionKey, SessionStore, StoreError, StoreFuture,
+    Changes, Fields, ImmediateStore, Record, SessionKey, SessionStore, StoreError, StoreFuture,
 };
 pub use memory::MemoryStore;
