@@ -229,7 +229,12 @@ fn take(rest: &str) -> Option<(&str, &str)> {
             return None;
         }
         let digit = usize::from(byte & DIGIT);
-        len |= digit.checked_shl(shift)?;
+        // A digit whose high bits would fall off the top is an overflow, not a length.
+        let part = digit.checked_shl(shift)?;
+        if part >> shift != digit {
+            return None;
+        }
+        len |= part;
         at += 1;
         if byte & MORE == 0 {
             // The shortest writing only: a last digit of zero after others is padding,
@@ -375,6 +380,9 @@ mod tests {
         assert!(Record::from_packed("\u{1}a\u{1}1".to_owned()).is_ok());
         // A length whose digits never end, or that overflows.
         assert!(Record::from_packed("\u{7f}".repeat(20)).is_err());
+        let mut beyond = "\u{40}".repeat(usize::BITS.div_ceil(6) as usize - 1);
+        beyond.push('\u{10}');
+        assert!(take(&beyond).is_none(), "bits above the word are refused");
         // A length that would cut a character in two.
         let mut split = String::new();
         push_len(&mut split, 1);
