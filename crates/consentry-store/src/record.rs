@@ -1,6 +1,8 @@
 //! [`Record`]: a session's fields packed into one string.
 
+use std::cmp::Ordering;
 use std::fmt;
+use std::ops::Range;
 
 use crate::StoreError;
 
@@ -61,19 +63,14 @@ impl Record {
     /// Sets `key` to `value`, replacing its old value.
     pub fn insert(&mut self, key: &str, value: &str) {
         match self.find(key) {
-            Ok(field) => {
-                let mut encoded = String::with_capacity(value.len() + 2);
-                push_len(&mut encoded, value.len());
-                encoded.push_str(value);
-                self.packed
-                    .replace_range(field.value_start..field.end, &encoded);
-            }
             // After the last key (a record built in order, or a first field): in place.
             Err(at) if at == self.packed.len() => push_field(&mut self.packed, key, value),
-            Err(at) => {
+            // The old field, or the empty place where the new one belongs.
+            found => {
                 let mut encoded = String::with_capacity(key.len() + value.len() + 4);
                 push_field(&mut encoded, key, value);
-                self.packed.insert_str(at, &encoded);
+                self.packed
+                    .replace_range(found.unwrap_or_else(|at| at..at), &encoded);
             }
         }
     }
@@ -82,7 +79,7 @@ impl Record {
     pub fn remove(&mut self, key: &str) -> bool {
         match self.find(key) {
             Ok(field) => {
-                self.packed.replace_range(field.start..field.end, "");
+                self.packed.replace_range(field, "");
                 true
             }
             Err(_) => false,
@@ -139,57 +136,34 @@ impl Record {
     /// # Ok::<(), consentry_store::StoreError>(())
     /// ```
     pub fn from_packed(packed: String) -> Result<Self, StoreError> {
-        let mut rest = packed.as_str();
+        let mut fields = Fields { rest: &packed };
         let mut last: Option<&str> = None;
-        while !rest.is_empty() {
-            let (key, value_and_rest) = take(rest).ok_or_else(corrupt)?;
-            let (_, tail) = take(value_and_rest).ok_or_else(corrupt)?;
-            if last.is_some_and(|last| last >= key) {
-                return Err(corrupt());
-            }
+        let ordered = fields.by_ref().all(|(key, _)| {
+            let after = last.is_none_or(|last| last < key);
             last = Some(key);
-            rest = tail;
+            after
+        });
+        // Fields stop early at a length that does not read.
+        if !ordered || !fields.rest.is_empty() {
+            return Err(corrupt());
         }
         Ok(Self { packed })
     }
 
-    /// Where `key`'s field is, or the offset where it belongs.
-    fn find(&self, key: &str) -> Result<Field, usize> {
-        let mut offset = 0;
-        let mut rest = self.packed.as_str();
-        while !rest.is_empty() {
-            // Only this type writes `packed`, so every field is whole.
-            let Some((field, value_and_rest)) = take(rest) else {
-                break;
-            };
-            let value_start = self.packed.len() - value_and_rest.len();
-            let Some((_, tail)) = take(value_and_rest) else {
-                break;
-            };
-            let end = self.packed.len() - tail.len();
+    /// The bytes of `key`'s field, or the offset where it belongs.
+    fn find(&self, key: &str) -> Result<Range<usize>, usize> {
+        let mut fields = self.iter();
+        let mut start = 0;
+        while let Some((field, _)) = fields.next() {
+            let end = self.packed.len() - fields.rest.len();
             match field.cmp(key) {
-                std::cmp::Ordering::Less => {}
-                std::cmp::Ordering::Equal => {
-                    return Ok(Field {
-                        start: offset,
-                        value_start,
-                        end,
-                    });
-                }
-                std::cmp::Ordering::Greater => return Err(offset),
+                Ordering::Less => start = end,
+                Ordering::Equal => return Ok(start..end),
+                Ordering::Greater => return Err(start),
             }
-            offset = end;
-            rest = tail;
         }
-        Err(offset)
+        Err(start)
     }
-}
-
-/// A field's byte offsets in the packed form.
-struct Field {
-    start: usize,
-    value_start: usize,
-    end: usize,
 }
 
 fn corrupt() -> StoreError {
