@@ -225,6 +225,14 @@ fn take(rest: &str) -> Option<(&str, &str)> {
 }
 
 /// The fields of a [`Record`], in key order ([`Record::iter`]).
+///
+/// ```
+/// use consentry_store::{Fields, Record};
+///
+/// let record = Record::from([("b", "2"), ("a", "1")]);
+/// let fields: Fields<'_> = record.iter();
+/// assert_eq!(fields.collect::<Vec<_>>(), [("a", "1"), ("b", "2")]);
+/// ```
 #[derive(Debug, Clone)]
 pub struct Fields<'a> {
     rest: &'a str,
