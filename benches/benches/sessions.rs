@@ -175,6 +175,7 @@ fn whole_layer(
 }
 
 fn request(path: &str, cookie: Option<&str>) -> Request<Body> {
+    consentry_benches::iteration();
     let mut builder = Request::get(path);
     if let Some(cookie) = cookie {
         builder = builder.header(header::COOKIE, cookie);

@@ -20,6 +20,7 @@ fn request(cookies: &str) -> Request<Body> {
 }
 
 fn get(path: &str, cookies: &str) -> Request<Body> {
+    consentry_benches::iteration();
     let mut builder = Request::get(path).header(header::HOST, "127.0.0.1:3000");
     if !cookies.is_empty() {
         builder = builder.header(header::COOKIE, cookies);

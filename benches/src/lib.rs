@@ -26,3 +26,16 @@ pub fn set_cookie<B>(response: &http::Response<B>, name: &str) -> String {
         .unwrap_or_default()
         .to_owned()
 }
+
+/// Marks one iteration of a benchmark: the request builders of `--bench sessions` and
+/// `--bench shop` call it once per request they build, so `scripts/instructions` can
+/// count iterations under callgrind (setup requests cancel out there, as it subtracts a
+/// short run from a long one).
+///
+/// ```
+/// consentry_benches::iteration();
+/// ```
+#[inline(never)]
+pub fn iteration() {
+    std::hint::black_box(());
+}
