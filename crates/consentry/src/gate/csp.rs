@@ -57,16 +57,17 @@ pub(crate) struct CspTemplate {
 }
 
 impl CspTemplate {
-    /// The header value with `nonce` in each place.
-    pub(crate) fn fill(&self, nonce: &str) -> String {
+    /// The header value with `nonce` (ASCII text) in each place, as bytes for
+    /// `HeaderValue`, which checks them once more.
+    pub(crate) fn fill(&self, nonce: &[u8]) -> Vec<u8> {
         let len = self.parts.iter().map(String::len).sum::<usize>()
             + (self.parts.len() - 1) * nonce.len();
-        let mut out = String::with_capacity(len);
+        let mut out = Vec::with_capacity(len);
         for (index, part) in self.parts.iter().enumerate() {
             if index > 0 {
-                out.push_str(nonce);
+                out.extend_from_slice(nonce);
             }
-            out.push_str(part);
+            out.extend_from_slice(part.as_bytes());
         }
         out
     }
@@ -179,7 +180,10 @@ mod tests {
             &["https://stats.example", "https://ads.example"][..],
         ] {
             let template = csp.template(origins);
-            assert_eq!(template.fill("n0nce"), csp.render("n0nce", origins));
+            assert_eq!(
+                template.fill(b"n0nce"),
+                csp.render("n0nce", origins).into_bytes()
+            );
         }
     }
 

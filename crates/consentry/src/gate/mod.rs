@@ -134,7 +134,7 @@ impl GatePart {
         };
         gate.filter(headers);
         gate.delete_withdrawn(headers, &read.present);
-        if let (Some(csp), Some(nonce)) = (&self.csp, read.nonce.as_ref().map(Nonce::as_str)) {
+        if let (Some(csp), Some(nonce)) = (&self.csp, read.nonce.as_ref().map(Nonce::as_bytes)) {
             let kind = headers.get(CONTENT_TYPE);
             let html = kind.is_some_and(|kind| kind.as_bytes().starts_with(b"text/html"));
             let passive = passive(kind);
@@ -205,9 +205,9 @@ impl Templates {
     fn fill(
         &self,
         granted: Granted<'_>,
-        nonce: &str,
+        nonce: &[u8],
         render: impl FnOnce() -> CspTemplate,
-    ) -> String {
+    ) -> Vec<u8> {
         let key = granted.mask();
         if let Some(found) = self
             .by_granted
