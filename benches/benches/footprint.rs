@@ -73,8 +73,9 @@ fn bytes_per<T>(items: usize, work: impl FnOnce() -> T) -> (f64, T) {
     let region = Region::new(GLOBAL);
     let kept = work();
     let change = region.change();
-    let live = change.bytes_allocated.cast_signed() - change.bytes_deallocated.cast_signed()
-        + change.bytes_reallocated;
+    // A reallocation's growth is already in `bytes_allocated` (and its shrinking in
+    // `bytes_deallocated`); `bytes_reallocated` repeats it, so it is not added.
+    let live = change.bytes_allocated.cast_signed() - change.bytes_deallocated.cast_signed();
     #[allow(clippy::cast_precision_loss, reason = "an average for display")]
     let per = live as f64 / items as f64;
     (per, kept)
