@@ -171,10 +171,18 @@ fn corrupt() -> StoreError {
 }
 
 fn push_field(packed: &mut String, key: &str, value: &str) {
+    // One allocation for the field: without it, pushing piece by piece into a fresh
+    // string grows it several times.
+    packed.reserve(len_digits(key.len()) + key.len() + len_digits(value.len()) + value.len());
     push_len(packed, key.len());
     packed.push_str(key);
     push_len(packed, value.len());
     packed.push_str(value);
+}
+
+/// How many digits [`push_len`] writes for `len`.
+fn len_digits(len: usize) -> usize {
+    (usize::BITS - len.leading_zeros()).div_ceil(BITS).max(1) as usize
 }
 
 /// Six bits per byte, lowest first; every byte but the last carries [`MORE`].
@@ -311,6 +319,23 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn a_field_is_written_in_the_space_reserved_for_it() {
+        for len in [0, 1, 63, 64, 4095, 4096, 262_143, 262_144, usize::MAX] {
+            let mut digits = String::new();
+            push_len(&mut digits, len);
+            assert_eq!(len_digits(len), digits.len(), "{len}");
+        }
+        // Grown piece by piece, the string would double past the field's 9 bytes.
+        let mut packed = String::new();
+        push_field(&mut packed, "user", "abc");
+        assert_eq!(
+            packed.capacity(),
+            packed.len(),
+            "one allocation, exactly the field"
+        );
+    }
 
     #[test]
     fn lengths_take_as_many_digits_as_they_need() {
