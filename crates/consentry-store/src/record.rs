@@ -67,7 +67,7 @@ impl Record {
             Err(at) if at == self.packed.len() => push_field(&mut self.packed, key, value),
             // The old field, or the empty place where the new one belongs.
             found => {
-                let mut encoded = String::with_capacity(key.len() + value.len() + 4);
+                let mut encoded = String::with_capacity(field_len(key, value));
                 push_field(&mut encoded, key, value);
                 self.packed
                     .replace_range(found.unwrap_or_else(|at| at..at), &encoded);
@@ -173,11 +173,16 @@ fn corrupt() -> StoreError {
 fn push_field(packed: &mut String, key: &str, value: &str) {
     // One allocation for the field: without it, pushing piece by piece into a fresh
     // string grows it several times.
-    packed.reserve(len_digits(key.len()) + key.len() + len_digits(value.len()) + value.len());
+    packed.reserve(field_len(key, value));
     push_len(packed, key.len());
     packed.push_str(key);
     push_len(packed, value.len());
     packed.push_str(value);
+}
+
+/// How many bytes [`push_field`] writes for `key` and `value`.
+fn field_len(key: &str, value: &str) -> usize {
+    len_digits(key.len()) + key.len() + len_digits(value.len()) + value.len()
 }
 
 /// How many digits [`push_len`] writes for `len`.
@@ -277,7 +282,7 @@ impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for Record {
         let mut record = Self::new();
         let len = fields
             .iter()
-            .map(|(k, v)| k.as_ref().len() + v.as_ref().len() + 4)
+            .map(|(k, v)| field_len(k.as_ref(), v.as_ref()))
             .sum();
         record.packed.reserve(len);
         let mut fields = fields.iter().peekable();
