@@ -1,6 +1,7 @@
 //! Signing and verifying cookies alone, in the same run: consentry's codec (the session
-//! cookie), axum-extra's `SignedCookieJar` (one and ten cookies) and tower-cookies' signed
-//! jar through its layer.
+//! cookie), axum-extra's `SignedCookieJar` (one and ten cookies); then one signed value read
+//! through a layer, in one harness beside the bare service: tower-cookies' signed jar and
+//! consentry's session layer.
 //!
 //! `cargo bench -p consentry-benches --bench cookies`
 
@@ -11,6 +12,7 @@ use consentry::internals::SessionCodec;
 use consentry::{Key, Keyring};
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::{HeaderMap, HeaderValue, Request, Response, header};
+use http_body_util::BodyExt as _;
 use std::hint::black_box;
 use tower::{Layer as _, Service as _, ServiceExt as _};
 
@@ -98,14 +100,46 @@ fn bench(c: &mut Criterion) {
         });
     }
     verify.finish();
+}
 
-    // tower-cookies: its layer parses the header, the handler reads one signed cookie.
+/// One request through `service` carrying `cookie`, its body read, as every case of
+/// [`through_a_layer`] sends it.
+fn read_through<S, B>(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    runtime: &tokio::runtime::Runtime,
+    name: &str,
+    service: &mut S,
+    cookie: &str,
+) where
+    S: tower::Service<Request<String>, Response = Response<B>, Error = Infallible>,
+    B: http_body::Body<Error: std::fmt::Debug>,
+{
+    group.bench_function(name, |b| {
+        b.iter(|| {
+            runtime.block_on(async {
+                let request = Request::builder()
+                    .header(header::COOKIE, cookie)
+                    .body(String::new())
+                    .unwrap();
+                let response = service.ready().await.unwrap().call(request).await.unwrap();
+                let body = response.into_body().collect().await.unwrap().to_bytes();
+                assert_eq!(&body[..], b"true");
+            });
+        });
+    });
+}
+
+/// One signed value read through a layer, in one harness: the bare service, tower-cookies'
+/// signed jar (its layer parses the header, the handler reads one signed cookie) and
+/// consentry's session layer (the handler reads one value of the session its signed cookie
+/// names).
+fn through_a_layer(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
     let key = tower_cookies::Key::from(&[9u8; 64]);
     let handler_key = key.clone();
-    let mut service = tower_cookies::CookieManagerLayer::new().layer(tower::service_fn(
+    let mut theirs = tower_cookies::CookieManagerLayer::new().layer(tower::service_fn(
         move |request: Request<String>| {
             let key = handler_key.clone();
             async move {
@@ -119,7 +153,7 @@ fn bench(c: &mut Criterion) {
             }
         },
     ));
-    let header = {
+    let their_cookie = {
         let jar = tower_cookies::Cookies::default();
         jar.signed(&key).add(tower_cookies::Cookie::new(
             "sid",
@@ -128,21 +162,60 @@ fn bench(c: &mut Criterion) {
         let cookie = jar.get("sid").unwrap();
         format!("sid={}", cookie.value())
     };
-    let mut group = c.benchmark_group("verify cookies");
-    group.bench_function("tower-cookies signed, through its layer, 1", |b| {
-        b.iter(|| {
-            runtime.block_on(async {
-                let request = Request::builder()
-                    .header(header::COOKIE, header.as_str())
-                    .body(String::new())
+    let mut ours =
+        consentry::Consentry::builder(Keyring::new(1, Key::from_bytes(&[3; 32]).unwrap()))
+            .session(consentry::SessionConfig::new(
+                consentry::store::MemoryStore::new(),
+            ))
+            .build()
+            .unwrap()
+            .layer(tower::service_fn(|request: Request<String>| async move {
+                let session = request
+                    .extensions()
+                    .get::<consentry::Session>()
+                    .cloned()
                     .unwrap();
-                let response = service.ready().await.unwrap().call(request).await.unwrap();
-                assert_eq!(response.body(), "true");
-            });
-        });
+                if request.uri().path() == "/write" {
+                    session
+                        .insert("sid", "0123456789abcdef0123456789abcdef")
+                        .await
+                        .unwrap();
+                }
+                let found = session.get::<String>("sid").await.unwrap().is_some();
+                Ok::<_, Infallible>(Response::new(found.to_string()))
+            }));
+    let our_cookie = runtime.block_on(async {
+        let request = Request::get("/write").body(String::new()).unwrap();
+        let response = ours.ready().await.unwrap().call(request).await.unwrap();
+        consentry_benches::set_cookie(&response, "__Host-sid")
     });
+    let mut bare = tower::service_fn(|_: Request<String>| async {
+        Ok::<_, Infallible>(Response::new("true".to_owned()))
+    });
+    let mut group = c.benchmark_group("verify cookies");
+    read_through(
+        &mut group,
+        &runtime,
+        "bare service, one cookie",
+        &mut bare,
+        &their_cookie,
+    );
+    read_through(
+        &mut group,
+        &runtime,
+        "tower-cookies signed, through its layer, 1",
+        &mut theirs,
+        &their_cookie,
+    );
+    read_through(
+        &mut group,
+        &runtime,
+        "consentry session read, through its layer, 1",
+        &mut ours,
+        &our_cookie,
+    );
     group.finish();
 }
 
-criterion_group!(benches, bench);
+criterion_group!(benches, bench, through_a_layer);
 criterion_main!(benches);
