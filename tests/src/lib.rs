@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 use consentry::Key;
 use consentry::ledger::MemoryLedger;
 use consentry::store::MemoryStore;
+// Tests run in parallel: every server gets a port no other server of this process was given.
+use consentry::store::servers::free_port;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use shop::ShopConfig;
@@ -151,10 +153,12 @@ impl TestShop {
     /// # Panics
     /// When no loopback port can be bound.
     pub async fn start_with(options: ShopOptions) -> Self {
-        let analytics_listener = TcpListener::bind("127.0.0.1:0")
+        let analytics_listener = TcpListener::bind(("127.0.0.1", free_port()))
             .await
             .expect("bind analytics");
-        let shop_listener = TcpListener::bind("127.0.0.1:0").await.expect("bind shop");
+        let shop_listener = TcpListener::bind(("127.0.0.1", free_port()))
+            .await
+            .expect("bind shop");
         let analytics_addr = analytics_listener.local_addr().expect("analytics address");
         let shop_addr = shop_listener.local_addr().expect("shop address");
         let ledger = MemoryLedger::new();
@@ -333,13 +337,6 @@ pub struct Browser {
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .expect("a free loopback port")
-}
 
 impl Browser {
     /// Starts chromedriver and a fresh headless Chromium profile. `name` labels the
@@ -829,7 +826,7 @@ pub fn choice_in(cookies: &str) -> Option<&str> {
 /// # Panics
 /// When no loopback port can be bound.
 pub async fn serve(app: axum::Router) -> (String, tokio::task::JoinHandle<()>) {
-    let listener = TcpListener::bind("127.0.0.1:0")
+    let listener = TcpListener::bind(("127.0.0.1", free_port()))
         .await
         .expect("a free loopback port");
     let url = format!("http://{}", listener.local_addr().expect("address"));

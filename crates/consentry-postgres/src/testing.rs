@@ -37,13 +37,9 @@ impl PgServer {
         let bin = server_bin().unwrap_or_else(|| {
             panic!("PostgreSQL is missing under {INSTALL_ROOT}: run scripts/test, which installs the postgresql package")
         });
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free loopback port")
-            .port();
-        let dir = std::env::temp_dir().join(format!("consentry-pg-{}-{port}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("a folder for the cluster");
+        // Tests run servers in parallel: neither the port nor the folder may be shared.
+        let port = consentry_store::servers::free_port();
+        let dir = consentry_store::servers::scratch_dir("consentry-pg");
         let server = Self {
             bin,
             dir,

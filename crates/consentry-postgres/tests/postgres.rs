@@ -342,11 +342,8 @@ async fn bad_settings_and_an_unreachable_database_are_clear_errors() {
             ..
         })
     ));
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // Nothing listens there: no server of this process is given the port.
+    let port = consentry_store::servers::free_port();
     let started = std::time::Instant::now();
     let refused = Postgres::builder(&format!("postgres://x@127.0.0.1:{port}/x"))
         .timeout(Duration::from_millis(300))

@@ -38,13 +38,9 @@ impl RedisServer {
             Path::new(REDIS_SERVER).exists(),
             "{REDIS_SERVER} is missing: run scripts/test, which installs the redis-server package"
         );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free loopback port")
-            .port();
-        let dir =
-            std::env::temp_dir().join(format!("consentry-redis-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("a folder for the server's files");
+        // Tests run servers in parallel: neither the port nor the folder may be shared.
+        let port = consentry_store::servers::free_port();
+        let dir = consentry_store::servers::scratch_dir("consentry-redis");
         let mut server = Self {
             port,
             dir,

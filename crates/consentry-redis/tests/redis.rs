@@ -344,8 +344,8 @@ async fn out_of_memory_replies_are_503() {
 #[tokio::test]
 async fn a_silent_server_is_a_timeout_not_a_hang() {
     // Accepts connections and never answers.
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
+    let port = consentry_store::servers::free_port();
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
     let silent = std::thread::spawn(move || {
         let held: Vec<_> = listener.incoming().take(4).filter_map(Result::ok).collect();
         std::thread::sleep(Duration::from_secs(3));
@@ -374,11 +374,8 @@ async fn a_silent_server_is_a_timeout_not_a_hang() {
 
 #[tokio::test]
 async fn a_refused_connection_is_an_error_not_a_panic() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    // Nothing listens there: no server of this process is given the port.
+    let port = consentry_store::servers::free_port();
     let store = RedisStore::new(&format!("redis://127.0.0.1:{port}/")).unwrap();
     let result = store.load(&SessionKey::from_digest([1; 32])).await;
     assert!(

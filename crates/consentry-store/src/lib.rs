@@ -12,7 +12,9 @@
 //!   `Retry-After`, never with a silently fresh session;
 //! - [`ImmediateStore`]: the synchronous side of a store that never waits (in process
 //!   memory), which the layer calls without a future ([`SessionStore::immediate`]);
-//! - `conformance::run` (feature `testing`): the contract as a runnable suite.
+//! - `conformance::run` (feature `testing`): the contract as a runnable suite;
+//! - `servers` (feature `testing`): a loopback port and a scratch folder for a real server
+//!   started beside a test, never handed out twice in one process.
 //!
 //! ```
 //! use consentry_store::{Changes, Record, SessionKey, SessionStore, StoreError, StoreFuture};
@@ -46,7 +48,7 @@
 //! ```
 //!
 //! # Features
-//! - `testing`: `conformance`, the behaviour suite for store implementations.
+//! - `testing`: `conformance`, the behaviour suite for store implementations, and `servers`.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -61,6 +63,8 @@ use std::sync::Arc;
 #[cfg(any(test, feature = "testing"))]
 pub mod conformance;
 mod record;
+#[cfg(any(test, feature = "testing"))]
+pub mod servers;
 
 pub use record::{Fields, Record};
 

@@ -26,9 +26,9 @@
 mod memory;
 mod packed;
 
-#[cfg(feature = "testing")]
-pub use consentry_store::conformance;
 pub use consentry_store::{
     Changes, Fields, ImmediateStore, Record, SessionKey, SessionStore, StoreError, StoreFuture,
 };
+#[cfg(feature = "testing")]
+pub use consentry_store::{conformance, servers};
 pub use memory::MemoryStore;
