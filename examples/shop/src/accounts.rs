@@ -205,7 +205,8 @@ impl Accounts {
     /// email exists, so the answer's timing does not tell which emails have accounts.
     ///
     /// # Errors
-    /// When the account store cannot be reached.
+    /// When the account store cannot be reached, or too many password checks are waiting
+    /// for a hashing thread already.
     pub async fn authenticate(
         &self,
         email: &str,
@@ -217,9 +218,9 @@ impl Accounts {
             |a| a.password_hash.clone(),
         );
         let password = password.to_owned();
-        let matches = tokio::task::spawn_blocking(move || verify(&password, &hash))
+        let matches = crate::hashing::run(move || verify(&password, &hash))
             .await
-            .unwrap_or(false);
+            .ok_or_else(|| Unavailable("too many password checks waiting".into()))?;
         Ok(account.filter(|_| matches))
     }
 
@@ -285,9 +286,8 @@ impl Accounts {
             return Err(RegisterError::Taken);
         }
         let password = password.to_owned();
-        let password_hash = tokio::task::spawn_blocking(move || hash(&password))
+        let password_hash = crate::hashing::run(move || hash(&password))
             .await
-            .ok()
             .flatten()
             .ok_or(RegisterError::Unavailable)?;
         let id = getrandom::u64().map_err(|_| RegisterError::Unavailable)?;

@@ -20,6 +20,7 @@ pub mod accounts;
 pub mod analytics;
 pub mod catalog;
 pub mod charts;
+mod hashing;
 pub mod html;
 pub mod orders;
 mod routes;
