@@ -8,8 +8,7 @@ use std::future::Future;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 use std::time::Duration;
 
-use argon2::password_hash::PasswordHasher as _;
-use argon2::password_hash::phc::{Output, PasswordHash};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use deadpool_postgres::{Manager, Pool, Runtime};
 use tokio_postgres::NoTls;
@@ -388,27 +387,62 @@ fn seeds() -> &'static [Account] {
     })
 }
 
-fn hash(password: &str) -> Option<String> {
-    Argon2::default()
-        .hash_password(password.as_bytes())
-        .ok()
-        .map(|hash| hash.to_string())
+thread_local! {
+    /// The Argon2 memory this hashing thread keeps between hashes (see [`with_blocks`]).
+    static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Whether `password` matches `hash` (a PHC string). The same computation as Argon2's
-/// `verify_password`, but in memory this thread keeps between checks: that allocates and
-/// frees 19 MiB a check, which the C allocator keeps per thread in ways that added up to
-/// about 260 MB under a login flood.
-fn verify(password: &str, hash: &str) -> bool {
-    thread_local! {
-        static BLOCKS: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+/// Blocks of Argon2 memory a hashing thread keeps between hashes: 64 MiB, above the
+/// default cost (19 MiB). A hash of a higher cost runs in memory of its own.
+const KEPT_BLOCKS: usize = 64 * 1024;
+
+/// Runs `work` on `count` blocks of Argon2 memory: the start of `kept` (grown to `count`
+/// if needed) up to [`KEPT_BLOCKS`], otherwise memory of its own. Argon2's own entry
+/// points allocate and free the memory per hash (19 MiB by default), which the C allocator
+/// keeps per thread in ways that added up to about 260 MB under a login flood.
+fn with_blocks<T>(kept: &mut Vec<Block>, count: usize, work: impl FnOnce(&mut [Block]) -> T) -> T {
+    if count <= KEPT_BLOCKS {
+        if kept.len() < count {
+            kept.resize(count, Block::default());
+        }
+        work(&mut kept[..count])
+    } else {
+        work(&mut vec![Block::default(); count])
     }
+}
+
+/// A new PHC string for `password`: Argon2id, version 0x13, the default cost and a fresh
+/// 16-byte salt, as Argon2's `hash_password` writes it. `None` without randomness.
+fn hash(password: &str) -> Option<String> {
+    BLOCKS.with_borrow_mut(|kept| hash_in(password, kept))
+}
+
+/// [`hash`] with `kept` as the thread's memory.
+fn hash_in(password: &str, kept: &mut Vec<Block>) -> Option<String> {
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).ok()?;
+    let params = Params::default();
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    with_blocks(kept, params.block_count(), |blocks| {
+        argon2.hash_password_into_with_memory(password.as_bytes(), &salt, &mut out, blocks)
+    })
+    .ok()?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params).ok()?,
+        salt: Some(Salt::new(&salt).ok()?),
+        hash: Some(Output::new(&out).ok()?),
+    };
+    Some(phc.to_string())
+}
+
+/// Whether `password` matches `hash` (a PHC string): the same computation as Argon2's
+/// `verify_password`, in this thread's kept memory.
+fn verify(password: &str, hash: &str) -> bool {
     BLOCKS.with_borrow_mut(|kept| verify_in(password, hash, kept))
 }
-
-/// Blocks of Argon2 memory a hashing thread keeps between checks: 64 MiB, above the
-/// default cost (19 MiB). A hash of a higher cost is checked in memory of its own.
-const KEPT_BLOCKS: usize = 64 * 1024;
 
 /// [`verify`] with `kept` as the thread's memory. A hash that does not parse, names
 /// another algorithm or carries no salt or output never matches.
@@ -434,20 +468,11 @@ fn verify_in(password: &str, hash: &str, kept: &mut Vec<Block>) -> bool {
     let Some(out) = buffer.get_mut(..expected.len()) else {
         return false;
     };
-    let count = params.block_count();
-    let mut own = Vec::new();
-    let blocks = if count <= KEPT_BLOCKS {
-        if kept.len() < count {
-            kept.resize(count, Block::default());
-        }
-        &mut kept[..count]
-    } else {
-        own.resize(count, Block::default());
-        &mut own[..]
-    };
-    Argon2::new(algorithm, version, params)
-        .hash_password_into_with_memory(password.as_bytes(), salt, out, blocks)
-        .is_ok()
+    let argon2 = Argon2::new(algorithm, version, params.clone());
+    with_blocks(kept, params.block_count(), |blocks| {
+        argon2.hash_password_into_with_memory(password.as_bytes(), salt, out, blocks)
+    })
+    .is_ok()
         // `Output`'s equality is constant-time.
         && Output::new(out).is_ok_and(|computed| computed == *expected)
 }
@@ -477,6 +502,8 @@ fn is_email(email: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use argon2::PasswordHasher as _;
+
     use super::*;
 
     /// A PHC string for `password`, hashed by the argon2 crate itself with `params`.
@@ -559,6 +586,32 @@ mod tests {
             format!("{head}${}", &output[..output.len() - 4]),
         ] {
             assert!(!verify_in("demo", &hash, &mut kept), "{hash:?}");
+        }
+    }
+
+    #[test]
+    fn a_new_hash_is_the_crates_format_with_a_fresh_salt() {
+        use argon2::PasswordVerifier as _;
+        let mut kept = Vec::new();
+        let first = hash_in("demo", &mut kept).unwrap();
+        let second = hash_in("demo", &mut kept).unwrap();
+        assert!(
+            first.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{first}"
+        );
+        assert_ne!(first, second, "each hash has its own salt");
+        for hash in [&first, &second] {
+            assert!(
+                Argon2::default()
+                    .verify_password(b"demo", hash.as_str())
+                    .is_ok()
+            );
+            assert!(
+                Argon2::default()
+                    .verify_password(b"demO", hash.as_str())
+                    .is_err()
+            );
+            assert!(verify_in("demo", hash, &mut kept));
         }
     }
 

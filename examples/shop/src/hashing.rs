@@ -4,8 +4,8 @@
 //! used for that thread's next allocation. On tokio's blocking pool a burst of logins ran
 //! as many hashes at once as the pool has threads (up to 512): a 5-second burst of 64
 //! connections took the shop to 1.65–2.3 GB resident, at 10–16 logins a second. On threads
-//! of their own, each checking in Argon2 memory it keeps (`accounts::verify`), the same
-//! burst peaks at 66 MB, at 148 logins a second.
+//! of their own, each hashing and checking in Argon2 memory it keeps (`accounts::hash`,
+//! `accounts::verify`), the same burst peaks at 66 MB, at 148 logins a second.
 
 use std::num::NonZeroUsize;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
