@@ -381,7 +381,10 @@ fn seeds() -> &'static [Account] {
                 id: seed.id,
                 email: seed.email.to_owned(),
                 role: seed.role,
-                password_hash: hash(seed.password).expect("the OS provides randomness for a salt"),
+                // Hashed once, on whichever thread asks first: in memory of its own, not
+                // kept (only the hashing threads keep Argon2 memory).
+                password_hash: hash_in(seed.password, &mut Vec::new())
+                    .expect("the OS provides randomness for a salt"),
             })
             .collect()
     })
@@ -412,7 +415,8 @@ fn with_blocks<T>(kept: &mut Vec<Block>, count: usize, work: impl FnOnce(&mut [B
 }
 
 /// A new PHC string for `password`: Argon2id, version 0x13, the default cost and a fresh
-/// 16-byte salt, as Argon2's `hash_password` writes it. `None` without randomness.
+/// 16-byte salt, as Argon2's `hash_password` writes it. `None` without randomness. For the
+/// hashing threads (`crate::hashing::run`): the memory stays with the calling thread.
 fn hash(password: &str) -> Option<String> {
     BLOCKS.with_borrow_mut(|kept| hash_in(password, kept))
 }
@@ -439,7 +443,7 @@ fn hash_in(password: &str, kept: &mut Vec<Block>) -> Option<String> {
 }
 
 /// Whether `password` matches `hash` (a PHC string): the same computation as Argon2's
-/// `verify_password`, in this thread's kept memory.
+/// `verify_password`, in this thread's kept memory. For the hashing threads, like [`hash`].
 fn verify(password: &str, hash: &str) -> bool {
     BLOCKS.with_borrow_mut(|kept| verify_in(password, hash, kept))
 }
