@@ -16,7 +16,7 @@ use consentry::Key;
 use consentry::ledger::MemoryLedger;
 use consentry::store::MemoryStore;
 // Tests run in parallel: every server gets a port no other server of this process was given.
-use consentry::store::servers::free_port;
+use consentry::store::servers::{free_port, scratch_dir};
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 use shop::ShopConfig;
@@ -359,8 +359,7 @@ impl Browser {
             .stderr(Stdio::null())
             .spawn()
             .expect("chromedriver starts");
-        let profile =
-            std::env::temp_dir().join(format!("consentry-chromium-{}-{port}", std::process::id()));
+        let profile = scratch_dir("consentry-chromium");
         let mut args = vec![
             "--headless".to_owned(),
             "--no-sandbox".to_owned(),

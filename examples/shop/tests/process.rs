@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::io::{Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use consentry::ledger::{ConsentLedger as _, JsonlLedger, Period};
 use consentry_postgres::testing::PgServer;
 use consentry_redis::testing::RedisServer;
+use consentry_store::servers::{free_port, scratch_dir};
 
 const SECRET_A: &str = "a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0";
 const SECRET_B: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4c3d2e1f0";
@@ -22,14 +23,7 @@ const SECRET_B: &str = "0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c4b5a69788796a5b4
 /// A loopback address no other server of this process was given (tests run in parallel,
 /// each with its shop, PostgreSQL and Redis).
 fn free_addr() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], consentry_store::servers::free_port()))
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("shop-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    SocketAddr::from(([127, 0, 0, 1], free_port()))
 }
 
 /// A running `shop` binary.
@@ -244,7 +238,7 @@ const COOKIES: [&str; 3] = ["__Host-sid", "__Host-consent", "__Host-ref"];
 #[test]
 fn a_rotated_key_keeps_old_cookies_working_then_retires_them() {
     let redis = RedisServer::start();
-    let data = temp_dir("rotation");
+    let data = scratch_dir("shop-rotation");
     let addr = free_addr();
     let url = redis.url();
     let redis_args = ["--redis", url.as_str()];
@@ -380,7 +374,7 @@ fn assert_none_lost(acknowledged: &[String], recorded: &HashSet<String>) {
 
 #[test]
 fn kill_9_loses_no_acknowledged_decision() {
-    let data = temp_dir("crash");
+    let data = scratch_dir("shop-crash");
     let addr = free_addr();
     let env = [("CONSENTRY_SECRET", SECRET_A)];
     let acknowledged = decide_until_killed(Shop::start(addr, &data, &env, &[]), addr);
@@ -400,7 +394,7 @@ fn kill_9_loses_no_acknowledged_decision() {
 #[test]
 fn with_a_database_url_sessions_and_every_acknowledged_decision_live_in_postgres() {
     let postgres = PgServer::start();
-    let data = temp_dir("postgres");
+    let data = scratch_dir("shop-postgres");
     let addr = free_addr();
     let env = [("CONSENTRY_SECRET", SECRET_A)];
     let args = ["--database-url", &postgres.url()];
@@ -454,7 +448,7 @@ fn with_a_database_url_sessions_and_every_acknowledged_decision_live_in_postgres
 
 #[test]
 fn a_generated_key_is_announced_on_stderr() {
-    let data = temp_dir("generated-key");
+    let data = scratch_dir("shop-generated-key");
     let addr = free_addr();
     let shop = Shop::start_with(addr, &data, &[("RUST_LOG", "off")], &[], Stdio::piped());
     let stderr = shop.stop_and_read_stderr();
