@@ -15,7 +15,7 @@ use tokio::sync::oneshot;
 
 /// Hashes that may wait for a thread; past that, a login or registration answers `503` at
 /// once rather than queue without bound.
-pub(crate) const QUEUE: usize = 256;
+const QUEUE: usize = 256;
 
 type Job = Box<dyn FnOnce() + Send>;
 
