@@ -1,7 +1,8 @@
 //! What a request allocates and what a stored session costs, counted by a global allocator
 //! (not timed; one run prints the numbers):
 //! - allocations of a request whose handler never touches the session (no cookie), and of a
-//!   first visit through the whole layer (CSP on);
+//!   first visit through the whole layer (CSP on), each beside the handoff alone (the values
+//!   put into the request's extensions, and the CSP header, with nothing else done);
 //! - bytes per session in `MemoryStore` with one small value, at 1,000,000 sessions,
 //!   against tower-sessions' `MemoryStore`.
 //!
@@ -14,10 +15,11 @@ use std::convert::Infallible;
 use consentry::ledger::MemoryLedger;
 use consentry::store::{Changes, MemoryStore, Record, SessionKey, SessionStore as _};
 use consentry::{ConsentConfig, Consentry, Csp, Key, Keyring, Policy, SessionConfig};
+use consentry_benches::handoff::{CspTemplate, handoff};
 use http::{Request, Response};
 use http_body_util::{BodyExt as _, Full};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
-use tower::{Layer as _, ServiceExt as _};
+use tower::{Layer as _, Service as _, ServiceExt as _};
 use tower_sessions::session_store::SessionStore as _;
 
 /// Counts every allocation of this process.
@@ -81,6 +83,74 @@ fn bytes_per<T>(items: usize, work: impl FnOnce() -> T) -> (f64, T) {
     (per, kept)
 }
 
+/// Prints the allocations per request of each layer, and of the handoff alone.
+async fn print_allocations() {
+    let keyring = || Keyring::new(1, Key::from_bytes(&[4; 32]).unwrap());
+    // What building, sending and reading a request costs with no layer at all: the
+    // layers' own allocations are what they add to it.
+    let bare = allocations_per_request(&mut tower::service_fn(untouched), 10_000).await;
+    let mut theirs =
+        tower_sessions::SessionManagerLayer::new(tower_sessions::MemoryStore::default())
+            .with_signed(tower_sessions::cookie::Key::from(&[7; 64]))
+            .layer(tower::service_fn(untouched));
+    let theirs_untouched = allocations_per_request(&mut theirs, 10_000).await;
+    let mut session_only = Consentry::builder(keyring())
+        .session(SessionConfig::new(MemoryStore::new()))
+        .build()
+        .unwrap()
+        .layer(tower::service_fn(untouched));
+    let untouched_allocs = allocations_per_request(&mut session_only, 10_000).await;
+    let mut whole = Consentry::builder(keyring())
+        .session(SessionConfig::new(MemoryStore::new()))
+        .consent(
+            ConsentConfig::new(Policy::new(1))
+                .ledger(MemoryLedger::new())
+                .csp(Csp::new()),
+        )
+        .build()
+        .unwrap()
+        .layer(tower::service_fn(untouched));
+    let first_visit_allocs = allocations_per_request(&mut whole, 10_000).await;
+    // The least the same requests allocate with any layer that hands the handler its
+    // values through the extensions (and sends a CSP with a fresh nonce).
+    let mut one_value = handoff(tower::service_fn(untouched), 1, None);
+    let handoff_untouched = allocations_per_request(&mut one_value, 10_000).await;
+    let csp = {
+        let request = Request::get("/").body(Body::default()).unwrap();
+        let response = whole.ready().await.unwrap().call(request).await.unwrap();
+        let header = response
+            .headers()
+            .get(http::header::CONTENT_SECURITY_POLICY);
+        CspTemplate::from_header(header.expect("a CSP").to_str().unwrap())
+    };
+    let mut page = handoff(tower::service_fn(untouched), 3, Some(csp));
+    let handoff_first_visit = allocations_per_request(&mut page, 10_000).await;
+    println!(
+        "allocations per request (request, response and body; added by the layer in brackets):"
+    );
+    println!("  no layer:                                                   {bare:.1}");
+    println!(
+        "  consentry, handler never touches the session, no cookie:    {untouched_allocs:.1} (+{:.1})",
+        untouched_allocs - bare
+    );
+    println!(
+        "  tower-sessions, the same:                                   {theirs_untouched:.1} (+{:.1})",
+        theirs_untouched - bare
+    );
+    println!(
+        "  the handoff alone, one value:                               {handoff_untouched:.1} (+{:.1})",
+        handoff_untouched - bare
+    );
+    println!(
+        "  consentry, whole layer, first visit (CSP on):               {first_visit_allocs:.1} (+{:.1})",
+        first_visit_allocs - bare
+    );
+    println!(
+        "  the handoff alone, three values and the same CSP:           {handoff_first_visit:.1} (+{:.1})",
+        handoff_first_visit - bare
+    );
+}
+
 fn main() {
     let sessions: usize = std::env::args()
         .skip(1)
@@ -90,48 +160,8 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let keyring = || Keyring::new(1, Key::from_bytes(&[4; 32]).unwrap());
 
-    runtime.block_on(async {
-        // What building, sending and reading a request costs with no layer at all: the
-        // layers' own allocations are what they add to it.
-        let bare = allocations_per_request(&mut tower::service_fn(untouched), 10_000).await;
-        let mut theirs = tower_sessions::SessionManagerLayer::new(tower_sessions::MemoryStore::default())
-            .with_signed(tower_sessions::cookie::Key::from(&[7; 64]))
-            .layer(tower::service_fn(untouched));
-        let theirs_untouched = allocations_per_request(&mut theirs, 10_000).await;
-        let mut session_only = Consentry::builder(keyring())
-            .session(SessionConfig::new(MemoryStore::new()))
-            .build()
-            .unwrap()
-            .layer(tower::service_fn(untouched));
-        let untouched_allocs = allocations_per_request(&mut session_only, 10_000).await;
-        let mut whole = Consentry::builder(keyring())
-            .session(SessionConfig::new(MemoryStore::new()))
-            .consent(
-                ConsentConfig::new(Policy::new(1))
-                    .ledger(MemoryLedger::new())
-                    .csp(Csp::new()),
-            )
-            .build()
-            .unwrap()
-            .layer(tower::service_fn(untouched));
-        let first_visit_allocs = allocations_per_request(&mut whole, 10_000).await;
-        println!("allocations per request (request, response and body; added by the layer in brackets):");
-        println!("  no layer:                                                   {bare:.1}");
-        println!(
-            "  consentry, handler never touches the session, no cookie:    {untouched_allocs:.1} (+{:.1})",
-            untouched_allocs - bare
-        );
-        println!(
-            "  tower-sessions, the same:                                   {theirs_untouched:.1} (+{:.1})",
-            theirs_untouched - bare
-        );
-        println!(
-            "  consentry, whole layer, first visit (CSP on):               {first_visit_allocs:.1} (+{:.1})",
-            first_visit_allocs - bare
-        );
-    });
+    runtime.block_on(print_allocations());
 
     let deadline = 4_000_000_000;
     let (ours, store) = bytes_per(sessions, || {

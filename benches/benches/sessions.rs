@@ -16,6 +16,7 @@ use consentry::{
     Category, ConsentConfig, Consentry, Csp, DeclaredCookie, Key, Keyring, Partner, Policy,
     ReferralConfig, SessionConfig,
 };
+use consentry_benches::handoff::{CspTemplate, Handle, handoff};
 use consentry_benches::set_cookie;
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::{Request, Response, header};
@@ -62,6 +63,14 @@ impl Work {
 
 async fn bare_app(request: Request<Body>) -> Result<Response<String>, Infallible> {
     Ok(Response::new(request.uri().path().len().to_string()))
+}
+
+/// Behind the handoff alone: takes the values handed to it, as the layers' handlers do.
+async fn handoff_app(request: Request<Body>) -> Result<Response<String>, Infallible> {
+    let first = request.extensions().get::<Handle<0>>().cloned();
+    let second = request.extensions().get::<Handle<1>>().cloned();
+    let handed = usize::from(first.is_some()) + usize::from(second.is_some());
+    Ok(Response::new(handed.to_string()))
 }
 
 async fn consentry_app(request: Request<Body>) -> Result<Response<String>, Infallible> {
@@ -228,66 +237,93 @@ fn bench(c: &mut Criterion) {
 
     let bare = tower::service_fn(bare_app);
     c.bench_function("bare service", |b| {
-        b.to_async(&runtime).iter(|| {
-            let service = bare;
-            async move {
-                let response = service.oneshot(request("/nothing", None)).await.unwrap();
-                response.into_body().collect().await.unwrap()
-            }
-        });
+        b.to_async(&runtime).iter(|| send(bare, "/nothing", None));
     });
     for work in [Work::Untouched, Work::Read, Work::Write, Work::New] {
         let mut group = c.benchmark_group(work.name());
+        let path = work.path();
+        let cookie = work.sends_cookie();
+        let our_cookie = cookie.then_some(our_cookie.as_str());
         group.bench_function("consentry", |b| {
-            b.to_async(&runtime).iter(|| {
-                let service = ours.clone();
-                let cookie = work.sends_cookie().then(|| our_cookie.clone());
-                async move {
-                    let response = service
-                        .oneshot(request(work.path(), cookie.as_deref()))
-                        .await
-                        .unwrap();
-                    response.into_body().collect().await.unwrap()
-                }
-            });
+            b.to_async(&runtime)
+                .iter(|| send(ours.clone(), path, our_cookie));
         });
+        let their_cookie = cookie.then_some(their_cookie.as_str());
         group.bench_function("tower-sessions", |b| {
-            b.to_async(&runtime).iter(|| {
-                let service = theirs.clone();
-                let cookie = work.sends_cookie().then(|| their_cookie.clone());
-                async move {
-                    let response = service
-                        .oneshot(request(work.path(), cookie.as_deref()))
-                        .await
-                        .unwrap();
-                    response.into_body().collect().await.unwrap()
-                }
-            });
+            b.to_async(&runtime)
+                .iter(|| send(theirs.clone(), path, their_cookie));
         });
+        if matches!(work, Work::Untouched) {
+            // The least an untouched request costs any layer that hands the handler its
+            // session through the extensions.
+            let floor = handoff(tower::service_fn(handoff_app), 1, None);
+            group.bench_function("handoff alone", |b| {
+                b.to_async(&runtime)
+                    .iter(|| send(floor.clone(), path, None));
+            });
+        }
         group.finish();
     }
+    bench_whole_layer(c, &runtime);
+}
 
-    let (whole, returning) = whole_layer(&runtime);
+/// The whole layer, a returning visitor and a first visit, each beside the handoff alone.
+fn bench_whole_layer(c: &mut Criterion, runtime: &tokio::runtime::Runtime) {
+    let (whole, returning) = whole_layer(runtime);
     let mut group = c.benchmark_group("whole layer");
-    for (name, path, cookie) in [
+    let cases = [
         (
             "returning visitor, session read",
             "/read",
             Some(returning.as_str()),
         ),
         ("first visit", "/", None),
-    ] {
+    ];
+    for (name, path, cookie) in cases {
         group.bench_function(name, |b| {
-            b.to_async(&runtime).iter(|| {
-                let service = whole.clone();
-                async move {
-                    let response = service.oneshot(request(path, cookie)).await.unwrap();
-                    response.into_body().collect().await.unwrap()
-                }
-            });
+            b.to_async(runtime)
+                .iter(|| send(whole.clone(), path, cookie));
+        });
+    }
+    // The least the same requests cost a layer that only hands the handler as many values
+    // (session, consent, page, and a referral for the returning visitor) and sends a CSP
+    // as long as consentry's, with a fresh nonce.
+    for ((name, path, cookie), values) in cases.into_iter().zip([4, 3]) {
+        let header = runtime.block_on(async {
+            let response = whole.clone().oneshot(request(path, cookie)).await.unwrap();
+            let csp = response.headers().get(header::CONTENT_SECURITY_POLICY);
+            csp.expect("the layer sends its CSP")
+                .to_str()
+                .unwrap()
+                .to_owned()
+        });
+        let floor = handoff(
+            tower::service_fn(handoff_app),
+            values,
+            Some(CspTemplate::from_header(&header)),
+        );
+        group.bench_function(format!("{name}, handoff alone"), |b| {
+            b.to_async(runtime)
+                .iter(|| send(floor.clone(), path, cookie));
         });
     }
     group.finish();
+}
+
+/// One request for `path` (with `cookie`) through `service`, its response body read.
+async fn send<S, B>(
+    service: S,
+    path: &str,
+    cookie: Option<&str>,
+) -> http_body_util::Collected<B::Data>
+where
+    S: Service<Request<Body>, Response = Response<B>>,
+    S::Error: std::fmt::Debug,
+    B: http_body::Body,
+    B::Error: std::fmt::Debug,
+{
+    let response = service.oneshot(request(path, cookie)).await.unwrap();
+    response.into_body().collect().await.unwrap()
 }
 
 criterion_group!(benches, bench);

@@ -1,5 +1,7 @@
 //! Benchmarks live in `benches/`; this library holds what several of them share.
 
+pub mod handoff;
+
 /// The `name=value` of the `Set-Cookie` that `response` sends for the cookie `name`.
 ///
 /// ```
