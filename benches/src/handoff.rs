@@ -38,7 +38,7 @@ impl CspTemplate {
     ///
     /// let template = CspTemplate::from_header("script-src 'nonce-AAAAAAAAAAAAAAAAAAAAAA'");
     /// let filled = template.fill();
-    /// assert!(filled.starts_with("script-src 'nonce-"));
+    /// assert!(filled.starts_with(b"script-src 'nonce-"));
     /// assert_eq!(filled.len(), 41);
     /// assert_ne!(filled, template.fill(), "every fill has a fresh nonce");
     /// ```
@@ -64,10 +64,10 @@ impl CspTemplate {
         }
     }
 
-    /// The header with a fresh nonce (from the thread's CSPRNG, as consentry draws its own)
-    /// in each place.
+    /// The header's bytes with a fresh nonce (from the thread's CSPRNG, as consentry draws
+    /// its own) in each place.
     #[must_use]
-    pub fn fill(&self) -> String {
+    pub fn fill(&self) -> Vec<u8> {
         let mut nonce = [0u8; NONCE_LEN];
         rand::rng().fill_bytes(&mut nonce);
         for byte in &mut nonce {
@@ -75,12 +75,12 @@ impl CspTemplate {
         }
         let length = self.pieces.iter().map(String::len).sum::<usize>()
             + NONCE_LEN * (self.pieces.len() - 1);
-        let mut text = String::with_capacity(length);
+        let mut text = Vec::with_capacity(length);
         for (n, piece) in self.pieces.iter().enumerate() {
             if n > 0 {
-                text.extend(nonce.iter().copied().map(char::from));
+                text.extend_from_slice(&nonce);
             }
-            text.push_str(piece);
+            text.extend_from_slice(piece.as_bytes());
         }
         text
     }
