@@ -370,7 +370,14 @@ fn consent_side(
     let mut managed: Vec<DeclaredCookie> = session.iter().map(|part| part.declares()).collect();
     managed.extend(consent.declares());
     managed.extend(referral.iter().flat_map(|part| part.declares()));
-    let gate = Arc::new(GatePart::new(declared, managed, strict, csp, !cookies.dev));
+    let gate = Arc::new(GatePart::new(
+        declared,
+        managed,
+        strict,
+        csp,
+        !cookies.dev,
+        consent.policy(),
+    ));
     gate.validate(consent.policy())?;
     let renderer = Arc::new(Renderer::new(
         base_path.clone(),

@@ -150,7 +150,9 @@ pub(crate) enum Choice {
 
 /// What the consent part read from one request.
 pub(crate) struct ConsentRead {
-    pub(crate) consent: Consent,
+    /// The visitor's consent as the request carried it (the handles the app gets are made
+    /// from it by [`ConsentPart::handle`]).
+    pub(crate) state: ConsentState,
     /// The request carried the unsigned static-mode choice cookie (deleted once the server
     /// records a decision).
     choice_cookie: bool,
@@ -277,20 +279,25 @@ impl ConsentPart {
             granted &= !policy.gpc_mask();
         }
         ConsentRead {
-            consent: Consent {
-                part: Arc::clone(self),
-                state: ConsentState {
-                    id: decision.map(|d| d.id).or(id),
-                    decided: decision.is_some(),
-                    granted: granted | necessary,
-                    revision: policy.revision,
-                    decided_at: decision.map(|d| d.decided_at),
-                    gpc,
-                    earlier_revision: if decision.is_some() { None } else { earlier },
-                },
+            state: ConsentState {
+                id: decision.map(|d| d.id).or(id),
+                decided: decision.is_some(),
+                granted: granted | necessary,
+                revision: policy.revision,
+                decided_at: decision.map(|d| d.decided_at),
+                gpc,
+                earlier_revision: if decision.is_some() { None } else { earlier },
             },
             choice_cookie,
             resign,
+        }
+    }
+
+    /// The app's handle on `state`.
+    pub(crate) fn handle(self: &Arc<Self>, state: ConsentState) -> Consent {
+        Consent {
+            part: Arc::clone(self),
+            state,
         }
     }
 

@@ -69,13 +69,15 @@ impl UndeclaredLog {
 
 impl GatePart {
     /// A gate over the site's `declared` cookies and the layer's own `managed` ones (set
-    /// and deleted by their parts, listed in the declaration, never deleted by the gate).
+    /// and deleted by their parts, listed in the declaration, never deleted by the gate),
+    /// for visitors whose consent is under `policy`.
     pub(crate) fn new(
         declared: Vec<DeclaredCookie>,
         managed: Vec<DeclaredCookie>,
         strict: bool,
         csp: Option<Csp>,
         secure: bool,
+        policy: &Policy,
     ) -> Self {
         let mut registry = CookieRegistry::default();
         for cookie in declared {
@@ -84,13 +86,14 @@ impl GatePart {
         for cookie in managed {
             registry.declare(cookie, true);
         }
+        let templates = Templates::new(csp.as_ref(), policy);
         Self {
             registry,
             strict,
             csp,
             secure,
             warned: UndeclaredLog::default(),
-            templates: Templates::default(),
+            templates,
         }
     }
 
@@ -191,14 +194,32 @@ impl GatePart {
 }
 
 /// Each granted set's CSP, rendered once: a response fills in its nonce.
-#[derive(Default)]
+///
+/// Only the granted categories that allow origins change the policy, so a set is keyed by
+/// those alone, and the policy of a set that grants none of them (every first visit) is
+/// rendered when the layer is built and read without a lock.
 struct Templates {
+    /// The categories that allow origins, as a mask in policy order.
+    with_origins: u64,
+    /// The policy for a set that grants none of them (with the CSP on).
+    base: Option<CspTemplate>,
     by_granted: RwLock<HashMap<u64, CspTemplate, FoldHash>>,
 }
 
 impl Templates {
     /// At most this many granted sets are kept; others are rendered each time.
     const MAX: usize = 256;
+
+    fn new(csp: Option<&Csp>, policy: &Policy) -> Self {
+        let with_origins = (policy.categories.iter().enumerate())
+            .filter(|(_, def)| !def.origins().is_empty())
+            .fold(0, |mask, (index, _)| mask | (1u64 << index));
+        Self {
+            with_origins,
+            base: csp.map(|csp| csp.template(&[])),
+            by_granted: RwLock::default(),
+        }
+    }
 
     /// The CSP for `granted` with `nonce` filled in; the template is rendered once per
     /// granted set (by `render`) and filled under the read lock after that.
@@ -208,7 +229,10 @@ impl Templates {
         nonce: &[u8],
         render: impl FnOnce() -> CspTemplate,
     ) -> Vec<u8> {
-        let key = granted.mask();
+        let key = granted.mask() & self.with_origins;
+        if let (0, Some(base)) = (key, &self.base) {
+            return base.fill(nonce);
+        }
         if let Some(found) = self
             .by_granted
             .read()
@@ -631,5 +655,40 @@ mod tests {
         );
         assert!(deleted[1].starts_with("_ga=;") && deleted[1].contains("Domain=shop.example"));
         assert!(deleted[2].starts_with("_ga_K=;"));
+    }
+
+    #[test]
+    fn a_csp_is_keyed_only_by_the_granted_categories_that_allow_origins() {
+        let policy = Policy::new(1).category(
+            crate::policy::CategoryDef::new(Category::ANALYTICS, "Analytics", "Visits")
+                .allow_origin("https://stats.example"),
+        );
+        let templates = Templates::new(Some(&Csp::new()), &policy);
+        let fill = |mask: u64| {
+            let granted = Granted::new(&policy, mask);
+            let value = templates.fill(granted, b"NONCE", || {
+                let origins: Vec<&str> = Granted::new(&policy, mask)
+                    .definitions()
+                    .flat_map(|def| def.origins().iter().map(String::as_str))
+                    .collect();
+                Csp::new().template(&origins)
+            });
+            String::from_utf8(value).unwrap()
+        };
+        let bit = |category: &Category| policy.bit(category).unwrap();
+        let (necessary, preferences) = (bit(&Category::NECESSARY), bit(&Category::PREFERENCES));
+        let analytics = bit(&Category::ANALYTICS);
+
+        // Nothing that allows origins granted: the policy rendered when the gate was made.
+        let base = fill(necessary);
+        assert!(base.contains("'nonce-NONCE'") && !base.contains("stats.example"));
+        assert_eq!(fill(necessary | preferences), base);
+        assert!(templates.by_granted.read().unwrap().is_empty());
+
+        // The category's origins once it is granted, one template whatever else is.
+        let granted = fill(necessary | analytics);
+        assert!(granted.contains("https://stats.example"), "{granted}");
+        assert_eq!(fill(necessary | preferences | analytics), granted);
+        assert_eq!(templates.by_granted.read().unwrap().len(), 1);
     }
 }

@@ -204,7 +204,7 @@ fn respond<B>(
 ) {
     let headers = response.headers_mut();
     if let (Some(side), Some((consent, gate))) = (&shared.consent, &reads.consent) {
-        let state = update.map_or(consent.consent.state(), |u| &u.consent);
+        let state = update.map_or(&consent.state, |u| &u.consent);
         let granted = state.granted_in(side.consent.policy());
         side.gate.respond(gate, granted, headers);
         side.consent

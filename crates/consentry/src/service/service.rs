@@ -84,15 +84,12 @@ where
             });
             // Referral is configured only beside consent; a stored referral counts only
             // while its category is granted.
-            let referral =
-                shared
-                    .referral
-                    .as_ref()
-                    .zip(consent.as_ref())
-                    .map(|(part, (consent, _))| {
-                        let granted = consent.consent.granted_view();
-                        part.read(method, uri, headers, &cookies, granted, &moment)
-                    });
+            let referral = (shared.referral.as_ref())
+                .zip(shared.consent.as_ref().zip(consent.as_ref()))
+                .map(|(part, (side, (consent, _)))| {
+                    let granted = consent.state.granted_in(side.consent.policy());
+                    part.read(method, uri, headers, &cookies, granted, &moment)
+                });
             let session = (shared.session.as_ref()).map(|part| part.read(&cookies, &moment));
             Reads {
                 now: moment.taken(),
@@ -114,14 +111,13 @@ where
         }
         let state = match (&shared.consent, &reads.consent) {
             (Some(side), Some((consent, gate))) => {
-                let consent = &consent.consent;
+                let granted = consent.state.granted_in(side.consent.policy());
                 let referral = shared.referral.as_deref().zip(reads.referral.as_ref());
-                let pending = referral
-                    .and_then(|(part, read)| part.pending_token(read, consent.granted_view()));
+                let pending = referral.and_then(|(part, read)| part.pending_token(read, granted));
                 let language = request.headers().get(ACCEPT_LANGUAGE);
                 let page = Page::new(
                     Arc::clone(&side.renderer),
-                    consent.clone(),
+                    side.consent.handle(consent.state.clone()),
                     gate.nonce,
                     side.renderer
                         .negotiate(language.and_then(|v| v.to_str().ok())),
