@@ -239,9 +239,45 @@ pub struct Page {
     language: usize,
     /// A signed referral waiting for consent, carried by the banner's form.
     pending_referral: Option<Arc<str>>,
-    /// This request's URI (a cheap shared clone): the banner's no-JavaScript form comes back
-    /// to its path, checked only when a banner is rendered.
-    uri: http::Uri,
+    /// This request's path: the banner's no-JavaScript form comes back to it, checked only
+    /// when a banner is rendered.
+    path: RequestPath,
+}
+
+/// A request's path, kept by its [`Page`]: copied when short, so that keeping it costs no
+/// allocation and no shared reference count; a longer one keeps the request's URI.
+#[derive(Clone)]
+enum RequestPath {
+    Inline { len: u8, bytes: [u8; INLINE_PATH] },
+    Shared(http::Uri),
+}
+
+/// The longest path a [`Page`] copies (the size a shared URI takes anyway).
+const INLINE_PATH: usize = 80;
+
+impl RequestPath {
+    fn new(uri: &http::Uri) -> Self {
+        let path = uri.path();
+        match u8::try_from(path.len()) {
+            Ok(len) if path.len() <= INLINE_PATH => {
+                let mut bytes = [0; INLINE_PATH];
+                bytes[..path.len()].copy_from_slice(path.as_bytes());
+                Self::Inline { len, bytes }
+            }
+            _ => Self::Shared(uri.clone()),
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            // Copied whole from a `&str`, so always UTF-8; the root would be the safe
+            // fallback.
+            Self::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or("/")
+            }
+            Self::Shared(uri) => uri.path(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Page {
@@ -260,7 +296,7 @@ impl Page {
         nonce: Option<Nonce>,
         language: usize,
         pending_referral: Option<String>,
-        uri: http::Uri,
+        uri: &http::Uri,
     ) -> Self {
         Self {
             renderer,
@@ -268,7 +304,7 @@ impl Page {
             nonce,
             language,
             pending_referral: pending_referral.map(Arc::from),
-            uri,
+            path: RequestPath::new(uri),
         }
     }
 
@@ -370,7 +406,7 @@ impl Page {
     /// is empty once decided. The no-JavaScript form comes back to this request's path
     /// ([`Page::banner_html_returning_to`] names another, a query string for instance).
     pub fn banner_html(&self) -> Html {
-        self.banner(local_or_root(self.uri.path()))
+        self.banner(local_or_root(self.path.as_str()))
     }
 
     /// [`Page::banner_html`], with the no-JavaScript form coming back to `return_to` (a path
@@ -560,5 +596,30 @@ impl Page {
             assets::loader_name(),
             self.nonce_attr(),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_keeps_its_requests_path_whatever_its_length() {
+        let long = format!("/{}", "a%C3%A9/".repeat(20));
+        for path in [
+            "/",
+            "/orders/42",
+            &format!("/{}", "x".repeat(INLINE_PATH - 1)),
+            &long,
+        ] {
+            let uri: http::Uri = format!("{path}?page=2").parse().unwrap();
+            let kept = RequestPath::new(&uri);
+            assert_eq!(kept.as_str(), path);
+            assert_eq!(
+                matches!(kept, RequestPath::Inline { .. }),
+                path.len() <= INLINE_PATH,
+                "{path}"
+            );
+        }
     }
 }

@@ -122,7 +122,7 @@ where
                     side.renderer
                         .negotiate(language.and_then(|v| v.to_str().ok())),
                     pending,
-                    request.uri().clone(),
+                    request.uri(),
                 );
                 consent_route(&mut self.inner, side, referral, page, request)
             }
