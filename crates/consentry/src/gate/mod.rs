@@ -22,7 +22,7 @@ mod csp;
 mod declaration;
 
 pub use csp::Csp;
-use csp::CspTemplate;
+pub(crate) use csp::CspTemplate;
 
 /// What the gate read from one request.
 pub(crate) struct GateRead {
@@ -211,11 +211,8 @@ impl Templates {
     const MAX: usize = 256;
 
     fn new(csp: Option<&Csp>, policy: &Policy) -> Self {
-        let with_origins = (policy.categories.iter().enumerate())
-            .filter(|(_, def)| !def.origins().is_empty())
-            .fold(0, |mask, (index, _)| mask | (1u64 << index));
         Self {
-            with_origins,
+            with_origins: policy.origins_mask(),
             base: csp.map(|csp| csp.template(&[])),
             by_granted: RwLock::default(),
         }

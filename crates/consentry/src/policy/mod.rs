@@ -504,6 +504,15 @@ impl Policy {
         }
     }
 
+    /// The categories that allow third-party origins (the only ones that change the CSP).
+    pub(crate) fn origins_mask(&self) -> u64 {
+        self.categories
+            .iter()
+            .enumerate()
+            .filter(|(_, def)| !def.origins.is_empty())
+            .fold(0, |mask, (index, _)| mask | (1u64 << index))
+    }
+
     pub(crate) fn gpc_mask(&self) -> u64 {
         const DEFAULT: &[Category] = &[Category::MARKETING];
         self.gpc_denies
