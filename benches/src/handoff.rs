@@ -6,8 +6,8 @@
 
 use std::sync::Arc;
 
+use consentry::internals::{CSP_NONCE_LEN, CspFill};
 use http::{HeaderValue, Request, Response, header::CONTENT_SECURITY_POLICY};
-use rand::Rng as _;
 use tower::{Service, ServiceExt as _};
 
 /// One value handed to the handler: a reference-counted pointer, the size of consentry's
@@ -16,18 +16,12 @@ use tower::{Service, ServiceExt as _};
 #[derive(Clone, Debug)]
 pub struct Handle<const KIND: u8>(pub Arc<u64>);
 
-/// A CSP header's text around its nonces, for [`handoff`] to fill in per response.
-#[derive(Clone, Debug)]
+/// A CSP header's text around its nonces, for [`handoff`] to fill in per response as the
+/// layer fills its own (`consentry::internals::CspFill`).
+#[derive(Clone)]
 pub struct CspTemplate {
-    /// The text before, between and after the nonces.
-    pieces: Arc<[String]>,
+    fill: Arc<CspFill>,
 }
-
-/// The characters of a CSP nonce (base64url's, as consentry writes them).
-const NONCE_ALPHABET: &[u8; 64] =
-    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-/// A nonce's length in consentry's headers: 22 characters of six random bits each.
-const NONCE_LEN: usize = 22;
 
 impl CspTemplate {
     /// The template of a real header: every `'nonce-…'` value in `header` becomes a place
@@ -53,36 +47,21 @@ impl CspTemplate {
             let start = at + "'nonce-".len();
             pieces.push(rest[..start].to_owned());
             assert!(
-                rest.len() >= start + NONCE_LEN,
-                "a nonce of {NONCE_LEN} characters"
+                rest.len() >= start + CSP_NONCE_LEN,
+                "a nonce of {CSP_NONCE_LEN} characters"
             );
-            rest = &rest[start + NONCE_LEN..];
+            rest = &rest[start + CSP_NONCE_LEN..];
         }
         pieces.push(rest.to_owned());
         Self {
-            pieces: pieces.into(),
+            fill: Arc::new(CspFill::new(pieces)),
         }
     }
 
-    /// The header's bytes with a fresh nonce (from the thread's CSPRNG, as consentry draws
-    /// its own) in each place.
+    /// The header's bytes with a fresh nonce in each place.
     #[must_use]
     pub fn fill(&self) -> Vec<u8> {
-        let mut nonce = [0u8; NONCE_LEN];
-        rand::rng().fill_bytes(&mut nonce);
-        for byte in &mut nonce {
-            *byte = NONCE_ALPHABET[usize::from(*byte & 0x3f)];
-        }
-        let length = self.pieces.iter().map(String::len).sum::<usize>()
-            + NONCE_LEN * (self.pieces.len() - 1);
-        let mut text = Vec::with_capacity(length);
-        for (n, piece) in self.pieces.iter().enumerate() {
-            if n > 0 {
-                text.extend_from_slice(&nonce);
-            }
-            text.extend_from_slice(piece.as_bytes());
-        }
-        text
+        self.fill.fill()
     }
 }
 

@@ -18,7 +18,7 @@ pub(crate) fn bytes<const N: usize>() -> [u8; N] {
 
 /// Characters in a CSP nonce. Each carries six random bits, so a nonce carries 132: at least
 /// the 128 the CSP specification asks for.
-const NONCE_LEN: usize = 22;
+pub(crate) const NONCE_LEN: usize = 22;
 /// The characters a nonce is written in: base64url's, which CSP's `base64-value` admits.
 const NONCE_ALPHABET: &[u8; 64] =
     b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";

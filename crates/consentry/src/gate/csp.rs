@@ -57,6 +57,15 @@ pub(crate) struct CspTemplate {
 }
 
 impl CspTemplate {
+    /// A template of the text `parts` before, between and after the nonces (no part: one
+    /// empty part, a policy without a nonce).
+    pub(crate) fn from_parts(mut parts: Vec<String>) -> Self {
+        if parts.is_empty() {
+            parts.push(String::new());
+        }
+        Self { parts }
+    }
+
     /// The header value with `nonce` (ASCII text) in each place, as bytes for
     /// `HeaderValue`, which checks them once more.
     pub(crate) fn fill(&self, nonce: &[u8]) -> Vec<u8> {
