@@ -58,7 +58,8 @@ pub(crate) struct CspTemplate {
 
 impl CspTemplate {
     /// A template of the text `parts` before, between and after the nonces (no part: one
-    /// empty part, a policy without a nonce).
+    /// empty part, a policy without a nonce). For the benchmarks' entry points only.
+    #[cfg(feature = "internals")]
     pub(crate) fn from_parts(mut parts: Vec<String>) -> Self {
         if parts.is_empty() {
             parts.push(String::new());
