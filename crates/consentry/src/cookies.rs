@@ -180,7 +180,12 @@ impl CookieSettings {
     }
 
     /// A `Set-Cookie` value that stores `value` for `max_age`.
-    pub(crate) fn set(self, name: &str, value: &str, max_age: Duration) -> HeaderValue {
+    pub(crate) fn set(
+        self,
+        name: &str,
+        value: &(impl CookieValue + ?Sized),
+        max_age: Duration,
+    ) -> HeaderValue {
         self.set_scoped(name, value, Some(max_age), &Scope::default())
     }
 
@@ -189,7 +194,7 @@ impl CookieSettings {
     pub(crate) fn set_scoped(
         self,
         name: &str,
-        value: &str,
+        value: &(impl CookieValue + ?Sized),
         max_age: Option<Duration>,
         scope: &Scope,
     ) -> HeaderValue {
@@ -211,46 +216,102 @@ impl CookieSettings {
         self.render(name, "", Some(0), &Scope::default(), false)
     }
 
-    /// A `Set-Cookie` written straight into one string: `HttpOnly` (unless `http_only` is
-    /// false, for a cookie page scripts set), `SameSite`,
-    /// `Secure` (unless in development), `Path=/`, the scope's `Domain`, `Max-Age` in
-    /// seconds; the attributes in the order the `cookie` crate writes them (a test holds
-    /// the two equal).
     fn render(
         self,
         name: &str,
-        value: &str,
+        value: &(impl CookieValue + ?Sized),
         max_age: Option<u64>,
         scope: &Scope,
         http_only: bool,
     ) -> HeaderValue {
-        use std::fmt::Write as _;
-        let mut out = String::with_capacity(name.len() + value.len() + 80);
-        out.push_str(name);
-        out.push('=');
-        out.push_str(value);
-        if http_only {
-            out.push_str("; HttpOnly");
-        }
-        out.push_str("; SameSite=");
-        out.push_str(match scope.same_site {
-            SameSite::Strict => "Strict",
-            SameSite::Lax => "Lax",
-            SameSite::None => "None",
-        });
-        if !self.dev {
-            out.push_str("; Secure");
-        }
-        out.push_str("; Path=/");
-        if let Some(domain) = &scope.domain {
-            out.push_str("; Domain=");
-            out.push_str(domain.strip_prefix('.').unwrap_or(domain));
-        }
-        if let Some(seconds) = max_age {
-            let _ = write!(out, "; Max-Age={seconds}");
-        }
-        HeaderValue::try_from(out)
+        HeaderValue::try_from(self.render_bytes(name, value, max_age, scope, http_only))
             .expect("cookie names, domains and base64url values are valid header text")
+    }
+
+    /// A `Set-Cookie` written straight into one buffer of exactly its length (so the
+    /// header value takes it without another allocation): `HttpOnly` (unless `http_only` is
+    /// false, for a cookie page scripts set), `SameSite`, `Secure` (unless in development),
+    /// `Path=/`, the scope's `Domain`, `Max-Age` in seconds; the attributes in the order the
+    /// `cookie` crate writes them (a test holds the two equal).
+    fn render_bytes(
+        self,
+        name: &str,
+        value: &(impl CookieValue + ?Sized),
+        max_age: Option<u64>,
+        scope: &Scope,
+        http_only: bool,
+    ) -> Vec<u8> {
+        const HTTP_ONLY: &[u8] = b"; HttpOnly";
+        const SAME_SITE: &[u8] = b"; SameSite=";
+        const SECURE: &[u8] = b"; Secure";
+        const PATH: &[u8] = b"; Path=/";
+        const DOMAIN: &[u8] = b"; Domain=";
+        const MAX_AGE: &[u8] = b"; Max-Age=";
+        let same_site: &[u8] = match scope.same_site {
+            SameSite::Strict => b"Strict",
+            SameSite::Lax => b"Lax",
+            SameSite::None => b"None",
+        };
+        let domain = scope
+            .domain
+            .as_deref()
+            .map(|domain| domain.strip_prefix('.').unwrap_or(domain));
+        let mut digits = itoa::Buffer::new();
+        let max_age = max_age.map(|seconds| digits.format(seconds).as_bytes());
+
+        let len = name.len()
+            + 1
+            + value.len()
+            + if http_only { HTTP_ONLY.len() } else { 0 }
+            + SAME_SITE.len()
+            + same_site.len()
+            + if self.dev { 0 } else { SECURE.len() }
+            + PATH.len()
+            + domain.map_or(0, |domain| DOMAIN.len() + domain.len())
+            + max_age.map_or(0, |digits| MAX_AGE.len() + digits.len());
+        let mut out = Vec::with_capacity(len);
+        out.extend_from_slice(name.as_bytes());
+        out.push(b'=');
+        value.write_to(&mut out);
+        if http_only {
+            out.extend_from_slice(HTTP_ONLY);
+        }
+        out.extend_from_slice(SAME_SITE);
+        out.extend_from_slice(same_site);
+        if !self.dev {
+            out.extend_from_slice(SECURE);
+        }
+        out.extend_from_slice(PATH);
+        if let Some(domain) = domain {
+            out.extend_from_slice(DOMAIN);
+            out.extend_from_slice(domain.as_bytes());
+        }
+        if let Some(digits) = max_age {
+            out.extend_from_slice(MAX_AGE);
+            out.extend_from_slice(digits);
+        }
+        debug_assert_eq!(out.len(), len, "the header's length is counted beforehand");
+        out
+    }
+}
+
+/// A cookie's value as a `Set-Cookie` writes it: its length first, then its bytes, so the
+/// header is built in one allocation of its size.
+pub(crate) trait CookieValue {
+    /// The value's length in bytes.
+    fn len(&self) -> usize;
+
+    /// Appends the value to `out`.
+    fn write_to(&self, out: &mut Vec<u8>);
+}
+
+impl CookieValue for str {
+    fn len(&self) -> usize {
+        str::len(self)
+    }
+
+    fn write_to(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.as_bytes());
     }
 }
 
@@ -394,7 +455,9 @@ mod tests {
         ) {
             let same_site = [SameSite::Strict, SameSite::Lax, SameSite::None][usize::from(same_site)];
             let scope = Scope { domain: domain.clone(), same_site };
-            let ours = CookieSettings { dev }.render(&name, &value, max_age, &scope, http_only);
+            let bytes = CookieSettings { dev }.render_bytes(&name, value.as_str(), max_age, &scope, http_only);
+            proptest::prop_assert_eq!(bytes.len(), bytes.capacity(), "allocated at its length");
+            let ours = HeaderValue::try_from(bytes).unwrap();
             let mut builder = Cookie::build((name.clone(), value.clone()))
                 .path("/")
                 .secure(!dev)
@@ -407,6 +470,22 @@ mod tests {
                 builder = builder.domain(domain);
             }
             proptest::prop_assert_eq!(ours.to_str().unwrap(), builder.build().to_string());
+        }
+    }
+
+    #[test]
+    fn a_set_cookie_is_allocated_at_its_length_whatever_its_max_age() {
+        let scope = Scope::default();
+        for max_age in [
+            None,
+            Some(0),
+            Some(9),
+            Some(10),
+            Some(99_999),
+            Some(u64::MAX),
+        ] {
+            let bytes = CookieSettings { dev: false }.render_bytes("a", "b", max_age, &scope, true);
+            assert_eq!(bytes.len(), bytes.capacity(), "{max_age:?}");
         }
     }
 

@@ -25,6 +25,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac as _};
 use sha2::Sha256;
 
+use crate::cookies::CookieValue;
 use crate::keys::{Keyring, Purpose};
 use verified::Verified;
 
@@ -123,16 +124,26 @@ impl Codec {
     /// Signs `body` (at most [`MAX_BODY_LEN`] bytes, or it will not open) for the cookie
     /// `name`, valid until `expires_at` (unix seconds).
     pub(crate) fn seal(&self, name: &str, expires_at: u64, body: &[u8]) -> String {
-        debug_assert!(body.len() <= MAX_BODY_LEN, "a body this long never opens");
-        let (key_id, mac) = &self.macs[self.primary];
-        let mut payload = Vec::with_capacity(HEADER_LEN + body.len() + TAG_LEN);
-        payload.push(VERSION);
-        payload.push(*key_id);
-        payload.extend_from_slice(&expires_at.to_be_bytes());
-        payload.extend_from_slice(body);
-        let tag = keyed(mac, VERSION, name, &payload).finalize().into_bytes();
-        payload.extend_from_slice(&tag[..TAG_LEN]);
-        URL_SAFE_NO_PAD.encode(payload)
+        let sealed = self.sealed(name, expires_at, body);
+        let mut out = Vec::with_capacity(sealed.len());
+        sealed.write_to(&mut out);
+        String::from_utf8(out).expect("base64url is ASCII")
+    }
+
+    /// [`seal`](Self::seal), written where it is needed: a `Set-Cookie` takes it as its
+    /// value ([`CookieValue`]) and builds the whole header in one allocation.
+    pub(crate) fn sealed<'a>(
+        &'a self,
+        name: &'a str,
+        expires_at: u64,
+        body: &'a [u8],
+    ) -> Sealed<'a> {
+        Sealed {
+            codec: self,
+            name,
+            expires_at,
+            body,
+        }
     }
 
     /// Verifies a value read from the cookie `name` at time `now` (unix seconds).
@@ -197,6 +208,52 @@ impl Codec {
     }
 }
 
+/// A cookie value still to be sealed ([`Codec::sealed`]): its length is known before its
+/// bytes are written, so the header that carries it is allocated once, at its size.
+pub(crate) struct Sealed<'a> {
+    codec: &'a Codec,
+    name: &'a str,
+    expires_at: u64,
+    body: &'a [u8],
+}
+
+impl CookieValue for Sealed<'_> {
+    fn len(&self) -> usize {
+        base64::encoded_len(HEADER_LEN + self.body.len() + TAG_LEN, false)
+            .expect("a cookie payload's length is far from overflowing")
+    }
+
+    fn write_to(&self, out: &mut Vec<u8>) {
+        let (key_id, mac) = &self.codec.macs[self.codec.primary];
+        let len = HEADER_LEN + self.body.len() + TAG_LEN;
+        // On the stack for every body that can open; a longer one still seals (it will
+        // never open), on the heap.
+        let mut stack = [0u8; HEADER_LEN + MAX_BODY_LEN + TAG_LEN];
+        let mut heap = Vec::new();
+        let payload = if len <= stack.len() {
+            &mut stack[..len]
+        } else {
+            heap.resize(len, 0);
+            &mut heap[..]
+        };
+        let body_end = HEADER_LEN + self.body.len();
+        payload[0] = VERSION;
+        payload[1] = *key_id;
+        payload[2..HEADER_LEN].copy_from_slice(&self.expires_at.to_be_bytes());
+        payload[HEADER_LEN..body_end].copy_from_slice(self.body);
+        let tag = keyed(mac, VERSION, self.name, &payload[..body_end])
+            .finalize()
+            .into_bytes();
+        payload[body_end..].copy_from_slice(&tag[..TAG_LEN]);
+        let start = out.len();
+        out.resize(start + self.len(), 0);
+        let written = URL_SAFE_NO_PAD
+            .encode_slice(&*payload, &mut out[start..])
+            .expect("the output is sized by the encoded length");
+        debug_assert_eq!(written, out.len() - start);
+    }
+}
+
 fn unexpired(opened: Opened, now: u64) -> Result<Opened, OpenError> {
     if now >= opened.expires_at {
         return Err(OpenError::Expired);
@@ -234,6 +291,25 @@ mod tests {
 
     fn codec(ring: &Keyring) -> Codec {
         Codec::new(ring, Purpose::Session)
+    }
+
+    #[test]
+    fn a_sealed_value_is_as_long_as_it_says_and_opens_whatever_its_body() {
+        let codec = codec(&Keyring::new(7, key(1)));
+        for len in 0..=MAX_BODY_LEN + 8 {
+            let body = vec![0xA5; len];
+            let sealed = codec.sealed("__Host-sid", NOW + 60, &body);
+            let mut out = b"prefix".to_vec();
+            sealed.write_to(&mut out);
+            assert_eq!(out.len(), 6 + sealed.len(), "body of {len} bytes");
+            let value = std::str::from_utf8(&out[6..]).unwrap();
+            let opened = codec.open_uncached("__Host-sid", value, NOW);
+            if len <= MAX_BODY_LEN {
+                assert_eq!(&*opened.unwrap().body, &body[..]);
+            } else {
+                assert!(opened.is_err(), "a body of {len} bytes never opens");
+            }
+        }
     }
 
     #[test]

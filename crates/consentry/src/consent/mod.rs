@@ -376,9 +376,8 @@ impl ConsentPart {
         let expires_at = decision
             .decided_at
             .saturating_add(self.policy.max_age.as_secs());
-        let value = self
-            .codec
-            .seal(&self.cookie_name, expires_at, &decision.encode());
+        let body = decision.encode();
+        let value = self.codec.sealed(&self.cookie_name, expires_at, &body);
         let left = expires_at.saturating_sub(self.clock.now());
         self.cookies.set(
             &self.cookie_name,

@@ -395,9 +395,8 @@ impl ReferralPart {
     fn set_cookie(&self, touch: &Touchpoint) -> HeaderValue {
         let now = self.clock.now();
         let expires_at = self.expires_at(touch);
-        let value = self
-            .codec
-            .seal(&self.cookie_name, expires_at, &self.encode(touch));
+        let body = self.encode(touch);
+        let value = self.codec.sealed(&self.cookie_name, expires_at, &body);
         self.cookies.set(
             &self.cookie_name,
             &value,

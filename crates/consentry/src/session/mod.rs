@@ -290,7 +290,7 @@ impl SessionPart {
     fn set_cookie(&self, ticket: &Ticket, now: u64) -> HeaderValue {
         let deadline = self.deadline(ticket);
         let (body, len) = ticket.encode();
-        let value = self.codec.seal(&self.cookie_name, deadline, &body[..len]);
+        let value = self.codec.sealed(&self.cookie_name, deadline, &body[..len]);
         let lasting = !self.config.browser_session || ticket.lifetime > 0;
         self.cookies.set_scoped(
             &self.cookie_name,
