@@ -311,6 +311,13 @@ impl ImmediateStore for MemoryStore {
         deadline: u64,
     ) -> Result<(), StoreError> {
         let now = self.clock.now();
+        // Packed before the lock is taken: a long record's allocation is not made under it.
+        let entry = Entry {
+            record: Packed::pack(record),
+            deadline,
+            uses: AtomicU8::new(0),
+            referenced: AtomicBool::new(false),
+        };
         {
             let mut shard = write(self.shard(key));
             if shard.records.len() >= self.per_shard && !shard.records.contains_key(key) {
@@ -321,12 +328,6 @@ impl ImmediateStore for MemoryStore {
             if shard.fresh.len() + shard.in_use.len() >= 3 * self.per_shard {
                 shard.compact();
             }
-            let entry = Entry {
-                record: Packed::pack(record),
-                deadline,
-                uses: AtomicU8::new(0),
-                referenced: AtomicBool::new(false),
-            };
             if shard.records.insert(*key, entry).is_none() {
                 shard.fresh.push_back(*key);
             }
