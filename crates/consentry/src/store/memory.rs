@@ -145,8 +145,9 @@ type Shard = RwLock<ShardData>;
 /// So a flood of fresh sessions only ever displaces other fresh sessions: a session in
 /// active use (one that came back at least once) is touched only when the whole shard is
 /// sessions in use. Size the capacity above the number of sessions used within their
-/// lifetime; each record is packed into one allocation and costs its data plus about 150
-/// bytes (`cargo bench -p consentry-benches --bench footprint`).
+/// lifetime. A record costs about 190 bytes with its data when it packs into 23 bytes or
+/// fewer (a user id, a counter: kept inside its entry), and its data in one allocation on
+/// top of that when longer (`cargo bench -p consentry-benches --bench footprint`).
 ///
 /// ```
 /// use consentry::store::MemoryStore;
