@@ -198,7 +198,15 @@ impl CookieSettings {
         max_age: Option<Duration>,
         scope: &Scope,
     ) -> HeaderValue {
-        self.render(name, value, max_age.map(|age| age.as_secs()), scope, true)
+        self.render(
+            name,
+            value,
+            Attributes {
+                max_age: max_age.map(|age| age.as_secs()),
+                scope,
+                http_only: true,
+            },
+        )
     }
 
     /// A `Set-Cookie` value that makes the browser delete `name`.
@@ -208,23 +216,21 @@ impl CookieSettings {
 
     /// A `Set-Cookie` value that makes the browser delete `name` set within `scope`.
     pub(crate) fn expire_scoped(self, name: &str, scope: &Scope) -> HeaderValue {
-        self.render(name, "", Some(0), scope, true)
+        self.render(name, "", Attributes::expired(scope, true))
     }
 
     /// A `Set-Cookie` value deleting a cookie that page scripts set (not `HttpOnly`).
     pub(crate) fn expire_script_cookie(self, name: &str) -> HeaderValue {
-        self.render(name, "", Some(0), &Scope::default(), false)
+        self.render(name, "", Attributes::expired(&Scope::default(), false))
     }
 
     fn render(
         self,
         name: &str,
         value: &(impl CookieValue + ?Sized),
-        max_age: Option<u64>,
-        scope: &Scope,
-        http_only: bool,
+        attributes: Attributes<'_>,
     ) -> HeaderValue {
-        HeaderValue::try_from(self.render_bytes(name, value, max_age, scope, http_only))
+        HeaderValue::try_from(self.render_bytes(name, value, &attributes))
             .expect("cookie names, domains and base64url values are valid header text")
     }
 
@@ -237,9 +243,7 @@ impl CookieSettings {
         self,
         name: &str,
         value: &(impl CookieValue + ?Sized),
-        max_age: Option<u64>,
-        scope: &Scope,
-        http_only: bool,
+        attributes: &Attributes<'_>,
     ) -> Vec<u8> {
         const HTTP_ONLY: &[u8] = b"; HttpOnly";
         const SAME_SITE: &[u8] = b"; SameSite=";
@@ -247,6 +251,11 @@ impl CookieSettings {
         const PATH: &[u8] = b"; Path=/";
         const DOMAIN: &[u8] = b"; Domain=";
         const MAX_AGE: &[u8] = b"; Max-Age=";
+        let Attributes {
+            max_age,
+            scope,
+            http_only,
+        } = *attributes;
         let same_site: &[u8] = match scope.same_site {
             SameSite::Strict => b"Strict",
             SameSite::Lax => b"Lax",
@@ -292,6 +301,27 @@ impl CookieSettings {
         }
         debug_assert_eq!(out.len(), len, "the header's length is counted beforehand");
         out
+    }
+}
+
+/// The attributes of one `Set-Cookie` beside the settings' own.
+#[derive(Clone, Copy)]
+struct Attributes<'a> {
+    /// `Max-Age` in seconds; `None`: until the browser session ends.
+    max_age: Option<u64>,
+    scope: &'a Scope,
+    /// `HttpOnly`; false for a cookie page scripts set.
+    http_only: bool,
+}
+
+impl<'a> Attributes<'a> {
+    /// A deletion: `Max-Age=0`.
+    fn expired(scope: &'a Scope, http_only: bool) -> Self {
+        Self {
+            max_age: Some(0),
+            scope,
+            http_only,
+        }
     }
 }
 
@@ -455,7 +485,8 @@ mod tests {
         ) {
             let same_site = [SameSite::Strict, SameSite::Lax, SameSite::None][usize::from(same_site)];
             let scope = Scope { domain: domain.clone(), same_site };
-            let bytes = CookieSettings { dev }.render_bytes(&name, value.as_str(), max_age, &scope, http_only);
+            let attributes = Attributes { max_age, scope: &scope, http_only };
+            let bytes = CookieSettings { dev }.render_bytes(&name, value.as_str(), &attributes);
             proptest::prop_assert_eq!(bytes.len(), bytes.capacity(), "allocated at its length");
             let ours = HeaderValue::try_from(bytes).unwrap();
             let mut builder = Cookie::build((name.clone(), value.clone()))
@@ -484,7 +515,12 @@ mod tests {
             Some(99_999),
             Some(u64::MAX),
         ] {
-            let bytes = CookieSettings { dev: false }.render_bytes("a", "b", max_age, &scope, true);
+            let attributes = Attributes {
+                max_age,
+                scope: &scope,
+                http_only: true,
+            };
+            let bytes = CookieSettings { dev: false }.render_bytes("a", "b", &attributes);
             assert_eq!(bytes.len(), bytes.capacity(), "{max_age:?}");
         }
     }
