@@ -143,13 +143,7 @@ impl GatePart {
             let passive = passive(kind);
             let name = csp.header_name();
             if !passive && !headers.contains_key(&name) {
-                let value = self.templates.fill(granted, nonce, || {
-                    let origins: Vec<&str> = granted
-                        .definitions()
-                        .flat_map(|def| def.origins().iter().map(String::as_str))
-                        .collect();
-                    csp.template(&origins)
-                });
+                let value = self.templates.fill(csp, granted, nonce);
                 if let Ok(value) = HeaderValue::try_from(value) {
                     headers.insert(name, value);
                 }
@@ -218,14 +212,10 @@ impl Templates {
         }
     }
 
-    /// The CSP for `granted` with `nonce` filled in; the template is rendered once per
-    /// granted set (by `render`) and filled under the read lock after that.
-    fn fill(
-        &self,
-        granted: Granted<'_>,
-        nonce: &[u8],
-        render: impl FnOnce() -> CspTemplate,
-    ) -> Vec<u8> {
+    /// `csp` (the policy these templates were made for) for `granted`, with `nonce`
+    /// filled in; the template is rendered once per granted set, with the granted
+    /// categories' origins, and filled under the read lock after that.
+    fn fill(&self, csp: &Csp, granted: Granted<'_>, nonce: &[u8]) -> Vec<u8> {
         let key = granted.mask() & self.with_origins;
         if let (0, Some(base)) = (key, &self.base) {
             return base.fill(nonce);
@@ -238,7 +228,11 @@ impl Templates {
         {
             return found.fill(nonce);
         }
-        let template = render();
+        let origins: Vec<&str> = granted
+            .definitions()
+            .flat_map(|def| def.origins().iter().map(String::as_str))
+            .collect();
+        let template = csp.template(&origins);
         let value = template.fill(nonce);
         let mut all = self
             .by_granted
@@ -660,16 +654,10 @@ mod tests {
             crate::policy::CategoryDef::new(Category::ANALYTICS, "Analytics", "Visits")
                 .allow_origin("https://stats.example"),
         );
-        let templates = Templates::new(Some(&Csp::new()), &policy);
+        let csp = Csp::new();
+        let templates = Templates::new(Some(&csp), &policy);
         let fill = |mask: u64| {
-            let granted = Granted::new(&policy, mask);
-            let value = templates.fill(granted, b"NONCE", || {
-                let origins: Vec<&str> = Granted::new(&policy, mask)
-                    .definitions()
-                    .flat_map(|def| def.origins().iter().map(String::as_str))
-                    .collect();
-                Csp::new().template(&origins)
-            });
+            let value = templates.fill(&csp, Granted::new(&policy, mask), b"NONCE");
             String::from_utf8(value).unwrap()
         };
         let bit = |category: &Category| policy.bit(category).unwrap();
