@@ -1,12 +1,13 @@
 //! Signing and verifying cookies alone, in the same run: consentry's codec (the session
 //! cookie), axum-extra's `SignedCookieJar` (one and ten cookies); then one signed value read
 //! through a layer, in one harness beside the bare service: tower-cookies' signed jar and
-//! consentry's session layer.
+//! consentry's session layer. Last, one cookie verified on two threads at once.
 //!
 //! `cargo bench -p consentry-benches --bench cookies`
 
 use std::convert::Infallible;
 
+use axum::response::IntoResponse as _;
 use axum_extra::extract::cookie::{Cookie, Key as JarKey, SignedCookieJar};
 use consentry::internals::SessionCodec;
 use consentry::{Key, Keyring};
@@ -24,7 +25,8 @@ fn jar_key() -> JarKey {
     JarKey::from(&[9u8; 64])
 }
 
-/// A `Cookie` header with `n` cookies signed by axum-extra's jar.
+/// A `Cookie` header with `n` cookies signed by axum-extra's jar: the signed values of its
+/// `Set-Cookie` headers, as a browser would send them back.
 fn signed_jar_header(n: usize) -> HeaderMap {
     let mut jar = SignedCookieJar::new(jar_key());
     for i in 0..n {
@@ -33,15 +35,21 @@ fn signed_jar_header(n: usize) -> HeaderMap {
             "0123456789abcdef0123456789abcdef",
         ));
     }
-    let pairs: Vec<String> = jar
+    let response = jar.into_response();
+    let pairs: Vec<&str> = response
+        .headers()
+        .get_all(header::SET_COOKIE)
         .iter()
-        .map(|cookie| format!("{}={}", cookie.name(), cookie.value()))
+        .map(|value| value.to_str().unwrap().split(';').next().unwrap())
         .collect();
     let mut headers = HeaderMap::new();
     headers.insert(
         header::COOKIE,
         HeaderValue::from_str(&pairs.join("; ")).unwrap(),
     );
+    // Every cookie verifies: the benchmark measures checks that succeed.
+    let read = SignedCookieJar::from_headers(&headers, jar_key());
+    assert!((0..n).all(|i| read.get(&format!("c{i}")).is_some()));
     headers
 }
 
@@ -100,6 +108,44 @@ fn bench(c: &mut Criterion) {
         });
     }
     verify.finish();
+
+    // Both cores verifying the same cookie at once, as a server's worker threads do for a
+    // visitor's parallel requests (or for visitors whose values share a cache line).
+    let mut both = c.benchmark_group("verify one cookie on two threads at once");
+    both.bench_function("consentry codec, seen before", |b| {
+        b.iter_custom(|iters| {
+            on_two_threads(iters, || {
+                codec.verify(black_box("__Host-sid"), black_box(&sealed), NOW)
+            })
+        });
+    });
+    let headers = signed_jar_header(1);
+    let key = jar_key();
+    both.bench_function("axum-extra SignedCookieJar", |b| {
+        b.iter_custom(|iters| {
+            on_two_threads(iters, || {
+                let jar = SignedCookieJar::from_headers(black_box(&headers), key.clone());
+                jar.get("c0").is_some()
+            })
+        });
+    });
+    both.finish();
+}
+
+/// The time two threads take to call `verify` `iters` times each, side by side: per
+/// iteration, what one call costs while the other thread makes the same call.
+fn on_two_threads(iters: u64, verify: impl Fn() -> bool + Sync) -> std::time::Duration {
+    let start = std::time::Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..2 {
+            scope.spawn(|| {
+                for _ in 0..iters {
+                    assert!(black_box(verify()));
+                }
+            });
+        }
+    });
+    start.elapsed()
 }
 
 /// One request through `service` carrying `cookie`, its body read, as every case of
