@@ -15,74 +15,200 @@
 //!   allocated once and then reused.
 //! - **Nothing skipped but the MAC.** The entry keeps the signed expiry, and
 //!   [`Codec::open`](super::Codec::open) checks it on every hit as on every miss.
-//! - **Never waits.** A slot another thread holds is a miss (the value is verified in
-//!   full) and is not written.
+//! - **Reads write nothing.** A slot is a sequence lock over atomic words: a reader copies
+//!   the entry and keeps it only if the slot's sequence number was even (no write under
+//!   way) and unchanged across the copy, so it never sees half of one entry and half of
+//!   another. A hit takes no lock and stores nothing, so the slots of returning visitors
+//!   stay in every core's cache instead of moving to whichever core served the last one.
+//! - **Never waits.** A slot being written is a miss for a reader (the value is verified
+//!   in full), and is left alone by a second writer.
 
-use std::sync::Mutex;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering, fence};
 
 use subtle::ConstantTimeEq as _;
 
-use super::{HEADER_LEN, MAX_BODY_LEN, Opened, TAG_LEN};
+use super::{Body, HEADER_LEN, MAX_BODY_LEN, Opened, TAG_LEN};
 
 /// Entries per codec.
 pub(super) const SLOTS: usize = 1024;
 /// Longest value kept: the longest one the layer seals (base64 of header, body and tag).
 const MAX_VALUE: usize = (HEADER_LEN + MAX_BODY_LEN + TAG_LEN).div_ceil(3) * 4;
-/// The value padded to whole words for the comparison.
-const WORDS: usize = MAX_VALUE.div_ceil(8);
+/// The value in whole words.
+const VALUE_WORDS: usize = MAX_VALUE.div_ceil(8);
+/// Longest cookie name kept; values sent under longer names are always verified in full.
+const MAX_NAME: usize = 32;
+const NAME_WORDS: usize = MAX_NAME / 8;
+const BODY_WORDS: usize = MAX_BODY_LEN.div_ceil(8);
 
-/// A cookie value padded with zeros to a fixed size.
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct Padded([u64; WORDS]);
+/// Bytes as little-endian words, padded with zeros; `None` when they do not fit.
+fn words<const N: usize>(bytes: &[u8]) -> Option<[u64; N]> {
+    let mut raw = [[0u8; 8]; N];
+    raw.as_flattened_mut()
+        .get_mut(..bytes.len())?
+        .copy_from_slice(bytes);
+    Some(raw.map(u64::from_le_bytes))
+}
 
-impl Padded {
-    /// `None` for a value longer than any the layer seals (it cannot have verified).
-    fn new(value: &str) -> Option<Self> {
-        let bytes = value.as_bytes();
-        if bytes.len() > MAX_VALUE {
-            return None;
-        }
-        let mut raw = [0u8; WORDS * 8];
-        raw[..bytes.len()].copy_from_slice(bytes);
-        let mut words = [0u64; WORDS];
-        for (word, chunk) in words.iter_mut().zip(raw.chunks_exact(8)) {
-            *word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
-        }
-        Some(Self(words))
-    }
+/// What a slot is filled with: the name and value as words, and their lengths with a
+/// "filled" bit, so an empty slot (all zeros) matches nothing.
+struct Key {
+    name: [u64; NAME_WORDS],
+    value: [u64; VALUE_WORDS],
+    shape: u64,
+}
 
-    /// Equal in every word, without an early exit.
-    fn equals(&self, other: &Self) -> bool {
-        let difference = self
-            .0
-            .iter()
-            .zip(other.0.iter())
-            .fold(0u64, |acc, (a, b)| acc | (a ^ b));
-        difference.ct_eq(&0).into()
+const FILLED: u64 = 1;
+
+/// `FILLED | name length << 8 | value length << 16`, or `None` for a name or value longer
+/// than any kept (such a value is never cached).
+fn shape(name: &str, value: &str) -> Option<u64> {
+    (name.len() <= MAX_NAME && value.len() <= MAX_VALUE)
+        .then_some(FILLED | (name.len() as u64) << 8 | (value.len() as u64) << 16)
+}
+
+impl Key {
+    fn new(name: &str, value: &str) -> Option<Self> {
+        Some(Self {
+            shape: shape(name, value)?,
+            name: words(name.as_bytes())?,
+            value: words(value.as_bytes())?,
+        })
     }
 }
 
-struct Entry {
-    name: Box<str>,
-    value: Padded,
-    opened: Opened,
+/// One entry, as atomic words under a sequence number: even when the words hold a whole
+/// entry (or nothing), odd while a writer changes them.
+#[derive(Default)]
+struct Slot {
+    sequence: AtomicU64,
+    shape: AtomicU64,
+    name: [AtomicU64; NAME_WORDS],
+    value: [AtomicU64; VALUE_WORDS],
+    /// Key id, "by primary" and body length, a byte each ([`about`]).
+    about: AtomicU64,
+    expires_at: AtomicU64,
+    body: [AtomicU64; BODY_WORDS],
+}
+
+/// How the first words of `atomics` differ from `bytes` (as [`words`] pads them), every
+/// word compared whatever the first difference; `bytes` must fit the words.
+fn difference(atomics: &[AtomicU64], bytes: &[u8]) -> u64 {
+    let mut atomics = atomics.iter();
+    let mut chunks = bytes.chunks_exact(8);
+    let mut difference = 0;
+    // Chunks first: `zip` stops at the first exhausted iterator without taking from the other.
+    for (chunk, atomic) in chunks.by_ref().zip(atomics.by_ref()) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        difference |= atomic.load(Ordering::Relaxed) ^ word;
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut last = [0u8; 8];
+        last[..rest.len()].copy_from_slice(rest);
+        let stored = atomics
+            .next()
+            .map_or(!0, |atomic| atomic.load(Ordering::Relaxed));
+        difference |= stored ^ u64::from_le_bytes(last);
+    }
+    difference
+}
+
+/// The small fields of `opened` in one word: key id, "by primary", body length.
+fn about(opened: &Opened) -> u64 {
+    let len = u8::try_from(opened.body.len()).expect("a body is at most 64 bytes");
+    u64::from_le_bytes([
+        opened.key_id,
+        u8::from(opened.by_primary),
+        len,
+        0,
+        0,
+        0,
+        0,
+        0,
+    ])
+}
+
+fn store<const N: usize>(atomics: &[AtomicU64; N], words: &[u64; N]) {
+    for (atomic, word) in atomics.iter().zip(words) {
+        atomic.store(*word, Ordering::Relaxed);
+    }
+}
+
+impl Slot {
+    /// What the slot holds for `value` sent as `name` (of `shape`), if it holds them and no
+    /// write overlapped the read.
+    ///
+    /// Only as many words are compared as the asker's own name and value fill: a longer
+    /// stored one differs in its shape. The body is read whole, whatever its length.
+    fn get(&self, shape: u64, name: &str, value: &str) -> Option<Opened> {
+        let before = self.sequence.load(Ordering::Acquire);
+        if before % 2 == 1 {
+            return None;
+        }
+        let differs = (self.shape.load(Ordering::Relaxed) ^ shape)
+            | difference(&self.name, name.as_bytes())
+            | difference(&self.value, value.as_bytes());
+        let about = self.about.load(Ordering::Relaxed);
+        let expires_at = self.expires_at.load(Ordering::Relaxed);
+        let mut body = [0u8; BODY_WORDS * 8];
+        for (chunk, atomic) in body.chunks_exact_mut(8).zip(&self.body) {
+            chunk.copy_from_slice(&atomic.load(Ordering::Relaxed).to_le_bytes());
+        }
+        // Orders the loads above before the second read of the sequence: a write that any
+        // of them saw has made it odd or moved it on.
+        fence(Ordering::Acquire);
+        if self.sequence.load(Ordering::Relaxed) != before || !bool::from(differs.ct_eq(&0)) {
+            return None;
+        }
+        let [key_id, by_primary, len, ..] = about.to_le_bytes();
+        Some(Opened {
+            key_id,
+            by_primary: by_primary == 1,
+            expires_at,
+            body: Body::new(body.get(..usize::from(len))?)?,
+        })
+    }
+
+    /// Fills the slot with `key` and `opened`, unless another writer is at it.
+    fn set(&self, key: &Key, opened: &Opened) {
+        let before = self.sequence.load(Ordering::Relaxed);
+        if before % 2 == 1
+            || (self.sequence)
+                .compare_exchange(before, before + 1, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        // Orders the odd sequence before the stores below, for a reader's fence.
+        fence(Ordering::Release);
+        let body = words::<BODY_WORDS>(&opened.body).expect("a body fits its words");
+        let about = about(opened);
+        self.shape.store(key.shape, Ordering::Relaxed);
+        store(&self.name, &key.name);
+        store(&self.value, &key.value);
+        self.about.store(about, Ordering::Relaxed);
+        self.expires_at.store(opened.expires_at, Ordering::Relaxed);
+        store(&self.body, &body);
+        self.sequence.store(before + 2, Ordering::Release);
+    }
 }
 
 /// The cache of one [`Codec`](super::Codec); clones of the codec share it.
 pub(super) struct Verified {
-    slots: Box<[Mutex<Option<Box<Entry>>>]>,
+    slots: Box<[OnceLock<Box<Slot>>]>,
 }
 
 impl Verified {
     pub(super) fn new() -> Self {
         Self {
-            slots: (0..SLOTS).map(|_| Mutex::new(None)).collect(),
+            slots: (0..SLOTS).map(|_| OnceLock::new()).collect(),
         }
     }
 
     /// The slot of `value`: its last eight bytes, which for a sealed value are tag
     /// characters. A sender can pick the slot of a value of their own; that only evicts.
-    fn slot(&self, value: &str) -> &Mutex<Option<Box<Entry>>> {
+    fn slot(&self, value: &str) -> &OnceLock<Box<Slot>> {
         let bytes = value.as_bytes();
         let mut tail = [0u8; 8];
         let start = bytes.len().saturating_sub(8);
@@ -94,36 +220,17 @@ impl Verified {
 
     /// What `value`, sent as the cookie `name`, opened to when it last verified.
     pub(super) fn get(&self, name: &str, value: &str) -> Option<Opened> {
-        let padded = Padded::new(value)?;
-        let slot = self.slot(value).try_lock().ok()?;
-        let entry = slot.as_ref()?;
-        (entry.value.equals(&padded) && *entry.name == *name).then(|| entry.opened.clone())
+        let shape = shape(name, value)?;
+        self.slot(value).get()?.get(shape, name, value)
     }
 
     /// Remembers that `value`, sent as the cookie `name`, verified and opened to `opened`.
     pub(super) fn insert(&self, name: &str, value: &str, opened: &Opened) {
-        let Some(padded) = Padded::new(value) else {
+        let Some(key) = Key::new(name, value) else {
             return;
         };
-        let Ok(mut slot) = self.slot(value).try_lock() else {
-            return;
-        };
-        match slot.as_mut() {
-            Some(entry) => {
-                if *entry.name != *name {
-                    entry.name = name.into();
-                }
-                entry.value = padded;
-                entry.opened = opened.clone();
-            }
-            None => {
-                *slot = Some(Box::new(Entry {
-                    name: name.into(),
-                    value: padded,
-                    opened: opened.clone(),
-                }));
-            }
-        }
+        let slot = self.slot(value).get_or_init(Box::default);
+        slot.set(&key, opened);
     }
 }
 
@@ -171,6 +278,21 @@ mod tests {
         assert_eq!(cache.get("a", &format!("{VALUE}A")), None);
     }
 
+    /// A value (or name) that is the start of the stored one, ending on a word boundary and
+    /// with the same last bytes (so the same slot), matches every word it has: only the
+    /// lengths tell them apart.
+    #[test]
+    fn a_shorter_name_or_value_in_the_same_slot_is_a_miss() {
+        let cache = Verified::new();
+        let (long, short) = ("T".repeat(16), "T".repeat(8));
+        cache.insert("a", &long, &opened(1));
+        assert_eq!(cache.get("a", &short), None);
+        assert_eq!(cache.get("a", &long), Some(opened(1)));
+        cache.insert("abcdefgh12345678", VALUE, &opened(2));
+        assert_eq!(cache.get("abcdefgh", VALUE), None);
+        assert_eq!(cache.get("abcdefgh12345678", VALUE), Some(opened(2)));
+    }
+
     #[test]
     fn a_new_value_replaces_the_one_in_its_slot() {
         let cache = Verified::new();
@@ -196,13 +318,90 @@ mod tests {
     }
 
     #[test]
-    fn a_held_slot_is_a_miss_and_is_not_written() {
+    fn a_slot_being_written_is_a_miss_and_is_not_written_again() {
         let cache = Verified::new();
         cache.insert("a", VALUE, &opened(1));
-        let held = cache.slot(VALUE).lock().unwrap();
+        let slot = cache.slot(VALUE).get().unwrap();
+        // A writer is at it.
+        slot.sequence.fetch_add(1, Ordering::Relaxed);
         assert_eq!(cache.get("a", VALUE), None);
         cache.insert("a", VALUE, &opened(2));
-        drop(held);
+        slot.sequence.fetch_add(1, Ordering::Relaxed);
         assert_eq!(cache.get("a", VALUE), Some(opened(1)));
+    }
+
+    #[test]
+    fn names_longer_than_any_kept_are_verified_every_time() {
+        let cache = Verified::new();
+        let long = "n".repeat(MAX_NAME + 1);
+        cache.insert(&long, VALUE, &opened(1));
+        assert_eq!(cache.get(&long, VALUE), None);
+        let longest = "n".repeat(MAX_NAME);
+        cache.insert(&longest, VALUE, &opened(1));
+        assert_eq!(cache.get(&longest, VALUE), Some(opened(1)));
+    }
+
+    #[test]
+    fn every_field_of_what_a_value_opened_to_comes_back() {
+        let cache = Verified::new();
+        for len in [0u8, 1, 7, 8, 9, 63, 64] {
+            let body: Vec<u8> = (0..len).map(|i| 200 - i).collect();
+            let entry = Opened {
+                key_id: 255 - len,
+                by_primary: len.is_multiple_of(2),
+                expires_at: u64::MAX - u64::from(len),
+                body: Body::new(&body).unwrap(),
+            };
+            cache.insert("a", VALUE, &entry);
+            assert_eq!(cache.get("a", VALUE), Some(entry), "a body of {len} bytes");
+        }
+    }
+
+    /// Two values share a slot while writers keep swapping them: a reader gets each value's
+    /// own entry or nothing, never a mix of the two (a mix would pair one visitor's value
+    /// with another's session, or with another's consent).
+    #[test]
+    fn readers_never_see_half_of_one_entry_and_half_of_another() {
+        use std::sync::atomic::AtomicBool;
+        let cache = Verified::new();
+        let other = format!("B{}", &VALUE[1..]); // same tail, so the same slot
+        let entry = |fill: u8| Opened {
+            key_id: fill,
+            by_primary: fill.is_multiple_of(2),
+            expires_at: u64::from(fill) * 0x0101_0101_0101_0101,
+            body: Body::new(&[fill; MAX_BODY_LEN]).unwrap(),
+        };
+        let done = AtomicBool::new(false);
+        let (hits, misses) = std::thread::scope(|scope| {
+            scope.spawn(|| {
+                while !done.load(Ordering::Relaxed) {
+                    cache.insert("a", VALUE, &entry(1));
+                    cache.insert("a", &other, &entry(2));
+                }
+            });
+            let reader = scope.spawn(|| {
+                let (mut hits, mut misses) = (0u32, 0u32);
+                // Half a second of reads (a build without optimisations does fewer).
+                let until = std::time::Instant::now() + std::time::Duration::from_millis(500);
+                while std::time::Instant::now() < until {
+                    for (value, fill) in [(VALUE, 1), (other.as_str(), 2)] {
+                        match cache.get("a", value) {
+                            Some(got) => {
+                                assert_eq!(got, entry(fill), "a torn entry");
+                                hits += 1;
+                            }
+                            None => misses += 1,
+                        }
+                    }
+                }
+                (hits, misses)
+            });
+            // The writer stops whatever the reader found, so a failure ends the test.
+            let counts = reader.join();
+            done.store(true, Ordering::Relaxed);
+            counts.unwrap()
+        });
+        // Both outcomes happened, so the reads did overlap the writes.
+        assert!(hits > 0 && misses > 0, "{hits} hits, {misses} misses");
     }
 }
