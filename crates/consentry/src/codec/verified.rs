@@ -172,6 +172,9 @@ impl Slot {
 
     /// Fills the slot with `key` and `opened`, unless another writer is at it.
     fn set(&self, key: &Key, opened: &Opened) {
+        // Worked out before the slot is marked: readers miss while it is odd.
+        let body = words::<BODY_WORDS>(&opened.body).expect("a body fits its words");
+        let about = about(opened);
         let before = self.sequence.load(Ordering::Relaxed);
         if before % 2 == 1
             || (self.sequence)
@@ -182,8 +185,6 @@ impl Slot {
         }
         // Orders the odd sequence before the stores below, for a reader's fence.
         fence(Ordering::Release);
-        let body = words::<BODY_WORDS>(&opened.body).expect("a body fits its words");
-        let about = about(opened);
         self.shape.store(key.shape, Ordering::Relaxed);
         store(&self.name, &key.name);
         store(&self.value, &key.value);
