@@ -377,15 +377,26 @@ mod tests {
         let done = AtomicBool::new(false);
         let hits = std::thread::scope(|scope| {
             scope.spawn(|| {
+                // Which value goes in next follows a xorshift sequence, not a fixed
+                // alternation. A scheduler that runs one thread at a time (as under
+                // valgrind) switches threads after a fixed count of basic blocks; with a
+                // fixed pattern, every switch could land at the same point of it, and the
+                // reader would only ever find one of the two values.
+                let mut pattern = 0x9e37_79b9_7f4a_7c15_u64;
                 for round in 0u64.. {
                     if done.load(Ordering::Relaxed) {
                         break;
                     }
-                    cache.insert("a", &other, &entry(2));
-                    cache.insert("a", VALUE, &entry(1));
-                    // Now and then, so a scheduler running one thread at a time (as under
-                    // valgrind) lets the reader run too.
-                    if round % 1024 == 0 {
+                    pattern ^= pattern << 13;
+                    pattern ^= pattern >> 7;
+                    pattern ^= pattern << 17;
+                    if pattern & 1 == 0 {
+                        cache.insert("a", &other, &entry(2));
+                    } else {
+                        cache.insert("a", VALUE, &entry(1));
+                    }
+                    // Now and then, so such a scheduler lets the reader run too.
+                    if round % 256 == 0 {
                         std::thread::yield_now();
                     }
                 }
