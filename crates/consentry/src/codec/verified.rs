@@ -395,7 +395,9 @@ mod tests {
                     } else {
                         cache.insert("a", VALUE, &entry(1));
                     }
-                    // Now and then, so such a scheduler lets the reader run too.
+                    // Now and then, so such a scheduler lets the reader run too (valgrind
+                    // hands the turn over in order only with --fair-sched=yes, as
+                    // scripts/test runs it; without, this test can take a minute there).
                     if round % 256 == 0 {
                         std::thread::yield_now();
                     }
